@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // graphql 16 ships CJS and ESM builds; Node (and so graphql-yoga, loaded from node_modules)
+    // resolves the CJS one. Source files must use the same instance, or `instanceof GraphQLError`
+    // fails and expected errors get masked.
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    // Suites start real servers on loopback; run files one at a time on this 2-core machine.
+    fileParallelism: false,
+  },
+});
