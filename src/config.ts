@@ -1,0 +1,125 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the layer reads, in one place. `parseConfig` is pure: it takes an env
+ * record, reports every problem at once and returns a frozen object. Only `src/server.ts` calls it.
+ */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(0, 'must be 0-65535')
+    .max(65535, 'must be 0-65535')
+    .default(fallback);
+
+const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .positive('must be > 0')
+    .max(max, `must be <= ${max}`)
+    .default(fallback);
+
+const envSchema = z
+  .object({
+    PORT: port(4000),
+    HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
+    TELLI_API_KEY: z
+      .string()
+      .min(1, 'must not be empty (unset it to run against the embedded sandbox)')
+      .refine((v) => !/\s/.test(v), 'must not contain whitespace')
+      .optional(),
+    TELLI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    TELLI_TIMEOUT_MS: positiveInt(10_000, 600_000),
+    TELLI_MAX_CONNECTIONS: positiveInt(64, 1024),
+    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    SANDBOX_PORT: port(0),
+    SANDBOX_LATENCY_MS: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(0, 'must be >= 0')
+      .max(60_000, 'must be <= 60000')
+      .default(0),
+  })
+  .superRefine((env, ctx) => {
+    if (env.TELLI_BASE_URL && !env.TELLI_API_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TELLI_API_KEY'],
+        message: 'is required when TELLI_BASE_URL is set (unset both to use the embedded sandbox)',
+      });
+    }
+  });
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** Port the GraphQL server listens on (0 = any free port). */
+  readonly port: number;
+  readonly host: string;
+  /** `sandbox`: no key given, the embedded telli emulator serves demo data on loopback. */
+  readonly mode: 'telli' | 'sandbox';
+  readonly telli: {
+    /** Absent in sandbox mode: the sandbox generates its own key at boot. */
+    readonly apiKey: string | undefined;
+    readonly baseUrl: string;
+    readonly timeoutMs: number;
+    readonly maxConnections: number;
+  };
+  readonly logLevel: LogLevel;
+  readonly sandbox: { readonly port: number; readonly latencyMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_TELLI_BASE_URL = 'https://api.telli.com';
+
+/** Unset and empty-string variables are treated alike for everything except secrets. */
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value === undefined) continue;
+    if (value.trim() === '' && key !== 'TELLI_API_KEY') continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(definedOnly(env));
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    mode: e.TELLI_API_KEY ? 'telli' : 'sandbox',
+    telli: {
+      apiKey: e.TELLI_API_KEY,
+      baseUrl: e.TELLI_BASE_URL ?? DEFAULT_TELLI_BASE_URL,
+      timeoutMs: e.TELLI_TIMEOUT_MS,
+      maxConnections: e.TELLI_MAX_CONNECTIONS,
+    },
+    logLevel: e.LOG_LEVEL,
+    sandbox: { port: e.SANDBOX_PORT, latencyMs: e.SANDBOX_LATENCY_MS },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}

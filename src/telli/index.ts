@@ -1,0 +1,4 @@
+export * from './client.js';
+export * from './errors.js';
+export * from './json.js';
+export type { TelliContact } from './schemas.js';
