@@ -1,0 +1,234 @@
+import type { JsonObject, JsonValue } from '../telli/json.js';
+
+/**
+ * Deterministic demo contacts for the sandbox: the same seed always gives the same contacts, so
+ * docs, tests and GraphiQL can name real ids. Covers every status, set and unset timestamps, many
+ * `contact_details` shapes, and external ids with spaces, slashes and other URL-hostile characters.
+ */
+export type PropertyDataType =
+  'string' | 'number' | 'boolean' | 'date' | 'datetime' | 'select' | 'multi_select' | 'phone_number' | 'email';
+
+export interface SandboxProperty {
+  key: string;
+  label: string;
+  dataType: PropertyDataType;
+  value: JsonValue;
+  options?: { value: string; label: string; description: string }[];
+}
+
+export interface SandboxContact {
+  id: string;
+  externalId: string | null;
+  externalUrl: string | null;
+  createdAt: string;
+  updatedAt: string;
+  firstName: string;
+  lastName: string;
+  phoneNumber: string;
+  email: string | null;
+  timezone: string | null;
+  salutation: string | null;
+  inCallSince: string | null;
+  reachedAt: string | null;
+  nextCallAt: string | null;
+  callAttempts: number;
+  contactDetails: JsonObject;
+  properties: SandboxProperty[];
+}
+
+/** The id of the first demo contact (the sample id of telli's own docs). */
+export const SAMPLE_CONTACT_ID = '3c90c3cc-0d44-4b50-8888-8dd25736052a';
+export const DEFAULT_CONTACT_COUNT = 300;
+
+/** External ids the layer must percent-encode correctly; given to the first contacts. */
+export const TRICKY_EXTERNAL_IDS = [
+  'crm/acme deals 42',
+  'hubspot contact/7 ä',
+  '100% sure?yes=1&no=0#frag',
+  '  leading and trailing  ',
+  'pipe|semi;colon:plus+',
+];
+
+const FIRST_NAMES = [
+  'Ada',
+  'Jürgen',
+  'Zoë',
+  'François',
+  'Åsa',
+  'Mateo',
+  'Aiko',
+  'Olusegun',
+  'Анна',
+  'Priya',
+  'Liam',
+  'Chloé',
+  '美咲',
+  'Noah',
+  'Fatima',
+  'Søren',
+];
+const LAST_NAMES = [
+  'Lovelace',
+  'Müller',
+  'Øster',
+  "O'Brien",
+  'García',
+  'Nakamura',
+  'Adeyemi',
+  'Иванова',
+  'Sharma',
+  'Schmidt',
+  'Dubois',
+  '山田',
+  'Smith',
+  'Al-Hassan',
+  'Kowalski',
+  'Nguyễn',
+];
+const SALUTATIONS = ['Mr.', 'Ms.', 'Herr', 'Frau', null];
+const TIMEZONES = ['Europe/Berlin', 'Europe/London', 'America/New_York', 'Asia/Tokyo', 'Australia/Sydney', null];
+
+const PLAN_OPTIONS = [
+  { value: 'starter', label: 'Starter', description: 'Up to 1,000 calls a month' },
+  { value: 'growth', label: 'Growth', description: 'Up to 10,000 calls a month' },
+  { value: 'enterprise', label: 'Enterprise', description: 'Custom volume' },
+];
+const INTEREST_OPTIONS = [
+  { value: 'solar', label: 'Solar', description: 'Rooftop solar' },
+  { value: 'heat_pump', label: 'Heat pump', description: 'Air-source heat pumps' },
+  { value: 'ev_charger', label: 'EV charger', description: 'Home wallbox' },
+];
+
+/** Small, fast, seedable PRNG (mulberry32). */
+function createRandom(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (max: number) => Math.floor(next() * max);
+  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
+  const hex = (n: number) => Array.from({ length: n }, () => int(16).toString(16)).join('');
+  return { next, int, pick, hex };
+}
+
+const EPOCH = Date.UTC(2026, 0, 1);
+const DAY = 86_400_000;
+
+function detailsFor(n: number, r: ReturnType<typeof createRandom>): JsonObject {
+  // Offset so the sample contact (n = 0) shows a nested shape in GraphiQL.
+  switch ((n + 2) % 9) {
+    case 0:
+      return {};
+    case 1:
+      return {
+        company: r.pick(['Acme GmbH', 'Globex', 'Initech', 'Umbrella AG']),
+        plan: r.pick(['starter', 'growth']),
+      };
+    case 2:
+      return { address: { street: 'Torstraße 1', city: 'Berlin', geo: { lat: 52.5291, lng: 13.4015 } }, floor: 3 };
+    case 3:
+      return { tags: ['solar', 'callback', 'vip'], scores: [1, 2.5, -3, 0], empty_list: [] };
+    case 4:
+      return { vip: true, churned: false, notes: null, consent: { phone: true, email: false } };
+    case 5:
+      return {
+        greeting: 'Grüß Gott 👋',
+        name_ja: '山田太郎',
+        rtl: 'مرحبا',
+        escaped: 'quote " backslash \\ newline \n tab \t',
+      };
+    case 6:
+      return { big: 9007199254740991, tiny: 1e-7, negative: -42, zero: 0, float: 3.14159 };
+    case 7:
+      return { mixed: [1, 'two', { three: 3 }, [4, [5]], null, true], nested: { a: { b: { c: { d: 'deep' } } } } };
+    default:
+      return { empty: {}, 'key with spaces': 'ok', 'ünïcödé-kéy': '✓' };
+  }
+}
+
+function propertiesFor(
+  n: number,
+  c: Omit<SandboxContact, 'properties'>,
+  r: ReturnType<typeof createRandom>,
+): SandboxProperty[] {
+  const all: SandboxProperty[] = [
+    { key: 'company', label: 'Company', dataType: 'string', value: r.pick(['Acme GmbH', 'Globex', 'Initech']) },
+    { key: 'deal_size', label: 'Deal size (EUR)', dataType: 'number', value: 1000 + r.int(90_000) },
+    { key: 'vip', label: 'VIP', dataType: 'boolean', value: n % 2 === 0 },
+    {
+      key: 'birthday',
+      label: 'Birthday',
+      dataType: 'date',
+      value: `19${60 + r.int(40)}-0${1 + r.int(9)}-1${r.int(10)}`,
+    },
+    {
+      key: 'last_contacted',
+      label: 'Last contacted',
+      dataType: 'datetime',
+      value: new Date(EPOCH - r.int(90) * DAY).toISOString(),
+    },
+    { key: 'plan', label: 'Plan', dataType: 'select', value: r.pick(PLAN_OPTIONS).value, options: PLAN_OPTIONS },
+    {
+      key: 'interests',
+      label: 'Interests',
+      dataType: 'multi_select',
+      value: INTEREST_OPTIONS.filter(() => r.next() < 0.5).map((o) => o.value),
+      options: INTEREST_OPTIONS,
+    },
+    { key: 'mobile', label: 'Mobile', dataType: 'phone_number', value: c.phoneNumber },
+    {
+      key: 'work_email',
+      label: 'Work email',
+      dataType: 'email',
+      value: `${c.firstName.toLowerCase()}.${n}@example.com`,
+    },
+  ];
+  // Every contact gets some properties; contact n % 10 === 0 gets all nine data types.
+  return n % 10 === 0 ? all : all.filter(() => r.next() < 0.4);
+}
+
+export function createDemoContacts(count = DEFAULT_CONTACT_COUNT, seed = 20261126): SandboxContact[] {
+  const r = createRandom(seed);
+  const contacts: SandboxContact[] = [];
+  for (let n = 0; n < count; n++) {
+    const id =
+      n === 0
+        ? SAMPLE_CONTACT_ID
+        : `${r.hex(8)}-${r.hex(4)}-4${r.hex(3)}-${r.pick(['8', '9', 'a', 'b'])}${r.hex(3)}-${r.hex(12)}`;
+    const createdAt = new Date(EPOCH - ((count - n) * DAY) / 4).toISOString();
+    const firstName = FIRST_NAMES[n % FIRST_NAMES.length] as string;
+    const lastName = LAST_NAMES[(n * 7) % LAST_NAMES.length] as string;
+    // Status spread: in progress, reached, not reached (with and without a scheduled call).
+    const phase = n % 4;
+    const inCallSince = phase === 0 ? new Date(EPOCH + r.int(3600) * 1000).toISOString() : null;
+    const reachedAt =
+      phase === 1 || (phase === 0 && n % 8 === 0) ? new Date(EPOCH - r.int(30) * DAY).toISOString() : null;
+    const nextCallAt = phase === 2 ? new Date(EPOCH + (1 + r.int(10)) * DAY).toISOString() : null;
+    const externalId =
+      n < TRICKY_EXTERNAL_IDS.length ? (TRICKY_EXTERNAL_IDS[n] as string) : n % 13 === 0 ? null : `crm-${1000 + n}`;
+    const base = {
+      id,
+      externalId,
+      externalUrl: externalId ? `https://crm.example.com/contacts/${encodeURIComponent(externalId)}` : null,
+      createdAt,
+      updatedAt: new Date(Date.parse(createdAt) + r.int(30) * DAY).toISOString(),
+      firstName,
+      lastName,
+      phoneNumber: `+49${1500000000 + r.int(99999999)}`,
+      email: n % 6 === 5 ? null : `${n}.contact@example.com`,
+      timezone: r.pick(TIMEZONES),
+      salutation: r.pick(SALUTATIONS),
+      inCallSince,
+      reachedAt,
+      nextCallAt,
+      callAttempts: phase === 3 ? 0 : 1 + r.int(6),
+      contactDetails: detailsFor(n, r),
+    };
+    contacts.push({ ...base, properties: propertiesFor(n, base, r) });
+  }
+  return contacts;
+}
