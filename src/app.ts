@@ -1,0 +1,73 @@
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { createContextFactory, type Context, type ContextDeps } from './context.js';
+import type { Logger } from './logger.js';
+import { schema } from './schema/index.js';
+
+export interface AppDeps extends ContextDeps {
+  /** The query GraphiQL opens with (sandbox mode puts a real demo contact id in it). */
+  graphiqlDefaultQuery?: string;
+}
+
+export type App = YogaServerInstance<Record<string, unknown>, Context>;
+
+/**
+ * The whole GraphQL layer as a fetch-style handler: `app.fetch(request)` in tests, bound to
+ * `node:http` by `server.ts` in production. Built only from injected parts; never reads env.
+ */
+export function createApp(deps: AppDeps): App {
+  return createYoga<Record<string, unknown>, Context>({
+    schema,
+    context: createContextFactory(deps),
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    // Self-hosted GraphiQL assets: Yoga's default page loads them from a CDN, which fails offline
+    // and behind strict corporate networks.
+    renderGraphiQL,
+    graphiql: {
+      title: 'telli-graphql',
+      ...(deps.graphiqlDefaultQuery !== undefined && { defaultQuery: deps.graphiqlDefaultQuery }),
+    },
+    // Expected failures are GraphQLErrors with a code; everything else is masked. `isDev` is pinned
+    // off so NODE_ENV=development can never put stack traces or upstream details into responses.
+    maskedErrors: { isDev: false },
+    logging: yogaLogger(deps.logger),
+    plugins: [useUnexpectedErrorLog()],
+  });
+}
+
+/** Logs every error Yoga is about to mask, with the request id, so operators can find it. */
+function useUnexpectedErrorLog(): Plugin<Context> {
+  return {
+    onExecute() {
+      return {
+        onExecuteDone({ args, result }) {
+          if (!('errors' in result) || !result.errors) return;
+          for (const error of result.errors) {
+            const original = error.originalError;
+            if (original && !(original instanceof GraphQLError)) {
+              args.contextValue.logger.error(
+                { err: original, path: error.path },
+                'unexpected error (masked for the client)',
+              );
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+function yogaLogger(logger: Logger) {
+  const yoga = logger.child({ component: 'yoga' });
+  const write =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      if (first instanceof Error) yoga[level]({ err: first }, first.message);
+      else yoga[level]({ details: rest.length ? rest : undefined }, String(first));
+    };
+  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}

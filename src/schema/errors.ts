@@ -1,0 +1,71 @@
+import { GraphQLError } from 'graphql';
+import { TelliError, TelliHttpError } from '../telli/index.js';
+
+/**
+ * The stable `extensions.code` values clients may branch on. Anything not listed here is an
+ * internal fault: masked as "Unexpected error." and logged with the request id.
+ */
+export const ErrorCode = {
+  /** The caller's arguments are invalid (malformed id, too many ids, empty external id). */
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** telli is rate limiting us; `extensions.retryAfterSeconds` when telli said. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** telli did not answer in time. */
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  /** telli answered 5xx or the connection failed. */
+  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  /** telli's payload broke the documented contract (for this contact or field only). */
+  UPSTREAM_INVALID_RESPONSE: 'UPSTREAM_INVALID_RESPONSE',
+  /** telli's batch reported an error for this one contact (other than "not found"). */
+  UPSTREAM_ITEM_ERROR: 'UPSTREAM_ITEM_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export function badUserInput(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, ...extensions } });
+}
+
+export function upstreamInvalid(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.UPSTREAM_INVALID_RESPONSE } });
+}
+
+/**
+ * Maps a failure from the telli client to what the client of this API sees. Messages are our own,
+ * written for the caller: no key, no telli URL, no upstream body. Returns the input unchanged when
+ * it is not an expected failure, so that Yoga masks it.
+ */
+export function toGraphQLError(error: unknown): GraphQLError | Error {
+  if (error instanceof GraphQLError) return error;
+  if (error instanceof TelliHttpError) return fromHttpError(error);
+  if (!(error instanceof TelliError)) return error instanceof Error ? error : new Error(String(error));
+  switch (error.kind) {
+    case 'timeout':
+      return new GraphQLError('telli did not answer in time.', { extensions: { code: ErrorCode.UPSTREAM_TIMEOUT } });
+    case 'network':
+      return new GraphQLError('telli is unreachable.', { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE } });
+    case 'contract':
+      return upstreamInvalid('telli sent a response for this contact that breaks its documented contract.');
+    case 'item':
+      return new GraphQLError('telli reported an error for this contact.', {
+        extensions: { code: ErrorCode.UPSTREAM_ITEM_ERROR },
+      });
+    default:
+      return error;
+  }
+}
+
+function fromHttpError(error: TelliHttpError): GraphQLError | Error {
+  if (error.status === 429) {
+    return new GraphQLError('telli is rate limiting requests; retry later.', {
+      extensions: {
+        code: ErrorCode.RATE_LIMITED,
+        ...(error.retryAfterSeconds !== undefined && { retryAfterSeconds: error.retryAfterSeconds }),
+      },
+    });
+  }
+  if (error.status >= 500) {
+    return new GraphQLError('telli is unavailable.', { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE } });
+  }
+  // 401/403 on the server's own key, or a 4xx for a request we built: our fault, not the caller's.
+  return error;
+}
