@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../src/config.js';
+
+describe('parseConfig', () => {
+  it('defaults to sandbox mode with no environment at all', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      mode: 'sandbox',
+      port: 4000,
+      host: '127.0.0.1',
+      logLevel: 'info',
+      telli: { apiKey: undefined, baseUrl: 'https://api.telli.com', timeoutMs: 10_000 },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.telli)).toBe(true);
+  });
+
+  it('uses telli with a key, coercing numbers', () => {
+    const config = parseConfig({
+      TELLI_API_KEY: 'key_123',
+      TELLI_BASE_URL: 'http://127.0.0.1:9999/prefix',
+      TELLI_TIMEOUT_MS: '2500',
+      PORT: '8080',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      mode: 'telli',
+      port: 8080,
+      logLevel: 'debug',
+      telli: { apiKey: 'key_123', baseUrl: 'http://127.0.0.1:9999/prefix', timeoutMs: 2500 },
+    });
+  });
+
+  it('reports every bad variable at once, by name, without echoing the key', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        PORT: 'eighty',
+        TELLI_TIMEOUT_MS: '-5',
+        TELLI_BASE_URL: 'ftp://x',
+        LOG_LEVEL: 'loud',
+        TELLI_API_KEY: 'secret key',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['PORT', 'TELLI_TIMEOUT_MS', 'TELLI_BASE_URL', 'LOG_LEVEL', 'TELLI_API_KEY']) {
+      expect(message).toContain(name);
+    }
+    expect(message).not.toContain('secret key');
+  });
+
+  it('refuses an empty key, and a base URL without a key, instead of silently using the sandbox', () => {
+    expect(() => parseConfig({ TELLI_API_KEY: '' })).toThrow(/TELLI_API_KEY must not be empty/);
+    expect(() => parseConfig({ TELLI_BASE_URL: 'https://api.telli.com' })).toThrow(/TELLI_API_KEY is required/);
+  });
+
+  it('treats other empty variables as unset', () => {
+    expect(parseConfig({ PORT: '', LOG_LEVEL: '' })).toMatchObject({ port: 4000, logLevel: 'info' });
+  });
+});

@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
+import { buildServer, startServerProcess, type ServerProcess } from './support/process.js';
+
+/** The front door: the built server as a real process, talking real HTTP. */
+const DONE_WHEN_QUERY = (ids: string[]) => `{
+  a: contact(id: "${ids[0]}") { id firstName status }
+  b: contacts(ids: ["${ids[1]}", "${ids[2]}", "${ids[0]}"]) { id lastName contactDetails }
+}`;
+
+async function graphql(url: string, query: string, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query }),
+  });
+  return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] } };
+}
+
+beforeAll(() => buildServer());
+
+describe('npm start without TELLI_API_KEY (sandbox mode)', () => {
+  let server: ServerProcess;
+  let graphiql: string;
+  let startedIn: number;
+
+  beforeAll(async () => {
+    const t0 = performance.now();
+    server = startServerProcess({ PORT: '0', LOG_LEVEL: 'info' });
+    const banner = await server.waitForLine((l) => typeof l['graphiql'] === 'string');
+    startedIn = performance.now() - t0;
+    graphiql = banner['graphiql'] as string;
+  });
+  afterAll(() => server.stop());
+
+  it('announces sandbox mode, the GraphiQL URL and a sample contact id', () => {
+    const banner = server.lines.find((l) => l['mode'] === 'sandbox');
+    expect(banner).toMatchObject({ sampleContactId: SAMPLE_CONTACT_ID });
+    expect(String(banner?.['msg'])).toMatch(
+      /sandbox mode.*GraphiQL: http:\/\/127\.0\.0\.1:\d+\/graphql.*sample contact id/,
+    );
+    expect(startedIn).toBeLessThan(10_000);
+  });
+
+  it('answers /health with 200', async () => {
+    const res = await fetch(new URL('/health', graphiql));
+    expect(res.status).toBe(200);
+  });
+
+  it('serves GraphiQL whose default query names a real demo contact', async () => {
+    const res = await fetch(graphiql, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('graphiql');
+    expect(html).toContain(SAMPLE_CONTACT_ID);
+  });
+
+  it('answers the done-when query with demo data', async () => {
+    const { status, body } = await graphql(
+      graphiql,
+      DONE_WHEN_QUERY([SAMPLE_CONTACT_ID, SAMPLE_CONTACT_ID, SAMPLE_CONTACT_ID]),
+    );
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.['a']).toMatchObject({ id: SAMPLE_CONTACT_ID, firstName: 'Ada', status: 'IN_PROGRESS' });
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    expect(await server.stop('SIGTERM')).toBe(0);
+  });
+});
+
+describe('with TELLI_API_KEY and TELLI_BASE_URL pointing at a telli-compatible server', () => {
+  let telli: RunningSandbox;
+  let server: ServerProcess;
+  let url: string;
+  const key = 'tk_live_e2e_0123456789abcdef';
+
+  beforeAll(async () => {
+    telli = await startSandbox({ apiKeys: [key] });
+    server = startServerProcess({ PORT: '0', TELLI_API_KEY: key, TELLI_BASE_URL: telli.url, LOG_LEVEL: 'debug' });
+    const banner = await server.waitForLine((l) => l['mode'] === 'telli');
+    url = banner['graphql'] as string;
+  });
+  afterAll(async () => {
+    await server.stop();
+    await telli.close();
+  });
+
+  it('starts no sandbox and sends 3 distinct ids plus a duplicate as one Bearer-authenticated call', async () => {
+    const ids = [...telli.contacts.values()].slice(0, 3).map((c) => c.id);
+    telli.resetStats();
+    const { body } = await graphql(url, DONE_WHEN_QUERY(ids));
+    expect(body.errors).toBeUndefined();
+    expect((body.data?.['b'] as { id: string }[]).map((c) => c.id)).toEqual([ids[1], ids[2], ids[0]]);
+    // The sandbox only answers `Authorization: Bearer <key>`; anything else is a 401.
+    expect(telli.stats).toMatchObject({
+      calls: { 'POST /v1/get-contacts-batch': 1 },
+      unauthorized: 0,
+      batchSizes: [3],
+    });
+    expect(server.lines.some((l) => l['mode'] === 'sandbox')).toBe(false);
+  });
+
+  it('forwards the caller request id to telli', async () => {
+    telli.resetStats();
+    await graphql(url, `{ contact(id: "${SAMPLE_CONTACT_ID}") { id } }`, { 'x-request-id': 'e2e-req-42' });
+    expect(telli.stats.requestIds).toEqual(['e2e-req-42']);
+  });
+
+  it('never writes the API key to its logs', () => {
+    expect(server.stdout()).not.toContain(key);
+    expect(server.stderr()).not.toContain(key);
+  });
+});
+
+describe('bad configuration', () => {
+  it('exits non-zero naming each bad variable', async () => {
+    const server = startServerProcess({ PORT: 'eighty', TELLI_TIMEOUT_MS: '0' });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toContain('PORT');
+    expect(server.stderr()).toContain('TELLI_TIMEOUT_MS');
+  });
+});
