@@ -130,6 +130,16 @@ ContactRef.implement({
   }),
 });
 
+/*
+ * Contact is a federation entity: other subgraphs (deals, tickets, calendars) hold contact ids and
+ * the gateway asks this layer for the rest via `_entities`. Every representation goes through the
+ * same per-request loader, so N representations cost one telli call per 1000 distinct ids.
+ */
+builder.asEntity(ContactRef, {
+  key: builder.selection<{ id: string }>('id'),
+  resolveReference: (reference, ctx) => loadContact(ctx, String(reference.id)),
+});
+
 const contactIdSchema = z.guid();
 
 /** A validated, lower-cased telli id, or the BAD_USER_INPUT error to report instead. */

@@ -1,14 +1,60 @@
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { printSubgraphSchema } from '@apollo/subgraph';
+import { Kind, parse, print, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import './scalars.js';
 import './contact.js';
 
-/** The executable schema. Built once, at import, with no environment and no I/O. */
-export const schema: GraphQLSchema = builder.toSchema();
+/** Apollo Federation version this subgraph speaks (`@link` url). */
+export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';
 
-/** The SDL committed as `schema/schema.graphql`: sorted, so diffs show real changes only. */
+/**
+ * The executable subgraph schema (with `_service` and `_entities`). Built once, at import, with
+ * no environment and no I/O.
+ */
+export const schema: GraphQLSchema = builder.toSubGraphSchema({ linkUrl: FEDERATION_LINK });
+
+/**
+ * The SDL committed as `schema/schema.graphql`: the subgraph SDL a gateway composes (with `@link`
+ * and `@key`), sorted so diffs show real changes only. `printSubgraphSchema` keeps definition order
+ * for types that carry directives, so the sort is done on the printed document.
+ */
 export function printSchemaSdl(): string {
-  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+  return sortSdl(printSubgraphSchema(schema));
+}
+
+/** Sorts any SDL the same way (types, fields, arguments, enum values by name). */
+export function sortSdl(sdl: string): string {
+  return `${print(sortDocument(parse(sdl)))}\n`;
+}
+
+type Named = { name?: { value: string } };
+const byName = (a: Named, b: Named) => (a.name?.value ?? '').localeCompare(b.name?.value ?? '');
+
+function sortDocument(document: DocumentNode): DocumentNode {
+  const sortMembers = <T extends DefinitionNode>(node: T): T => {
+    const copy: Record<string, unknown> = { ...node };
+    for (const key of ['fields', 'values', 'types', 'interfaces'] as const) {
+      const list = copy[key];
+      if (Array.isArray(list)) {
+        copy[key] = [...(list as Named[])]
+          .sort(byName)
+          .map((member) =>
+            'arguments' in member && Array.isArray(member.arguments)
+              ? { ...member, arguments: [...(member.arguments as Named[])].sort(byName) }
+              : member,
+          );
+      }
+    }
+    return copy as T;
+  };
+  const schemaFirst = (d: DefinitionNode) =>
+    d.kind === Kind.SCHEMA_DEFINITION || d.kind === Kind.SCHEMA_EXTENSION ? 0 : 1;
+  return {
+    ...document,
+    definitions: [...document.definitions]
+      .map(sortMembers)
+      .sort((a, b) => schemaFirst(a) - schemaFirst(b) || byName(a as Named, b as Named)),
+  };
 }
 
 export { ErrorCode } from './errors.js';

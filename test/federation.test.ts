@@ -1,0 +1,246 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { composeServices, compositionHasErrors } from '@theguild/federation-composition';
+import { parse } from 'graphql';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sortSdl } from '../src/schema/index.js';
+import type { SandboxContact } from '../src/sandbox/index.js';
+import { createDeals, createDealsSubgraph, DEALS_SDL, MALFORMED_CONTACT_ID } from './federation/deals-subgraph.js';
+import { createGateway } from './federation/gateway.js';
+import { codesOf, createTestStack, unknownId, type GraphQLResponse, type TestStack } from './support/stack.js';
+
+const BATCH = 'POST /v1/get-contacts-batch';
+const ENTITIES = /* GraphQL */ `
+  query ($representations: [_Any!]!) {
+    _entities(representations: $representations) {
+      __typename
+      ... on Contact {
+        id
+        firstName
+        status
+        contactDetails
+      }
+    }
+  }
+`;
+
+let stack: TestStack;
+let contacts: SandboxContact[];
+
+beforeAll(async () => {
+  stack = await createTestStack();
+  contacts = [...stack.sandbox.contacts.values()];
+});
+afterAll(() => stack.close());
+beforeEach(() => stack.sandbox.resetStats());
+
+const rep = (id: string) => ({ __typename: 'Contact', id });
+type Entity = { __typename: string; id: string; firstName: string | null; status: string } | null;
+const entitiesOf = (res: GraphQLResponse) => (res.data?.['_entities'] ?? []) as Entity[];
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql` };
+}
+
+// Ported from the direct-to-subgraph checks of Apollo's subgraph compatibility suite
+// (`_service`, `@link`, `@key`, `_entities`, introspection) that apply to a subgraph with one entity.
+describe('subgraph compatibility', () => {
+  it('_service { sdl } is the subgraph SDL with @link and @key, and is what schema/schema.graphql holds', async () => {
+    const res = await stack.raw('{ _service { sdl } }');
+    const sdl = (res.data?.['_service'] as { sdl: string }).sdl;
+    expect(sdl).toMatch(
+      /extend schema\s+@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+", import: \[[^\]]*"@key"/,
+    );
+    expect(sdl).toMatch(/type Contact\s+@key\(fields: "id"\)/);
+    const committed = await readFile(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
+    expect(sortSdl(sdl)).toBe(committed);
+  });
+
+  it('introspection exposes _entities, _service, the _Entity union and the _Any scalar', async () => {
+    const res = await stack.raw(`{
+      __schema { queryType { fields { name } } }
+      entity: __type(name: "_Entity") { kind possibleTypes { name } }
+      any: __type(name: "_Any") { kind }
+      service: __type(name: "_Service") { fields { name } }
+    }`);
+    expect(res.errors).toBeUndefined();
+    const data = res.data as {
+      __schema: { queryType: { fields: { name: string }[] } };
+      entity: { kind: string; possibleTypes: { name: string }[] };
+      any: { kind: string };
+      service: { fields: { name: string }[] };
+    };
+    expect(data.__schema.queryType.fields.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['_entities', '_service', 'contact', 'contacts', 'contactByExternalId']),
+    );
+    expect(data.entity).toEqual({ kind: 'UNION', possibleTypes: [{ name: 'Contact' }] });
+    expect(data.any.kind).toBe('SCALAR');
+    expect(data.service.fields.map((f) => f.name)).toContain('sdl');
+  });
+
+  it('resolves @key representations in order, with __typename, through one telli call', async () => {
+    const picked = [contacts[5], contacts[1], contacts[9]] as SandboxContact[];
+    const res = await stack.raw(ENTITIES, { representations: picked.map((c) => rep(c.id)) });
+    expect(res.errors).toBeUndefined();
+    expect(entitiesOf(res).map((e) => [e?.__typename, e?.id, e?.firstName])).toEqual(
+      picked.map((c) => ['Contact', c.id, c.firstName]),
+    );
+    expect(stack.sandbox.stats.calls).toEqual({ [BATCH]: 1 });
+  });
+});
+
+describe('_entities through the per-request loader', () => {
+  it('N representations with duplicates and unknown ids: one call, order kept, null only for the unknown', async () => {
+    const ids = [...contacts.slice(0, 120).map((c) => c.id), unknownId(1), (contacts[3] as SandboxContact).id];
+    const res = await stack.raw(ENTITIES, { representations: ids.map(rep) });
+    expect(res.errors).toBeUndefined();
+    expect(entitiesOf(res).map((e) => e?.id ?? null)).toEqual([...ids.slice(0, 120), null, ids[121]]);
+    expect(stack.sandbox.stats.calls).toEqual({ [BATCH]: 1 });
+    expect(stack.sandbox.stats.batchSizes).toEqual([121]); // the duplicate is free
+  });
+
+  it('2500 representations make ceil(2500/1000) = 3 calls of at most 1000 ids', async () => {
+    const ids = Array.from({ length: 2500 }, (_, i) => unknownId(50_000 + i));
+    const res = await stack.raw(ENTITIES, { representations: ids.map(rep) });
+    expect(res.errors).toBeUndefined();
+    expect(entitiesOf(res)).toHaveLength(2500);
+    expect(stack.sandbox.stats.calls).toEqual({ [BATCH]: 3 });
+    expect(Math.max(...stack.sandbox.stats.batchSizes)).toBeLessThanOrEqual(1000);
+  });
+
+  it('a malformed id fails only its entity with BAD_USER_INPUT', async () => {
+    const [a, b] = [contacts[7], contacts[8]] as [SandboxContact, SandboxContact];
+    const res = await stack.raw(ENTITIES, { representations: [rep(a.id), rep('nope'), rep(b.id)] });
+    expect(codesOf(res)).toEqual(['BAD_USER_INPUT']);
+    expect(res.errors?.[0]?.path).toEqual(['_entities', 1]);
+    expect(entitiesOf(res).map((e) => e?.id ?? null)).toEqual([a.id, null, b.id]);
+  });
+
+  it('batches entities together with ids from ordinary fields of the same operation', async () => {
+    const [a, b] = [contacts[20], contacts[21]] as [SandboxContact, SandboxContact];
+    const res = await stack.raw(
+      `query ($representations: [_Any!]!) {
+        _entities(representations: $representations) { ... on Contact { id } }
+        contact(id: "${b.id}") { id }
+      }`,
+      { representations: [rep(a.id)] },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(stack.sandbox.stats.batchSizes).toEqual([2]);
+  });
+});
+
+describe('composition', () => {
+  it('schema/schema.graphql composes with a CRM subgraph that references Contact', async () => {
+    const result = composeServices([
+      {
+        name: 'contacts',
+        typeDefs: parse(await readFile(new URL('../schema/schema.graphql', import.meta.url), 'utf8')),
+      },
+      { name: 'deals', typeDefs: parse(DEALS_SDL) },
+    ]);
+    expect(compositionHasErrors(result) ? result.errors.map((e) => e.message) : []).toEqual([]);
+    if (compositionHasErrors(result)) return;
+    expect(result.supergraphSdl).toMatch(/type Contact\s+@join__type\(graph: CONTACTS, key: "id"\)/);
+    expect(result.publicSdl).toMatch(/type Deal \{[^}]*contact: Contact/s);
+  });
+});
+
+describe('through Hive Gateway', () => {
+  let contactsServer: Server;
+  let dealsServer: Server;
+  let gatewayServer: Server;
+  let gatewayUrl: string;
+  let contactsUrl: string;
+  const subgraphCalls: { url: string; query: string; representations: number }[] = [];
+
+  beforeAll(async () => {
+    const contactsListening = await listen(stack.app);
+    const dealsListening = await listen(createDealsSubgraph());
+    contactsServer = contactsListening.server;
+    dealsServer = dealsListening.server;
+    contactsUrl = contactsListening.url;
+    const gateway = await createGateway({ contacts: contactsListening.url, deals: dealsListening.url }, [
+      {
+        // Observe every request the gateway sends to a subgraph.
+        onFetch({ url, options }) {
+          const body = JSON.parse(String(options.body ?? '{}')) as {
+            query?: string;
+            variables?: { representations?: unknown[] };
+          };
+          subgraphCalls.push({
+            url,
+            query: body.query ?? '',
+            representations: body.variables?.representations?.length ?? 0,
+          });
+        },
+      },
+    ]);
+    const gatewayListening = await listen(gateway);
+    gatewayServer = gatewayListening.server;
+    gatewayUrl = gatewayListening.url;
+  });
+  afterAll(async () => {
+    for (const server of [gatewayServer, contactsServer, dealsServer]) {
+      server?.closeAllConnections();
+      await new Promise((resolve) => server?.close(resolve));
+    }
+  });
+  beforeEach(() => {
+    subgraphCalls.length = 0;
+  });
+
+  async function viaGateway(query: string): Promise<GraphQLResponse> {
+    const res = await fetch(gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as GraphQLResponse;
+  }
+
+  it('50 deals with their contacts: one _entities request to this layer, one telli call', async () => {
+    const { deals } = createDeals();
+    const res = await viaGateway('{ deals { id contact { firstName status contactDetails } } }');
+    expect(res.errors).toBeUndefined();
+    const got = res.data?.['deals'] as {
+      id: string;
+      contact: { firstName: string; status: string; contactDetails: unknown };
+    }[];
+    expect(got).toHaveLength(50);
+    const byId = new Map(contacts.map((c) => [c.id, c]));
+    got.forEach((deal, i) => {
+      const expected = byId.get((deals[i] as { contactId: string }).contactId) as SandboxContact;
+      expect(deal.contact.firstName).toBe(expected.firstName);
+      expect(deal.contact.contactDetails).toEqual(expected.contactDetails);
+    });
+    const toContacts = subgraphCalls.filter((c) => c.url === contactsUrl);
+    expect(toContacts).toHaveLength(1);
+    expect(toContacts[0]?.query).toContain('_entities');
+    expect(stack.sandbox.stats.calls).toEqual({ [BATCH]: 1 });
+    expect(stack.sandbox.stats.batchSizes).toEqual([49]); // deal 50 repeats contact 0
+  });
+
+  it('an unknown contact nulls only its deal.contact; a malformed one keeps its BAD_USER_INPUT code', async () => {
+    const res = await viaGateway(`{
+      ok: deal(id: "deal-1") { id contact { firstName status } }
+      unknown: deal(id: "deal-unknown-contact") { id contact { firstName status } }
+      malformed: deal(id: "deal-malformed-contact") { id contact { firstName status } }
+    }`);
+    expect(res.data?.['ok']).toEqual({
+      id: 'deal-1',
+      contact: { firstName: contacts[0]?.firstName, status: expect.any(String) },
+    });
+    expect(res.data?.['unknown']).toEqual({ id: 'deal-unknown-contact', contact: null });
+    expect(res.data?.['malformed']).toEqual({ id: 'deal-malformed-contact', contact: null });
+    const badInput = res.errors?.find((e) => e.extensions?.['code'] === 'BAD_USER_INPUT');
+    expect(badInput?.message).toContain(MALFORMED_CONTACT_ID);
+    expect(badInput?.path?.slice(0, 2)).toEqual(['malformed', 'contact']);
+    expect(subgraphCalls.filter((c) => c.url === contactsUrl)).toHaveLength(1);
+    expect(stack.sandbox.stats.calls).toEqual({ [BATCH]: 1 });
+  });
+});
