@@ -3,6 +3,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { createContextFactory, type Context, type ContextDeps } from './context.js';
 import type { Logger } from './logger.js';
+import { isRejectedKey } from './schema/errors.js';
 import { schema } from './schema/index.js';
 
 export interface AppDeps extends ContextDeps {
@@ -47,7 +48,14 @@ function useUnexpectedErrorLog(): Plugin<Context> {
           if (!('errors' in result) || !result.errors) return;
           for (const error of result.errors) {
             const original = error.originalError;
-            if (original && !(original instanceof GraphQLError)) {
+            if (!original || original instanceof GraphQLError) continue;
+            if (isRejectedKey(original)) {
+              // Every request fails until an operator fixes TELLI_API_KEY: say so plainly.
+              args.contextValue.logger.fatal(
+                { err: original, path: error.path, alert: 'telli-server-key-rejected' },
+                `telli rejected this server's API key (HTTP ${original.status}): check TELLI_API_KEY`,
+              );
+            } else {
               args.contextValue.logger.error(
                 { err: original, path: error.path },
                 'unexpected error (masked for the client)',
@@ -66,7 +74,9 @@ function yogaLogger(logger: Logger) {
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (...args: unknown[]) => {
       const [first, ...rest] = args;
-      if (first instanceof Error) yoga[level]({ err: first }, first.message);
+      // Errors Yoga masks were already logged, with the request id, by useUnexpectedErrorLog.
+      if (first instanceof GraphQLError && first.originalError) yoga.debug({ err: first }, first.message);
+      else if (first instanceof Error) yoga[level]({ err: first }, first.message);
       else yoga[level]({ details: rest.length ? rest : undefined }, String(first));
     };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };

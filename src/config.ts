@@ -32,8 +32,14 @@ const envSchema = z
       .refine((v) => !/\s/.test(v), 'must not contain whitespace')
       .optional(),
     TELLI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-    TELLI_TIMEOUT_MS: positiveInt(10_000, 600_000),
+    TELLI_AUTH: z.enum(['server', 'forward'], { error: 'must be "server" or "forward"' }).default('server'),
+    TELLI_TIMEOUT_MS: positiveInt(5_000, 600_000),
+    TELLI_MAX_ATTEMPTS: positiveInt(3, 10),
+    TELLI_RETRY_BASE_MS: positiveInt(100, 60_000),
+    TELLI_RETRY_MAX_MS: positiveInt(2_000, 600_000),
+    TELLI_MAX_CONCURRENCY: positiveInt(32, 1024),
     TELLI_MAX_CONNECTIONS: positiveInt(64, 1024),
+    REQUEST_DEADLINE_MS: positiveInt(15_000, 600_000),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     SANDBOX_PORT: port(0),
     SANDBOX_LATENCY_MS: z.coerce
@@ -44,7 +50,15 @@ const envSchema = z
       .default(0),
   })
   .superRefine((env, ctx) => {
-    if (env.TELLI_BASE_URL && !env.TELLI_API_KEY) {
+    if (env.TELLI_AUTH === 'forward' && env.TELLI_API_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TELLI_API_KEY'],
+        message:
+          'must not be set with TELLI_AUTH=forward (each caller sends its own key; a server key would be a silent default tenant)',
+      });
+    }
+    if (env.TELLI_AUTH === 'server' && env.TELLI_BASE_URL && !env.TELLI_API_KEY) {
       ctx.addIssue({
         code: 'custom',
         path: ['TELLI_API_KEY'],
@@ -62,12 +76,20 @@ export interface Config {
   /** `sandbox`: no key given, the embedded telli emulator serves demo data on loopback. */
   readonly mode: 'telli' | 'sandbox';
   readonly telli: {
-    /** Absent in sandbox mode: the sandbox generates its own key at boot. */
+    /** `server`: one key for every request. `forward`: each caller's `Authorization: Bearer` key. */
+    readonly auth: 'server' | 'forward';
+    /** Absent in sandbox and forward mode (the sandbox generates its own key at boot). */
     readonly apiKey: string | undefined;
     readonly baseUrl: string;
     readonly timeoutMs: number;
+    readonly maxAttempts: number;
+    readonly retryBaseDelayMs: number;
+    readonly retryMaxDelayMs: number;
+    readonly maxConcurrency: number;
     readonly maxConnections: number;
   };
+  /** Overall budget for one GraphQL request's upstream work, retries and queueing included. */
+  readonly requestDeadlineMs: number;
   readonly logLevel: LogLevel;
   readonly sandbox: { readonly port: number; readonly latencyMs: number };
 }
@@ -104,13 +126,19 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
-    mode: e.TELLI_API_KEY ? 'telli' : 'sandbox',
+    mode: e.TELLI_API_KEY || e.TELLI_AUTH === 'forward' ? 'telli' : 'sandbox',
     telli: {
+      auth: e.TELLI_AUTH,
       apiKey: e.TELLI_API_KEY,
       baseUrl: e.TELLI_BASE_URL ?? DEFAULT_TELLI_BASE_URL,
       timeoutMs: e.TELLI_TIMEOUT_MS,
+      maxAttempts: e.TELLI_MAX_ATTEMPTS,
+      retryBaseDelayMs: e.TELLI_RETRY_BASE_MS,
+      retryMaxDelayMs: e.TELLI_RETRY_MAX_MS,
+      maxConcurrency: e.TELLI_MAX_CONCURRENCY,
       maxConnections: e.TELLI_MAX_CONNECTIONS,
     },
+    requestDeadlineMs: e.REQUEST_DEADLINE_MS,
     logLevel: e.LOG_LEVEL,
     sandbox: { port: e.SANDBOX_PORT, latencyMs: e.SANDBOX_LATENCY_MS },
   };

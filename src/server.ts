@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createApp } from './app.js';
+import type { TelliAuth } from './context.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
@@ -51,16 +52,27 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     baseUrl = sandbox.url;
     apiKey = sandbox.apiKey;
   }
-  if (!apiKey) throw new Error('no telli API key'); // unreachable: parseConfig guarantees one outside sandbox mode
+  let auth: TelliAuth;
+  if (config.telli.auth === 'forward') auth = { mode: 'forward' };
+  else if (apiKey) auth = { mode: 'server', apiKey };
+  else throw new Error('no telli API key'); // unreachable: parseConfig guarantees one
 
   const telli = createTelliClient({
     baseUrl,
     timeoutMs: config.telli.timeoutMs,
+    maxAttempts: config.telli.maxAttempts,
+    retryBaseDelayMs: config.telli.retryBaseDelayMs,
+    retryMaxDelayMs: config.telli.retryMaxDelayMs,
+    maxConcurrency: config.telli.maxConcurrency,
     maxConnections: config.telli.maxConnections,
+    hooks: {
+      onRetry: (event) => logger.warn(event, 'retrying telli call'),
+    },
   });
   const app = createApp({
     telli,
-    apiKey,
+    auth,
+    requestDeadlineMs: config.requestDeadlineMs,
     logger,
     ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID) }),
   });

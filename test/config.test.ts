@@ -9,7 +9,7 @@ describe('parseConfig', () => {
       port: 4000,
       host: '127.0.0.1',
       logLevel: 'info',
-      telli: { apiKey: undefined, baseUrl: 'https://api.telli.com', timeoutMs: 10_000 },
+      telli: { auth: 'server', apiKey: undefined, baseUrl: 'https://api.telli.com', timeoutMs: 5_000, maxAttempts: 3 },
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.telli)).toBe(true);
@@ -55,6 +55,27 @@ describe('parseConfig', () => {
   it('refuses an empty key, and a base URL without a key, instead of silently using the sandbox', () => {
     expect(() => parseConfig({ TELLI_API_KEY: '' })).toThrow(/TELLI_API_KEY must not be empty/);
     expect(() => parseConfig({ TELLI_BASE_URL: 'https://api.telli.com' })).toThrow(/TELLI_API_KEY is required/);
+  });
+
+  it('forwarded-key mode needs no server key and refuses one', () => {
+    expect(parseConfig({ TELLI_AUTH: 'forward' })).toMatchObject({
+      mode: 'telli',
+      telli: { auth: 'forward', apiKey: undefined },
+    });
+    expect(() => parseConfig({ TELLI_AUTH: 'forward', TELLI_API_KEY: 'k' })).toThrow(/TELLI_API_KEY must not be set/);
+    expect(() => parseConfig({ TELLI_AUTH: 'sometimes' })).toThrow(/TELLI_AUTH/);
+  });
+
+  it('reads the resilience settings', () => {
+    expect(
+      parseConfig({
+        TELLI_MAX_ATTEMPTS: '5',
+        TELLI_MAX_CONCURRENCY: '8',
+        REQUEST_DEADLINE_MS: '3000',
+        TELLI_RETRY_BASE_MS: '50',
+      }),
+    ).toMatchObject({ requestDeadlineMs: 3000, telli: { maxAttempts: 5, maxConcurrency: 8, retryBaseDelayMs: 50 } });
+    expect(() => parseConfig({ TELLI_MAX_ATTEMPTS: '0' })).toThrow(/TELLI_MAX_ATTEMPTS/);
   });
 
   it('treats other empty variables as unset', () => {

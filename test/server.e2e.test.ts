@@ -114,6 +114,36 @@ describe('with TELLI_API_KEY and TELLI_BASE_URL pointing at a telli-compatible s
   });
 });
 
+describe('with TELLI_AUTH=forward', () => {
+  let telli: RunningSandbox;
+  let server: ServerProcess;
+  let url: string;
+  const callerKey = 'tk_caller_forwarded_5566778899';
+
+  beforeAll(async () => {
+    telli = await startSandbox({ apiKeys: [callerKey] });
+    server = startServerProcess({ PORT: '0', TELLI_AUTH: 'forward', TELLI_BASE_URL: telli.url, LOG_LEVEL: 'trace' });
+    url = (await server.waitForLine((l) => l['mode'] === 'telli'))['graphql'] as string;
+  });
+  afterAll(async () => {
+    await server.stop();
+    await telli.close();
+  });
+
+  it("uses the caller's key, answers UNAUTHENTICATED without one, and never logs it", async () => {
+    const query = `{ contact(id: "${SAMPLE_CONTACT_ID}") { id } }`;
+    const anonymous = await graphql(url, query);
+    expect(anonymous.body.errors).toMatchObject([{ extensions: { code: 'UNAUTHENTICATED' } }]);
+    expect(telli.totalCalls()).toBe(0);
+    const authed = await graphql(url, query, { authorization: `Bearer ${callerKey}` });
+    expect(authed.body).toEqual({ data: { contact: { id: SAMPLE_CONTACT_ID } } });
+    expect(telli.stats.callsByKey).toEqual({ [callerKey]: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // let the last log lines flush
+    expect(server.stdout()).not.toContain(callerKey);
+    expect(server.stderr()).not.toContain(callerKey);
+  });
+});
+
 describe('bad configuration', () => {
   it('exits non-zero naming each bad variable', async () => {
     const server = startServerProcess({ PORT: 'eighty', TELLI_TIMEOUT_MS: '0' });

@@ -31,12 +31,16 @@ export interface SandboxStats {
   batchSizes: number[];
   /** Every `x-request-id` telli saw. */
   requestIds: string[];
+  /** Routed calls per API key (tests check that forwarded keys are used, never mixed up). */
+  callsByKey: Record<string, number>;
 }
 
 export interface SandboxOptions {
-  /** Bearer keys the sandbox accepts. */
+  /** Bearer keys the sandbox accepts; they all see `contacts`. */
   apiKeys: readonly string[];
   contacts?: SandboxContact[];
+  /** Further keys, each a separate telli account with its own contacts. */
+  tenants?: Record<string, SandboxContact[]>;
 }
 
 export interface SandboxCore {
@@ -124,23 +128,40 @@ function toV2(c: SandboxContact): V1 {
 }
 
 const json = (status: number, body: unknown): SandboxResponse => ({ status, body });
+
+/** One telli account's contacts, indexed the ways telli looks them up. */
+interface Store {
+  list: SandboxContact[];
+  byId: Map<string, SandboxContact>;
+  byExternalId: Map<string, SandboxContact>;
+}
+
+function createStore(list: SandboxContact[]): Store {
+  return {
+    list,
+    byId: new Map(list.map((c) => [c.id.toLowerCase(), c])),
+    byExternalId: new Map(list.filter((c) => c.externalId !== null).map((c) => [c.externalId as string, c])),
+  };
+}
 const notFound = (what = 'Contact not found') => json(404, { error: what });
 
 export function createSandboxCore(options: SandboxOptions): SandboxCore {
-  const list = options.contacts ?? createDemoContacts();
-  const byId = new Map(list.map((c) => [c.id.toLowerCase(), c]));
-  const byExternalId = new Map(list.filter((c) => c.externalId !== null).map((c) => [c.externalId as string, c]));
+  const defaultStore = createStore(options.contacts ?? createDemoContacts());
+  const stores = new Map<string, Store>();
+  for (const key of options.apiKeys) stores.set(`Bearer ${key}`, defaultStore);
+  for (const [key, contacts] of Object.entries(options.tenants ?? {}))
+    stores.set(`Bearer ${key}`, createStore(contacts));
+  const { byId } = defaultStore;
   const rawV1 = new Map<string, V1>();
   const itemErrors = new Map<string, string>();
-  const bearer = new Set(options.apiKeys.map((key) => `Bearer ${key}`));
-  const stats: SandboxStats = { calls: {}, unauthorized: 0, batchSizes: [], requestIds: [] };
+  const stats: SandboxStats = { calls: {}, unauthorized: 0, batchSizes: [], requestIds: [], callsByKey: {} };
 
   const v1Full = (c: SandboxContact): V1 => rawV1.get(c.id.toLowerCase()) ?? toV1Full(c);
   const count = (endpoint: string) => {
     stats.calls[endpoint] = (stats.calls[endpoint] ?? 0) + 1;
   };
 
-  function batch(body: string): SandboxResponse {
+  function batch({ byId }: Store, body: string): SandboxResponse {
     let ids: unknown;
     try {
       ids = (JSON.parse(body) as { contact_ids?: unknown }).contact_ids;
@@ -166,7 +187,7 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
     return json(200, items.reverse());
   }
 
-  function listV2(query: URLSearchParams): SandboxResponse {
+  function listV2({ list }: Store, query: URLSearchParams): SandboxResponse {
     const limitRaw = query.get('limit');
     const limit = limitRaw === null ? 50 : Number(limitRaw);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100)
@@ -190,7 +211,8 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
     });
   }
 
-  function route(method: string, path: string, query: URLSearchParams, body: string): SandboxResponse {
+  function route(store: Store, method: string, path: string, query: URLSearchParams, body: string): SandboxResponse {
+    const { byId, byExternalId } = store;
     const segments = path.split('/').slice(1);
     const [version, resource, param, ...extra] = segments;
     const decoded = (value: string | undefined) => {
@@ -207,7 +229,7 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
       }
       if (method === 'POST' && resource === 'get-contacts-batch' && param === undefined) {
         count('POST /v1/get-contacts-batch');
-        return batch(body);
+        return batch(store, body);
       }
       if (method === 'GET' && resource === 'get-contact' && param && !extra.length) {
         count('GET /v1/get-contact');
@@ -223,7 +245,7 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
     if (version === 'v2' && method === 'GET') {
       if (resource === 'contacts' && param === undefined) {
         count('GET /v2/contacts');
-        return listV2(query);
+        return listV2(store, query);
       }
       if (resource === 'contacts' && param && !extra.length) {
         count('GET /v2/contacts/{id}');
@@ -243,19 +265,23 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
     stats,
     contacts: byId,
     handle(request) {
-      if (!request.authorization || !bearer.has(request.authorization)) {
+      const store = request.authorization ? stores.get(request.authorization) : undefined;
+      if (!store || !request.authorization) {
         stats.unauthorized++;
         return json(401, { error: 'Unauthorized' });
       }
       if (request.requestId) stats.requestIds.push(request.requestId);
+      const key = request.authorization.slice('Bearer '.length);
+      stats.callsByKey[key] = (stats.callsByKey[key] ?? 0) + 1;
       const url = new URL(request.url, 'http://sandbox.invalid');
-      return route(request.method, url.pathname, url.searchParams, request.body);
+      return route(store, request.method, url.pathname, url.searchParams, request.body);
     },
     resetStats() {
       stats.calls = {};
       stats.unauthorized = 0;
       stats.batchSizes = [];
       stats.requestIds = [];
+      stats.callsByKey = {};
     },
     totalCalls() {
       return Object.values(stats.calls).reduce((a, b) => a + b, 0);

@@ -13,6 +13,35 @@ export interface StartSandboxOptions {
   /** Simulated telli latency added to every answer. */
   latencyMs?: number;
   contacts?: SandboxContact[];
+  /** Further keys, each a separate telli account with its own contacts. */
+  tenants?: Record<string, SandboxContact[]>;
+}
+
+/** What a fault does to a request instead of answering it normally. */
+export type SandboxFault =
+  /** Answer with this status (and headers, body) — e.g. 429 with `Retry-After`, 503. */
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
+  /** Never answer (the socket stays open until the client gives up). */
+  | { kind: 'hang' }
+  /** Reset the TCP connection (RST) without answering. */
+  | { kind: 'reset' }
+  /** 200 with a body that is not JSON. */
+  | { kind: 'malformed' };
+
+export interface FaultRule {
+  fault: SandboxFault;
+  /** Which requests it hits; all when omitted. */
+  match?: (request: { method: string; url: string; body: string }) => boolean;
+  /** How many requests it hits before it expires; forever when omitted. */
+  times?: number;
+}
+
+/** Transport-level counters: every HTTP request, faulted or not, authorised or not. */
+export interface TransportStats {
+  requests: number;
+  faulted: number;
+  inFlight: number;
+  maxInFlight: number;
 }
 
 export interface RunningSandbox extends SandboxCore {
@@ -20,6 +49,10 @@ export interface RunningSandbox extends SandboxCore {
   url: string;
   /** The first accepted key. */
   apiKey: string;
+  readonly transport: TransportStats;
+  /** Fault injection for resilience tests: the first matching live rule handles the request. */
+  injectFault(rule: FaultRule): void;
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -28,10 +61,32 @@ const MAX_BODY_BYTES = 5 * 1024 * 1024;
 /** Serves the telli emulator on loopback over real HTTP (keep-alive, like telli). */
 export async function startSandbox(options: StartSandboxOptions = {}): Promise<RunningSandbox> {
   const apiKeys = options.apiKeys ?? [`sandbox_${randomBytes(12).toString('hex')}`];
-  const core = createSandboxCore({ apiKeys, ...(options.contacts && { contacts: options.contacts }) });
+  const core = createSandboxCore({
+    apiKeys,
+    ...(options.contacts && { contacts: options.contacts }),
+    ...(options.tenants && { tenants: options.tenants }),
+  });
   const latencyMs = options.latencyMs ?? 0;
+  const transport: TransportStats = { requests: 0, faulted: 0, inFlight: 0, maxInFlight: 0 };
+  let faults: { rule: FaultRule; left: number }[] = [];
+
+  function takeFault(request: { method: string; url: string; body: string }): SandboxFault | undefined {
+    const live = faults.find((f) => f.left > 0 && (!f.rule.match || f.rule.match(request)));
+    if (!live) return undefined;
+    live.left--;
+    return live.rule.fault;
+  }
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    transport.requests++;
+    transport.inFlight++;
+    transport.maxInFlight = Math.max(transport.maxInFlight, transport.inFlight);
+    let done = false;
+    const finish = () => {
+      if (!done) transport.inFlight--;
+      done = true;
+    };
+    res.once('close', finish);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -45,11 +100,29 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     });
     req.on('end', () => {
       const requestId = req.headers['x-request-id'];
+      const body = Buffer.concat(chunks).toString('utf8');
+      const method = req.method ?? 'GET';
+      const url = req.url ?? '/';
+      const fault = faults.length ? takeFault({ method, url, body }) : undefined;
+      if (fault) {
+        transport.faulted++;
+        if (fault.kind === 'hang') return;
+        if (fault.kind === 'reset') {
+          req.socket.resetAndDestroy();
+          return;
+        }
+        if (fault.kind === 'malformed') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"contact_ids": [oops');
+          return;
+        }
+        res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers }).end(fault.body ?? '{}');
+        return;
+      }
       const result = core.handle({
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
+        method,
+        url,
         authorization: req.headers.authorization,
-        body: Buffer.concat(chunks).toString('utf8'),
+        body,
         ...(typeof requestId === 'string' && { requestId }),
       });
       const send = () => {
@@ -69,9 +142,21 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
   const { port } = server.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';
 
+  const resetCore = core.resetStats;
   return Object.assign(core, {
+    resetStats() {
+      resetCore();
+      Object.assign(transport, { requests: 0, faulted: 0, maxInFlight: transport.inFlight });
+    },
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     apiKey: apiKeys[0] as string,
+    transport,
+    injectFault(rule: FaultRule) {
+      faults.push({ rule, left: rule.times ?? Number.POSITIVE_INFINITY });
+    },
+    clearFaults() {
+      faults = [];
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

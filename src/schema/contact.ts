@@ -153,7 +153,9 @@ function parseContactId(id: string): string | GraphQLError {
 function loadContact(ctx: Context, id: string): Promise<TelliContact | null> {
   const key = parseContactId(id);
   if (key instanceof GraphQLError) return Promise.reject(key);
-  return ctx.loaders.contactById.load(key).catch((error: unknown) => Promise.reject(toGraphQLError(error)));
+  return ctx.loaders.contactById
+    .load(key)
+    .catch((error: unknown) => Promise.reject(toGraphQLError(error, ctx.keySource)));
 }
 
 builder.queryType({
@@ -200,7 +202,7 @@ builder.queryType({
         }
         return ctx.loaders.contactByExternalId
           .load(externalId)
-          .catch((error: unknown) => Promise.reject(toGraphQLError(error)));
+          .catch((error: unknown) => Promise.reject(toGraphQLError(error, ctx.keySource)));
       },
     }),
   }),

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import type { KeySource } from '../context.js';
 import { TelliError, TelliHttpError } from '../telli/index.js';
 
 /**
@@ -8,11 +9,13 @@ import { TelliError, TelliHttpError } from '../telli/index.js';
 export const ErrorCode = {
   /** The caller's arguments are invalid (malformed id, too many ids, empty external id). */
   BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** Forwarded-key mode: no telli key was sent, or telli rejected the one that was. */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** telli is rate limiting us; `extensions.retryAfterSeconds` when telli said. */
   RATE_LIMITED: 'RATE_LIMITED',
   /** telli did not answer in time. */
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
-  /** telli answered 5xx or the connection failed. */
+  /** telli answered 5xx or the connection failed, after retries. */
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   /** telli's payload broke the documented contract (for this contact or field only). */
   UPSTREAM_INVALID_RESPONSE: 'UPSTREAM_INVALID_RESPONSE',
@@ -34,9 +37,9 @@ export function upstreamInvalid(message: string): GraphQLError {
  * written for the caller: no key, no telli URL, no upstream body. Returns the input unchanged when
  * it is not an expected failure, so that Yoga masks it.
  */
-export function toGraphQLError(error: unknown): GraphQLError | Error {
+export function toGraphQLError(error: unknown, keySource: KeySource): GraphQLError | Error {
   if (error instanceof GraphQLError) return error;
-  if (error instanceof TelliHttpError) return fromHttpError(error);
+  if (error instanceof TelliHttpError) return fromHttpError(error, keySource);
   if (!(error instanceof TelliError)) return error instanceof Error ? error : new Error(String(error));
   switch (error.kind) {
     case 'timeout':
@@ -45,6 +48,8 @@ export function toGraphQLError(error: unknown): GraphQLError | Error {
       return new GraphQLError('telli is unreachable.', { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE } });
     case 'contract':
       return upstreamInvalid('telli sent a response for this contact that breaks its documented contract.');
+    case 'credentials':
+      return unauthenticated('Send your telli API key as `Authorization: Bearer <key>`.');
     case 'item':
       return new GraphQLError('telli reported an error for this contact.', {
         extensions: { code: ErrorCode.UPSTREAM_ITEM_ERROR },
@@ -54,7 +59,19 @@ export function toGraphQLError(error: unknown): GraphQLError | Error {
   }
 }
 
-function fromHttpError(error: TelliHttpError): GraphQLError | Error {
+function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED } });
+}
+
+/** telli refused a key: the caller's own is the caller's problem; the server's is an outage of ours. */
+export function isRejectedKey(error: unknown): error is TelliHttpError {
+  return error instanceof TelliHttpError && (error.status === 401 || error.status === 403);
+}
+
+function fromHttpError(error: TelliHttpError, keySource: KeySource): GraphQLError | Error {
+  if (isRejectedKey(error) && keySource === 'caller') {
+    return unauthenticated('telli rejected the API key you sent.');
+  }
   if (error.status === 429) {
     return new GraphQLError('telli is rate limiting requests; retry later.', {
       extensions: {

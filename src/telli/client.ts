@@ -1,13 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, errors as undiciErrors } from 'undici';
-import type { z } from 'zod';
 import {
   TelliContractError,
+  TelliCredentialsMissingError,
   TelliError,
   TelliHttpError,
   TelliItemError,
   TelliNetworkError,
   TelliTimeoutError,
 } from './errors.js';
+import { ConcurrencyLimiter } from './limiter.js';
 import { batchItemSchema, batchResponseSchema, describeIssues, v1ContactSchema, type TelliContact } from './schemas.js';
 
 /** telli's documented ceiling for `contact_ids` in one `get-contacts-batch` call. */
@@ -20,11 +22,14 @@ export const ENDPOINTS = {
 
 /** Per-call inputs that vary by caller: whose key, which request, when to give up. */
 export interface CallOptions {
-  apiKey: string;
+  /** The telli key for this call; `undefined` fails the call before any I/O. */
+  apiKey: string | undefined;
   /** Sent as `x-request-id` so telli-side logs can be correlated with ours. */
   requestId?: string;
-  /** Aborts the call, e.g. when the GraphQL request's deadline passes. */
+  /** Aborts the call (and any queued or backing-off retry), e.g. at the GraphQL request's deadline. */
   signal?: AbortSignal;
+  /** Epoch ms after which no retry is started (a `Retry-After` beyond it fails fast instead). */
+  deadline?: number;
 }
 
 /** What one id resolves to: the contact, `null` when telli has none, or why it failed. */
@@ -39,12 +44,36 @@ export interface TelliClient {
   close(): Promise<void>;
 }
 
+/** Observability hooks (metrics, logs); called synchronously, must not throw. */
+export interface TelliClientHooks {
+  /** After every HTTP attempt that got a status (`status`) or failed at the socket (`error`). */
+  onAttempt?(event: {
+    endpoint: string;
+    status?: number;
+    error?: TelliError;
+    durationMs: number;
+    attempt: number;
+  }): void;
+  /** Before sleeping for a retry. */
+  onRetry?(event: { endpoint: string; attempt: number; delayMs: number; reason: string }): void;
+}
+
 export interface TelliClientOptions {
   baseUrl: string;
   /** Upper bound for one attempt: connect, headers and body. */
   timeoutMs: number;
   /** Sockets kept open to telli (keep-alive pool). */
   maxConnections?: number;
+  /** Attempts per read, first one included (429, 502–504, reset/refused are retried). */
+  maxAttempts?: number;
+  /** Backoff: full jitter over `min(retryMaxDelayMs, retryBaseDelayMs * 2^(attempt-1))`. */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** Calls to telli in flight at once, across all callers; the rest queue. */
+  maxConcurrency?: number;
+  hooks?: TelliClientHooks;
+  /** Injected for tests of the backoff; `Math.random` otherwise. */
+  random?: () => number;
 }
 
 interface JsonResponse {
@@ -55,11 +84,27 @@ interface JsonResponse {
 }
 
 const NOT_FOUND = /not[\s_-]*found/i;
+const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+/** Socket failures worth another attempt: the request most likely never reached telli's logic. */
+const RETRY_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
 
 export function createTelliClient(options: TelliClientOptions): TelliClient {
   const base = new URL(options.baseUrl);
   // A base URL may carry a path prefix (a proxy in front of telli); the pool is per origin.
   const prefix = base.pathname.replace(/\/+$/, '');
+  const maxAttempts = options.maxAttempts ?? 3;
+  const retryBase = options.retryBaseDelayMs ?? 100;
+  const retryMax = options.retryMaxDelayMs ?? 2000;
+  const random = options.random ?? Math.random;
+  const hooks = options.hooks ?? {};
+  const limiter = new ConcurrencyLimiter(options.maxConcurrency ?? 32);
   /*
    * One keep-alive pool for the process. A plain `fetch` per call pays for WHATWG Request/Response
    * objects and a global dispatcher lookup each time; `Pool#request` reuses sockets directly and is
@@ -72,12 +117,13 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
     connect: { timeout: options.timeoutMs },
   });
 
-  async function send(
+  /** One HTTP exchange, bounded by the per-attempt timeout and the caller's signal. */
+  async function attemptOnce(
     endpoint: string,
     method: 'GET' | 'POST',
     path: string,
-    call: CallOptions,
-    body?: unknown,
+    call: CallOptions & { apiKey: string },
+    body: string | undefined,
   ): Promise<JsonResponse> {
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
@@ -92,7 +138,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
         method,
         path: prefix + path,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body,
         signal,
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
@@ -102,15 +148,56 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
         return { status: res.statusCode, headers: res.headers, json: undefined };
       }
       const text = await res.body.text();
-      let json: unknown;
       try {
-        json = JSON.parse(text);
+        return { status: res.statusCode, headers: res.headers, json: JSON.parse(text) };
       } catch {
         throw new TelliContractError(endpoint, ['body is not valid JSON']);
       }
-      return { status: res.statusCode, headers: res.headers, json };
     } catch (error) {
       throw toTelliError(error, endpoint, timeout.aborted ? options.timeoutMs : undefined, call.signal);
+    }
+  }
+
+  /**
+   * Reads only (GET, and the batch POST, which reads): retried on 429/502/503/504 and on reset or
+   * refused connections, with exponential backoff and full jitter, at least as long as telli's
+   * `Retry-After`, never past the caller's deadline. Timeouts and other 4xx are not retried.
+   */
+  async function send(
+    endpoint: string,
+    method: 'GET' | 'POST',
+    path: string,
+    call: CallOptions,
+    body?: unknown,
+  ): Promise<JsonResponse> {
+    if (!call.apiKey) throw new TelliCredentialsMissingError();
+    const authed = { ...call, apiKey: call.apiKey };
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      let outcome: JsonResponse | TelliError;
+      try {
+        outcome = await limiter.run(() => attemptOnce(endpoint, method, path, authed, payload), call.signal);
+      } catch (error) {
+        outcome = toTelliError(error, endpoint, undefined, call.signal);
+      }
+      const durationMs = performance.now() - started;
+      if (outcome instanceof TelliError) hooks.onAttempt?.({ endpoint, error: outcome, durationMs, attempt });
+      else hooks.onAttempt?.({ endpoint, status: outcome.status, durationMs, attempt });
+
+      const reason = retryReason(outcome);
+      if (reason === undefined || attempt >= maxAttempts) return settle(outcome);
+      const backoff = random() * Math.min(retryMax, retryBase * 2 ** (attempt - 1));
+      const retryAfterMs =
+        outcome instanceof TelliError ? 0 : (parseRetryAfter(outcome.headers['retry-after']) ?? 0) * 1000;
+      const delayMs = Math.max(backoff, retryAfterMs);
+      if (call.deadline !== undefined && Date.now() + delayMs >= call.deadline) return settle(outcome);
+      hooks.onRetry?.({ endpoint, attempt, delayMs, reason });
+      try {
+        await sleep(delayMs, undefined, call.signal ? { signal: call.signal } : undefined);
+      } catch {
+        throw new TelliTimeoutError(endpoint, 0);
+      }
     }
   }
 
@@ -119,9 +206,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
     let response: JsonResponse;
     try {
       response = await send(endpoint, 'POST', '/v1/get-contacts-batch', call, { contact_ids: ids });
-      if (response.status !== 200) {
-        throw new TelliHttpError(endpoint, response.status, parseRetryAfter(response.headers['retry-after']));
-      }
+      if (response.status !== 200) throw httpError(endpoint, response);
     } catch (error) {
       const failure = error instanceof TelliError ? error : new TelliNetworkError(endpoint, 'UNKNOWN');
       for (const id of ids) out.set(id, failure);
@@ -169,9 +254,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
         call,
       );
       if (response.status === 404) return null;
-      if (response.status !== 200) {
-        throw new TelliHttpError(endpoint, response.status, parseRetryAfter(response.headers['retry-after']));
-      }
+      if (response.status !== 200) throw httpError(endpoint, response);
       const parsed = v1ContactSchema.safeParse(response.json);
       if (!parsed.success) throw new TelliContractError(endpoint, describeIssues(parsed.error));
       return parsed.data;
@@ -183,6 +266,21 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
   };
 }
 
+function settle(outcome: JsonResponse | TelliError): JsonResponse {
+  if (outcome instanceof TelliError) throw outcome;
+  return outcome;
+}
+
+function retryReason(outcome: JsonResponse | TelliError): string | undefined {
+  if (outcome instanceof TelliNetworkError) return RETRY_NETWORK_CODES.has(outcome.code) ? outcome.code : undefined;
+  if (outcome instanceof TelliError) return undefined;
+  return RETRY_STATUSES.has(outcome.status) ? `HTTP ${outcome.status}` : undefined;
+}
+
+function httpError(endpoint: string, response: JsonResponse): TelliHttpError {
+  return new TelliHttpError(endpoint, response.status, parseRetryAfter(response.headers['retry-after']));
+}
+
 type ParsedItem = { id: string; value: ContactResult } | { unattributed: string };
 
 function parseBatchItem(raw: unknown, index: number): ParsedItem {
@@ -190,8 +288,7 @@ function parseBatchItem(raw: unknown, index: number): ParsedItem {
   const item = batchItemSchema.safeParse(raw);
   if (!item.success) return { unattributed: `[${index}]: ${describeIssues(item.error).join(', ')}` };
   const { status, contact, error, contactId } = item.data;
-  const rawContactId = contactIdOf(contact);
-  const id = (contactId ?? rawContactId)?.toLowerCase();
+  const id = (contactId ?? contactIdOf(contact))?.toLowerCase();
   if (status === 'error') {
     if (!id) return { unattributed: `[${index}]: error entry without contactId` };
     return { id, value: typeof error === 'string' && NOT_FOUND.test(error) ? null : new TelliItemError(endpoint) };
@@ -203,7 +300,7 @@ function parseBatchItem(raw: unknown, index: number): ParsedItem {
   const parsed = v1ContactSchema.safeParse(contact);
   if (!parsed.success) {
     if (!id) return { unattributed: `[${index}].contact: ${describeIssues(parsed.error).join(', ')}` };
-    return { id, value: new TelliContractError(endpoint, describeIssues(parsed.error as z.ZodError)) };
+    return { id, value: new TelliContractError(endpoint, describeIssues(parsed.error)) };
   }
   return { id: parsed.data.id.toLowerCase(), value: parsed.data };
 }
@@ -218,12 +315,19 @@ function contactIdOf(contact: unknown): string | undefined {
 
 /** `Retry-After` as seconds (it may be delta-seconds or an HTTP-date). */
 export function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
   if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  if (/^\d+$/.test(value)) return Number(value);
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (!error || typeof error !== 'object') return undefined;
+  if ('code' in error && typeof error.code === 'string') return error.code;
+  if ('cause' in error) return errorCode(error.cause);
+  return undefined;
 }
 
 function toTelliError(
@@ -241,8 +345,7 @@ function toTelliError(
   ) {
     return new TelliTimeoutError(endpoint, 0);
   }
+  // The caller's deadline passed (or the client went away) while waiting or in flight.
   if (callerSignal?.aborted) return new TelliTimeoutError(endpoint, 0);
-  const code =
-    error && typeof error === 'object' && 'code' in error && typeof error.code === 'string' ? error.code : 'UNKNOWN';
-  return new TelliNetworkError(endpoint, code);
+  return new TelliNetworkError(endpoint, errorCode(error) ?? 'UNKNOWN');
 }

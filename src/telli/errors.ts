@@ -4,7 +4,7 @@
  * messages are written to be safe to log.
  */
 export abstract class TelliError extends Error {
-  abstract readonly kind: 'http' | 'timeout' | 'network' | 'contract' | 'item';
+  abstract readonly kind: 'http' | 'timeout' | 'network' | 'contract' | 'item' | 'credentials';
 }
 
 /** telli answered the whole request with a non-2xx status. */
@@ -64,5 +64,14 @@ export class TelliItemError extends TelliError {
   constructor(readonly endpoint: string) {
     super(`telli ${endpoint} reported an error for this contact`);
     this.name = 'TelliItemError';
+  }
+}
+
+/** No API key to call telli with (forwarded-key mode, caller sent none). Raised before any I/O. */
+export class TelliCredentialsMissingError extends TelliError {
+  readonly kind = 'credentials';
+  constructor() {
+    super('no telli API key for this call');
+    this.name = 'TelliCredentialsMissingError';
   }
 }

@@ -3,7 +3,7 @@ import { print, type ExecutionResult } from 'graphql';
 import { createApp, type App } from '../../src/app.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../src/sandbox/index.js';
-import { createTelliClient, type TelliClient } from '../../src/telli/index.js';
+import { createTelliClient, type TelliClient, type TelliClientOptions } from '../../src/telli/index.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionResult<T> {
   errors?: ExecutionResult['errors'] &
@@ -21,7 +21,12 @@ export interface TestStack {
     variables: TVariables,
   ): Promise<GraphQLResponse<TResult>>;
   /** Runs a query string (for dynamically built operations: many aliases). */
-  raw(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse>;
+  raw(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse>;
+  /** Like `raw`, returning the HTTP response too. */
+  http(
+    query: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; text: string; body: GraphQLResponse }>;
   close(): Promise<void>;
 }
 
@@ -29,22 +34,47 @@ export interface TestStack {
  * The production wiring (`createApp` + the real telli client) against the sandbox served over
  * loopback HTTP. Nothing is mocked: upstream calls are counted by the sandbox itself.
  */
-export async function createTestStack(
-  options: { sandbox?: StartSandboxOptions; timeoutMs?: number } = {},
-): Promise<TestStack> {
-  const sandbox = await startSandbox(options.sandbox);
-  const telli = createTelliClient({ baseUrl: sandbox.url, timeoutMs: options.timeoutMs ?? 5000 });
-  const logs = createMemoryLogger('debug');
-  const app = createApp({ telli, apiKey: sandbox.apiKey, logger: logs.logger });
+export interface TestStackOptions {
+  sandbox?: StartSandboxOptions;
+  /** Client settings; defaults keep retries fast (base delay 10 ms). */
+  client?: Partial<Omit<TelliClientOptions, 'baseUrl'>>;
+  /** `forward`: callers send their own telli key. */
+  auth?: 'server' | 'forward';
+  requestDeadlineMs?: number;
+  /** Server-key mode: the key the layer sends (defaults to the sandbox's own). */
+  serverApiKey?: string;
+}
 
-  async function post(body: unknown): Promise<GraphQLResponse> {
+export async function createTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const sandbox = await startSandbox(options.sandbox);
+  const telli = createTelliClient({
+    baseUrl: sandbox.url,
+    timeoutMs: 5000,
+    retryBaseDelayMs: 10,
+    retryMaxDelayMs: 50,
+    ...options.client,
+  });
+  const logs = createMemoryLogger('debug');
+  const app = createApp({
+    telli,
+    auth:
+      options.auth === 'forward'
+        ? { mode: 'forward' }
+        : { mode: 'server', apiKey: options.serverApiKey ?? sandbox.apiKey },
+    logger: logs.logger,
+    ...(options.requestDeadlineMs !== undefined && { requestDeadlineMs: options.requestDeadlineMs }),
+  });
+
+  async function http(body: unknown, headers: Record<string, string> = {}) {
     const response = await app.fetch('http://layer.test/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
       body: JSON.stringify(body),
     });
-    return (await response.json()) as GraphQLResponse;
+    const text = await response.text();
+    return { status: response.status, text, body: JSON.parse(text) as GraphQLResponse };
   }
+  const post = async (body: unknown, headers?: Record<string, string>) => (await http(body, headers)).body;
 
   return {
     sandbox,
@@ -52,7 +82,8 @@ export async function createTestStack(
     app,
     logs,
     run: (document, variables) => post({ query: print(document), variables }) as never,
-    raw: (query, variables) => post({ query, variables }),
+    raw: (query, variables, headers) => post({ query, variables }, headers),
+    http: (query, headers) => http({ query }, headers),
     async close() {
       await telli.close();
       await sandbox.close();
