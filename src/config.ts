@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './plugins/limits.js';
 
 /**
  * Every environment variable the layer reads, in one place. `parseConfig` is pure: it takes an env
@@ -22,6 +23,12 @@ const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
     .max(max, `must be <= ${max}`)
     .default(fallback);
 
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .transform((v) => v === 'true' || v === '1')
+    .default(fallback);
+
 const envSchema = z
   .object({
     PORT: port(4000),
@@ -41,6 +48,31 @@ const envSchema = z
     TELLI_MAX_CONNECTIONS: positiveInt(64, 1024),
     REQUEST_DEADLINE_MS: positiveInt(15_000, 600_000),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    QUERY_MAX_DEPTH: positiveInt(DEFAULT_QUERY_LIMITS.maxDepth, 100),
+    QUERY_MAX_ALIASES: positiveInt(DEFAULT_QUERY_LIMITS.maxAliases, 10_000),
+    QUERY_MAX_TOKENS: positiveInt(DEFAULT_QUERY_LIMITS.maxTokens, 1_000_000),
+    QUERY_MAX_COST: positiveInt(DEFAULT_QUERY_LIMITS.maxCost, 1_000_000),
+    MAX_BODY_BYTES: positiveInt(DEFAULT_QUERY_LIMITS.maxBodyBytes, 100 * 1024 * 1024),
+    CALLER_TOKENS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      )
+      .refine((tokens) => tokens.every((t) => t.length >= 24), 'each token must be at least 24 characters')
+      .optional(),
+    CALLER_TOKEN_HEADER: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
+      .transform((v) => v.toLowerCase())
+      .default('x-caller-token'),
+    INTROSPECTION: bool(true),
+    CSRF_PREVENTION: bool(true),
+    METRICS: bool(true),
+    READINESS_CACHE_MS: positiveInt(10_000, 3_600_000),
+    SHUTDOWN_GRACE_MS: positiveInt(10_000, 600_000),
     SANDBOX_PORT: port(0),
     SANDBOX_LATENCY_MS: z.coerce
       .number({ error: 'must be a number' })
@@ -91,6 +123,15 @@ export interface Config {
   /** Overall budget for one GraphQL request's upstream work, retries and queueing included. */
   readonly requestDeadlineMs: number;
   readonly logLevel: LogLevel;
+  readonly limits: QueryLimits;
+  /** Tokens callers must send in `header`; empty = caller auth off (it is always off in sandbox mode). */
+  readonly callerAuth: { readonly tokens: readonly string[]; readonly header: string };
+  readonly introspection: boolean;
+  readonly csrfPrevention: boolean;
+  readonly metrics: boolean;
+  readonly readinessCacheMs: number;
+  /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
+  readonly shutdownGraceMs: number;
   readonly sandbox: { readonly port: number; readonly latencyMs: number };
 }
 
@@ -140,6 +181,19 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     },
     requestDeadlineMs: e.REQUEST_DEADLINE_MS,
     logLevel: e.LOG_LEVEL,
+    limits: {
+      maxDepth: e.QUERY_MAX_DEPTH,
+      maxAliases: e.QUERY_MAX_ALIASES,
+      maxTokens: e.QUERY_MAX_TOKENS,
+      maxCost: e.QUERY_MAX_COST,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+    },
+    callerAuth: { tokens: e.CALLER_TOKENS ?? [], header: e.CALLER_TOKEN_HEADER },
+    introspection: e.INTROSPECTION,
+    csrfPrevention: e.CSRF_PREVENTION,
+    metrics: e.METRICS,
+    readinessCacheMs: e.READINESS_CACHE_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     sandbox: { port: e.SANDBOX_PORT, latencyMs: e.SANDBOX_LATENCY_MS },
   };
   return deepFreeze(config);

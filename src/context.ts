@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createLoaders, type Loaders } from './loaders/index.js';
+import { createLoaders, type LoaderHooks, type Loaders } from './loaders/index.js';
 import type { Logger } from './logger.js';
 import type { TelliClient } from './telli/index.js';
 
@@ -28,6 +28,9 @@ export interface ContextDeps {
   logger: Logger;
   /** Budget for the request's upstream work (queueing and retries included). */
   requestDeadlineMs?: number;
+  loaderHooks?: LoaderHooks;
+  /** Told the id chosen for each request (the app echoes it as a response header). */
+  onRequestId?: (request: Request, requestId: string) => void;
 }
 
 /** Caller-supplied ids are echoed into logs and sent to telli: accept only a conservative shape. */
@@ -51,6 +54,7 @@ export function createContextFactory(deps: ContextDeps) {
   const deadlineMs = deps.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
   return ({ request }: { request: Request }): Context => {
     const requestId = requestIdOf(request);
+    deps.onRequestId?.(request, requestId);
     const apiKey = deps.auth.mode === 'server' ? deps.auth.apiKey : forwardedKeyOf(request);
     // One budget for everything this request asks of telli; a client that goes away aborts it too.
     const signal = AbortSignal.any([request.signal, AbortSignal.timeout(deadlineMs)]);
@@ -58,7 +62,11 @@ export function createContextFactory(deps: ContextDeps) {
       requestId,
       logger: deps.logger.child({ requestId }),
       keySource: deps.auth.mode === 'server' ? 'server' : 'caller',
-      loaders: createLoaders(deps.telli, { apiKey, requestId, signal, deadline: Date.now() + deadlineMs }),
+      loaders: createLoaders(
+        deps.telli,
+        { apiKey, requestId, signal, deadline: Date.now() + deadlineMs },
+        deps.loaderHooks,
+      ),
     };
   };
 }

@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import type { TelliAuth } from './context.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
 import { createTelliClient } from './telli/index.js';
 
@@ -57,6 +58,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   else if (apiKey) auth = { mode: 'server', apiKey };
   else throw new Error('no telli API key'); // unreachable: parseConfig guarantees one
 
+  const metrics = config.metrics ? createMetrics({ processMetrics: true }) : undefined;
   const telli = createTelliClient({
     baseUrl,
     timeoutMs: config.telli.timeoutMs,
@@ -66,21 +68,57 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     maxConcurrency: config.telli.maxConcurrency,
     maxConnections: config.telli.maxConnections,
     hooks: {
-      onRetry: (event) => logger.warn(event, 'retrying telli call'),
+      ...metrics?.telliHooks,
+      onRetry: (event) => {
+        metrics?.telliHooks.onRetry?.(event);
+        logger.warn(event, 'retrying telli call');
+      },
     },
   });
+
+  // Caller auth protects a real key; the sandbox serves only demo data, so it stays open there.
+  const callerAuth = sandbox ? undefined : config.callerAuth;
+  if (sandbox && config.callerAuth.tokens.length > 0) {
+    logger.warn('CALLER_TOKENS is ignored in sandbox mode (demo data only)');
+  }
+  let serving = false;
+  const server: Server = createServer();
   const app = createApp({
     telli,
     auth,
     requestDeadlineMs: config.requestDeadlineMs,
     logger,
+    limits: config.limits,
+    introspection: config.introspection,
+    csrfPrevention: config.csrfPrevention,
+    ...(callerAuth && { callerAuth }),
+    ...(metrics && { metrics }),
+    readiness: {
+      serving: () => serving,
+      checkTelli: () => telli.probe(auth.mode === 'server' ? auth.apiKey : undefined),
+      cacheMs: config.readinessCacheMs,
+    },
     ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID) }),
   });
-  const server: Server = createServer(app);
+
+  // In-flight requests, so that shutdown can wait for exactly those.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  server.on('request', (req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+    if (!serving) res.setHeader('connection', 'close');
+    void app(req, res);
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  serving = true;
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
@@ -93,8 +131,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     );
   } else {
     logger.info(
-      { mode: 'telli', graphql: graphqlUrl, telliBaseUrl: baseUrl },
-      `serving telli contacts at ${graphqlUrl}`,
+      {
+        mode: 'telli',
+        auth: config.telli.auth,
+        graphql: graphqlUrl,
+        telliBaseUrl: baseUrl,
+        callerAuth: (callerAuth?.tokens.length ?? 0) > 0,
+        introspection: config.introspection,
+      },
+      `serving telli contacts at ${graphqlUrl} (${config.telli.auth === 'forward' ? "callers' own telli keys" : 'server key'})`,
     );
   }
 
@@ -104,10 +149,23 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     mode: config.mode,
     ...(sandbox && { sandbox }),
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      // Stop accepting and turn /readiness to 503; let in-flight requests finish within the grace
+      // period (idle keep-alive sockets are closed now, busy ones after their response); then cut
+      // whatever is left, and close upstream connections.
+      serving = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        const finished = new Promise<void>((resolve) => (drained = resolve));
+        const grace = new Promise<'timeout'>((resolve) =>
+          setTimeout(resolve, config.shutdownGraceMs, 'timeout').unref(),
+        );
+        if ((await Promise.race([finished, grace])) === 'timeout') {
+          logger.warn({ inFlight }, 'shutdown grace period over; closing remaining connections');
+        }
+      }
+      server.closeAllConnections();
+      await closed;
       await telli.close();
       await sandbox?.close();
     },

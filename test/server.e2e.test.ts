@@ -144,6 +144,24 @@ describe('with TELLI_AUTH=forward', () => {
   });
 });
 
+describe('graceful shutdown', () => {
+  it('a request in flight when SIGTERM arrives completes; then the process exits 0', async () => {
+    const server = startServerProcess({ PORT: '0', SANDBOX_LATENCY_MS: '1500', SHUTDOWN_GRACE_MS: '10000' });
+    const url = (await server.waitForLine((l) => typeof l['graphiql'] === 'string'))['graphiql'] as string;
+    const inFlight = graphql(url, `{ contact(id: "${SAMPLE_CONTACT_ID}") { id firstName } }`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const t0 = performance.now();
+    server.child.kill('SIGTERM');
+    const { status, body } = await inFlight;
+    expect(status).toBe(200);
+    expect(body).toEqual({ data: { contact: { id: SAMPLE_CONTACT_ID, firstName: 'Ada' } } });
+    expect(await server.exited).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    // Once stopping, no new connection is accepted.
+    await expect(fetch(new URL('/health', url))).rejects.toThrow();
+  });
+});
+
 describe('bad configuration', () => {
   it('exits non-zero naming each bad variable', async () => {
     const server = startServerProcess({ PORT: 'eighty', TELLI_TIMEOUT_MS: '0' });

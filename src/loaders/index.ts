@@ -13,7 +13,31 @@ export interface Loaders {
   contactByExternalId: DataLoader<string, TelliContact | null>;
 }
 
-export function createLoaders(telli: TelliClient, call: CallOptions): Loaders {
+/** Observability hooks for loaders (metrics); must not throw. */
+export interface LoaderHooks {
+  /** A `load` answered from this request's memo: no upstream work. */
+  onCacheHit?(loader: keyof Loaders): void;
+  /** A `load` that needed the upstream (joined a batch). */
+  onCacheMiss?(loader: keyof Loaders): void;
+}
+
+/** A DataLoader cache map that reports hits and misses. */
+class CountingMap<V> extends Map<string, V> {
+  constructor(
+    private readonly loader: keyof Loaders,
+    private readonly hooks: LoaderHooks,
+  ) {
+    super();
+  }
+  override get(key: string): V | undefined {
+    const value = super.get(key);
+    if (value === undefined) this.hooks.onCacheMiss?.(this.loader);
+    else this.hooks.onCacheHit?.(this.loader);
+    return value;
+  }
+}
+
+export function createLoaders(telli: TelliClient, call: CallOptions, hooks: LoaderHooks = {}): Loaders {
   const contactById = new DataLoader<string, TelliContact | null>(
     async (ids) => {
       const results = await telli.getContactsBatch(ids, call);
@@ -25,7 +49,7 @@ export function createLoaders(telli: TelliClient, call: CallOptions): Loaders {
     },
     // DataLoader splits a tick's keys into calls of at most this many: one upstream call per
     // 1000 distinct ids, however many fields, aliases or entities asked for them.
-    { maxBatchSize: TELLI_BATCH_LIMIT },
+    { maxBatchSize: TELLI_BATCH_LIMIT, cacheMap: new CountingMap('contactById', hooks) },
   );
 
   const contactByExternalId = new DataLoader<string, TelliContact | null>(
@@ -43,7 +67,7 @@ export function createLoaders(telli: TelliClient, call: CallOptions): Loaders {
         }),
       );
     },
-    { maxBatchSize: 100 },
+    { maxBatchSize: 100, cacheMap: new CountingMap('contactByExternalId', hooks) },
   );
 
   return { contactById, contactByExternalId };

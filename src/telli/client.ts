@@ -18,6 +18,7 @@ export const TELLI_BATCH_LIMIT = 1000;
 export const ENDPOINTS = {
   contactsBatch: 'POST /v1/get-contacts-batch',
   contactByExternalId: 'GET /v1/get-contact-by-external-id',
+  verifyApiKey: 'GET /v1/verify-api-key',
 } as const;
 
 /** Per-call inputs that vary by caller: whose key, which request, when to give up. */
@@ -40,6 +41,11 @@ export interface TelliClient {
   getContactsBatch(ids: readonly string[], call: CallOptions): Promise<Map<string, ContactResult>>;
   /** The (reduced) contact for an external id, or `null` on 404. Throws a `TelliError` otherwise. */
   getContactByExternalId(externalId: string, call: CallOptions): Promise<TelliContact | null>;
+  /**
+   * One cheap, unretried call (`GET /v1/verify-api-key`) for readiness probes: 'ok' when telli is
+   * reachable (and accepts `apiKey`, when one is given), a short reason otherwise.
+   */
+  probe(apiKey: string | undefined): Promise<'ok' | string>;
   /** Closes pooled connections; in-flight calls finish first. */
   close(): Promise<void>;
 }
@@ -56,6 +62,8 @@ export interface TelliClientHooks {
   }): void;
   /** Before sleeping for a retry. */
   onRetry?(event: { endpoint: string; attempt: number; delayMs: number; reason: string }): void;
+  /** For every batch chunk sent: how many ids it carries. */
+  onBatch?(size: number): void;
 }
 
 export interface TelliClientOptions {
@@ -122,15 +130,13 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
     endpoint: string,
     method: 'GET' | 'POST',
     path: string,
-    call: CallOptions & { apiKey: string },
+    call: CallOptions,
     body: string | undefined,
   ): Promise<JsonResponse> {
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${call.apiKey}`,
-      accept: 'application/json',
-    };
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (call.apiKey) headers['authorization'] = `Bearer ${call.apiKey}`;
     if (call.requestId) headers['x-request-id'] = call.requestId;
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
@@ -171,13 +177,12 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
     body?: unknown,
   ): Promise<JsonResponse> {
     if (!call.apiKey) throw new TelliCredentialsMissingError();
-    const authed = { ...call, apiKey: call.apiKey };
     const payload = body === undefined ? undefined : JSON.stringify(body);
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       let outcome: JsonResponse | TelliError;
       try {
-        outcome = await limiter.run(() => attemptOnce(endpoint, method, path, authed, payload), call.signal);
+        outcome = await limiter.run(() => attemptOnce(endpoint, method, path, call, payload), call.signal);
       } catch (error) {
         outcome = toTelliError(error, endpoint, undefined, call.signal);
       }
@@ -241,6 +246,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
       const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
       const chunks: string[][] = [];
       for (let i = 0; i < unique.length; i += TELLI_BATCH_LIMIT) chunks.push(unique.slice(i, i + TELLI_BATCH_LIMIT));
+      for (const chunk of chunks) hooks.onBatch?.(chunk.length);
       await Promise.all(chunks.map((chunk) => fetchChunk(chunk, call, out)));
       return out;
     },
@@ -258,6 +264,20 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
       const parsed = v1ContactSchema.safeParse(response.json);
       if (!parsed.success) throw new TelliContractError(endpoint, describeIssues(parsed.error));
       return parsed.data;
+    },
+
+    async probe(apiKey) {
+      const endpoint = ENDPOINTS.verifyApiKey;
+      try {
+        const { status } = await attemptOnce(endpoint, 'GET', '/v1/verify-api-key', { apiKey }, undefined);
+        if (status >= 200 && status < 300) return 'ok';
+        if ((status === 401 || status === 403) && apiKey) return `telli rejected the API key (HTTP ${status})`;
+        // Without a key (forwarded mode) any non-5xx answer proves telli is reachable.
+        return status < 500 ? 'ok' : `telli answered HTTP ${status}`;
+      } catch (error) {
+        const failure = toTelliError(error, endpoint, undefined);
+        return failure instanceof TelliNetworkError ? `unreachable (${failure.code})` : failure.kind;
+      }
     },
 
     async close() {

@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type ExecutionResult } from 'graphql';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type AppDeps } from '../../src/app.js';
+import { createMetrics } from '../../src/metrics.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../src/sandbox/index.js';
 import { createTelliClient, type TelliClient, type TelliClientOptions } from '../../src/telli/index.js';
@@ -43,11 +44,17 @@ export interface TestStackOptions {
   requestDeadlineMs?: number;
   /** Server-key mode: the key the layer sends (defaults to the sandbox's own). */
   serverApiKey?: string;
+  /** Further app options (limits, caller auth, introspection, CSRF, readiness). */
+  app?: Partial<Omit<AppDeps, 'telli' | 'auth' | 'logger' | 'metrics'>>;
+  /** Wire Prometheus metrics into the client and app, as production does. */
+  metrics?: boolean;
 }
 
 export async function createTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const sandbox = await startSandbox(options.sandbox);
+  const metrics = options.metrics ? createMetrics() : undefined;
   const telli = createTelliClient({
+    ...(metrics && { hooks: metrics.telliHooks }),
     baseUrl: sandbox.url,
     timeoutMs: 5000,
     retryBaseDelayMs: 10,
@@ -63,6 +70,8 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
         : { mode: 'server', apiKey: options.serverApiKey ?? sandbox.apiKey },
     logger: logs.logger,
     ...(options.requestDeadlineMs !== undefined && { requestDeadlineMs: options.requestDeadlineMs }),
+    ...(metrics && { metrics }),
+    ...options.app,
   });
 
   async function http(body: unknown, headers: Record<string, string> = {}) {

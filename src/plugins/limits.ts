@@ -1,0 +1,177 @@
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import {
+  Kind,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLError,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+
+/**
+ * Query limits, all enforced before execution — so before any telli call. Defaults fit this API:
+ * real operations are shallow; contacts are fetched through lists, so the cost limit (not the
+ * alias limit) is what bounds the upstream work one operation can cause.
+ */
+export interface QueryLimits {
+  /** Deepest selection nesting (introspection excepted). */
+  maxDepth: number;
+  /** Aliases per operation. */
+  maxAliases: number;
+  /** Lexer tokens per document (a 1000-id inline list is ~1000 tokens). */
+  maxTokens: number;
+  /** One per selected field, plus one per contact requested through a list argument. */
+  maxCost: number;
+  /** Request body size, in bytes. */
+  maxBodyBytes: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: QueryLimits = {
+  maxDepth: 10,
+  maxAliases: 100,
+  maxTokens: 5000,
+  maxCost: 3000,
+  maxBodyBytes: 1024 * 1024,
+};
+
+/** Stable codes for rejected operations (the validation phase, HTTP 400). */
+export const LIMIT_CODES = {
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+} as const;
+
+/** Root fields whose list argument says how many contacts they fetch. */
+const PER_ITEM_ARGUMENTS: Record<string, string> = {
+  contacts: 'ids',
+  _entities: 'representations',
+  contactsPage: 'first',
+};
+
+export function useQueryLimits(limits: QueryLimits): Plugin[] {
+  // graphql-armor reports a plain validation error; give it our stable code.
+  const tag = (_ctx: unknown, error: GraphQLError) => {
+    Object.assign(error.extensions, { code: LIMIT_CODES.QUERY_TOO_COMPLEX, http: { status: 400 } });
+  };
+  return [
+    maxTokensPlugin({ n: limits.maxTokens, onReject: [tag] }),
+    maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, onReject: [tag] }),
+    maxAliasesPlugin({ n: limits.maxAliases, onReject: [tag] }),
+    useCostLimit(limits.maxCost),
+    useBodyLimit(limits.maxBodyBytes),
+  ] as Plugin[];
+}
+
+/**
+ * Rejects an operation whose cost exceeds `maxCost` just before execution, where the variables are
+ * known (`contacts(ids: $ids)` costs `$ids.length`). Not a validation rule: Yoga caches validation
+ * per document, and the same document with bigger variables must not slip through.
+ */
+function useCostLimit(maxCost: number): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const cost = operationCost(args.document, args.operationName, args.variableValues ?? {});
+      if (cost > maxCost) {
+        setResultAndStopExecution({
+          errors: [
+            createGraphQLError(
+              `Operation cost ${cost} exceeds the limit of ${maxCost} (one per field, one per contact requested through a list).`,
+              { extensions: { code: LIMIT_CODES.COST_LIMIT_EXCEEDED, cost, maxCost, http: { status: 400 } } },
+            ),
+          ],
+        });
+      }
+    },
+  };
+}
+
+export function operationCost(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown>,
+): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  const operations = [];
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+    if (definition.kind === Kind.OPERATION_DEFINITION) operations.push(definition);
+  }
+  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
+  if (!operation) return 0;
+
+  const listLength = (value: ValueNode | undefined): number => {
+    if (!value) return 1;
+    if (value.kind === Kind.LIST) return value.values.length;
+    if (value.kind === Kind.INT) return Number(value.value);
+    if (value.kind === Kind.VARIABLE) {
+      const given = variables[value.name.value];
+      if (Array.isArray(given)) return given.length;
+      if (typeof given === 'number') return given;
+    }
+    return 1;
+  };
+
+  const costOf = (selectionSet: SelectionSetNode | undefined, seen: Set<string>): number => {
+    let cost = 0;
+    for (const selection of selectionSet?.selections ?? []) {
+      if (selection.kind === Kind.FIELD) cost += fieldCost(selection, seen);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) cost += costOf(selection.selectionSet, seen);
+      else {
+        const name = selection.name.value;
+        if (seen.has(name)) continue; // a fragment cycle is a validation error anyway
+        cost += costOf(fragments.get(name)?.selectionSet, new Set(seen).add(name));
+      }
+    }
+    return cost;
+  };
+
+  const fieldCost = (field: FieldNode, seen: Set<string>): number => {
+    const perItem = PER_ITEM_ARGUMENTS[field.name.value];
+    const argument = perItem ? field.arguments?.find((a) => a.name.value === perItem) : undefined;
+    return (argument ? Math.max(1, listLength(argument.value)) : 1) + costOf(field.selectionSet, seen);
+  };
+
+  return costOf(operation.selectionSet, new Set());
+}
+
+/**
+ * Caps the request body. A declared `Content-Length` over the limit is refused before the body is
+ * read; a body without one (chunked) is read only up to the limit.
+ */
+function useBodyLimit(maxBytes: number): Plugin {
+  const tooLarge = () =>
+    createGraphQLError(`Request body exceeds ${maxBytes} bytes.`, {
+      extensions: { code: LIMIT_CODES.PAYLOAD_TOO_LARGE, http: { status: 413 } },
+    });
+  return {
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      if (request.method !== 'POST' || !requestParser) return;
+      const declared = request.headers.get('content-length');
+      if (declared !== null) {
+        // Node's HTTP parser already holds the body to its declared length.
+        if (Number(declared) > maxBytes) throw tooLarge();
+        return;
+      }
+      setRequestParser(async (req) => {
+        const body = await readAtMost(req, maxBytes, tooLarge);
+        return requestParser(new Request(req.url, { method: req.method, headers: req.headers, body }));
+      });
+    },
+  };
+}
+
+async function readAtMost(request: Request, maxBytes: number, tooLarge: () => Error): Promise<string> {
+  if (!request.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

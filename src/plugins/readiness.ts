@@ -1,0 +1,56 @@
+import type { Plugin } from 'graphql-yoga';
+
+/** The outcome of one readiness check, as served at `/readiness`. */
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<string, 'ok' | string>;
+  checkedAt: string;
+}
+
+export interface ReadinessOptions {
+  /** Is the HTTP server listening and not shutting down? */
+  serving: () => boolean;
+  /** Cheap reachability check of telli; resolves to 'ok' or a short reason. */
+  checkTelli: () => Promise<'ok' | string>;
+  /** How long a telli check result is reused: probes never hammer telli. */
+  cacheMs: number;
+}
+
+/**
+ * `/readiness`: 200 when the config was valid (the process would not have started otherwise), the
+ * server is listening and not draining, and telli was reachable at the last check; 503 otherwise.
+ * The telli check runs at most once per `cacheMs`, and concurrent probes share one check.
+ */
+export function useReadiness(options: ReadinessOptions): Plugin {
+  let cached: { at: number; result: 'ok' | string } | undefined;
+  let inFlight: Promise<'ok' | string> | undefined;
+
+  const telliStatus = async (): Promise<'ok' | string> => {
+    if (cached && Date.now() - cached.at < options.cacheMs) return cached.result;
+    inFlight ??= options
+      .checkTelli()
+      .catch(() => 'check failed')
+      .then((result) => {
+        cached = { at: Date.now(), result };
+        inFlight = undefined;
+        return result;
+      });
+    return inFlight;
+  };
+
+  return {
+    async onRequest({ url, endResponse }) {
+      if (url.pathname !== '/readiness') return;
+      const serving = options.serving();
+      const telli = serving ? await telliStatus() : 'not checked';
+      const report: ReadinessReport = {
+        ready: serving && telli === 'ok',
+        checks: { config: 'ok', server: serving ? 'ok' : 'not serving (starting or shutting down)', telli },
+        checkedAt: new Date(cached?.at ?? Date.now()).toISOString(),
+      };
+      endResponse(
+        Response.json(report, { status: report.ready ? 200 : 503, headers: { 'cache-control': 'no-store' } }),
+      );
+    },
+  };
+}

@@ -1,0 +1,356 @@
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.js';
+import { createMemoryLogger } from '../src/logger.js';
+import { operationCost } from '../src/plugins/limits.js';
+import type { SandboxContact } from '../src/sandbox/index.js';
+import { startServer, type RunningServer } from '../src/server.js';
+import { parse } from 'graphql';
+import { codesOf, createTestStack, unknownId, type TestStack } from './support/stack.js';
+
+const BATCH = 'POST /v1/get-contacts-batch';
+/** A fresh object each time: fetch implementations may add headers to the object they are given. */
+const json = () => ({ 'content-type': 'application/json' });
+
+function post(stack: TestStack, body: string, headers: Record<string, string> = json(), path = '/graphql') {
+  return stack.app.fetch(`http://layer.test${path}`, { method: 'POST', headers, body });
+}
+
+describe('query limits (before any upstream call)', () => {
+  let stack: TestStack;
+  let contacts: SandboxContact[];
+  beforeAll(async () => {
+    stack = await createTestStack();
+    contacts = [...stack.sandbox.contacts.values()];
+  });
+  afterAll(() => stack.close());
+  beforeEach(() => stack.sandbox.resetStats());
+
+  it('rejects 5000 contacts requested through aliases with COST_LIMIT_EXCEEDED, HTTP 400, no telli call', async () => {
+    const fields = Array.from({ length: 50 }, (_, i) => `a${i}: contacts(ids: $ids${i}) { id }`).join(' ');
+    const vars = Array.from({ length: 50 }, (_, i) => `$ids${i}: [ID!]!`).join(', ');
+    const variables = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`ids${i}`, Array.from({ length: 100 }, (_, j) => unknownId(i * 100 + j))]),
+    );
+    // The same document with small variables first: validation is cached, the cost check is not.
+    const small = Object.fromEntries(Object.keys(variables).map((k) => [k, [unknownId(1)]]));
+    const cheap = await post(stack, JSON.stringify({ query: `query (${vars}) { ${fields} }`, variables: small }));
+    expect(cheap.status).toBe(200);
+    stack.sandbox.resetStats();
+    const full = await post(stack, JSON.stringify({ query: `query (${vars}) { ${fields} }`, variables }));
+    expect(full.status).toBe(400);
+    const body = (await full.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+    expect(body.errors[0]?.extensions).toMatchObject({ code: 'COST_LIMIT_EXCEEDED', cost: 5050, maxCost: 3000 });
+    expect(body.errors[0]?.message).toMatch(/cost 5050 exceeds the limit of 3000/);
+    expect(stack.sandbox.transport.requests).toBe(0);
+  });
+
+  it('counts contacts per id for literal lists, variables, _entities and fragments', () => {
+    const cost = (query: string, variables: Record<string, unknown> = {}) =>
+      operationCost(parse(query), undefined, variables);
+    expect(cost('{ contact(id: "x") { id firstName } }')).toBe(3);
+    expect(cost('{ contacts(ids: ["a", "b", "c"]) { id } }')).toBe(4);
+    expect(cost('query ($ids: [ID!]!) { contacts(ids: $ids) { id } }', { ids: Array(250).fill('x') })).toBe(251);
+    expect(
+      cost('query ($r: [_Any!]!) { _entities(representations: $r) { __typename } }', { r: Array(40).fill({}) }),
+    ).toBe(41);
+    expect(cost('{ ...F ...F } fragment F on Query { contacts(ids: ["a", "b"]) { id } }')).toBe(6);
+  });
+
+  it('rejects more than 100 aliases with QUERY_TOO_COMPLEX', async () => {
+    const id = (contacts[0] as SandboxContact).id;
+    const fields = Array.from({ length: 101 }, (_, i) => `a${i}: contact(id: "${id}") { id }`).join(' ');
+    const res = await stack.http(`{ ${fields} }`);
+    expect(res.status).toBe(400);
+    expect(codesOf(res.body)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(stack.sandbox.transport.requests).toBe(0);
+  });
+
+  it('rejects a document of more than 5000 tokens with QUERY_TOO_COMPLEX', async () => {
+    const ids = Array.from({ length: 5001 }, (_, i) => `"${unknownId(i)}"`).join(' ');
+    const res = await stack.http(`{ contacts(ids: [${ids}]) { id } }`);
+    expect(res.status).toBe(400);
+    expect(codesOf(res.body)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(stack.sandbox.transport.requests).toBe(0);
+  });
+
+  it('rejects nesting deeper than the configured depth', async () => {
+    const shallow = await createTestStack({ app: { limits: { maxDepth: 1 } } });
+    try {
+      const res = await shallow.http(`{ contact(id: "${unknownId(1)}") { id } }`);
+      expect(res.status).toBe(400);
+      expect(codesOf(res.body)).toEqual(['QUERY_TOO_COMPLEX']);
+      expect(shallow.sandbox.transport.requests).toBe(0);
+    } finally {
+      await shallow.close();
+    }
+  });
+
+  it('answers a body over the limit with 413 and malformed JSON with 400', async () => {
+    const big = JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(1024 * 1024) } });
+    const tooBig = await post(stack, big, { ...json(), 'content-length': String(Buffer.byteLength(big)) });
+    expect(tooBig.status).toBe(413);
+    expect(await tooBig.json()).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    const malformed = await post(stack, '{"query": "{ __typename }"');
+    expect(malformed.status).toBe(400);
+  });
+});
+
+describe('caller authentication', () => {
+  const tokens = ['gateway-token-aaaaaaaaaaaaaaaaaaaaaaaa', 'gateway-token-bbbbbbbbbbbbbbbbbbbbbbbb'];
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await createTestStack({ app: { callerAuth: { tokens, header: 'x-caller-token' } } });
+  });
+  afterAll(() => stack.close());
+
+  it('refuses a request without a token with 401 before parsing anything', async () => {
+    const res = await post(stack, 'this is not even JSON');
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
+    expect(stack.sandbox.transport.requests).toBe(0);
+  });
+
+  it('refuses a wrong token, accepts each configured token (rotation)', async () => {
+    const query = JSON.stringify({ query: '{ __typename }' });
+    expect((await post(stack, query, { ...json(), 'x-caller-token': `${tokens[0]}x` })).status).toBe(401);
+    expect((await post(stack, query, { ...json(), 'x-caller-token': tokens[0] as string })).status).toBe(200);
+    expect((await post(stack, query, { ...json(), 'x-caller-token': tokens[1] as string })).status).toBe(200);
+  });
+
+  it('keeps /health open', async () => {
+    expect((await stack.app.fetch('http://layer.test/health')).status).toBe(200);
+  });
+});
+
+describe('introspection switched off', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await createTestStack({ app: { introspection: false } });
+  });
+  afterAll(() => stack.close());
+
+  it('refuses introspection, hides field suggestions and GraphiQL, but keeps _service for gateways', async () => {
+    const intro = await stack.raw('{ __schema { types { name } } }');
+    expect(intro.errors?.length).toBeGreaterThan(0);
+    expect(intro.data).toBeUndefined();
+    const typo = await stack.raw(`{ contac(id: "${unknownId(1)}") { id } }`);
+    expect(JSON.stringify(typo.errors)).not.toMatch(/Did you mean/);
+    const page = await stack.app.fetch('http://layer.test/graphql', { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toContain('graphiql');
+    const service = await stack.raw('{ _service { sdl } }');
+    expect(service.errors).toBeUndefined();
+  });
+});
+
+describe('CSRF prevention (on by default)', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await createTestStack();
+  });
+  afterAll(() => stack.close());
+
+  it('refuses GET and "simple" POSTs without the CSRF header; JSON POSTs and headed GETs pass', async () => {
+    const get = (headers: Record<string, string> = {}) =>
+      stack.app.fetch('http://layer.test/graphql?query=%7B__typename%7D', {
+        headers: { accept: 'application/json', ...headers },
+      });
+    expect((await get()).status).toBe(403);
+    expect((await get({ 'x-graphql-yoga-csrf': '1' })).status).toBe(200);
+    expect((await post(stack, '{"query":"{ __typename }"}', { 'content-type': 'text/plain' })).status).toBe(403);
+    expect((await post(stack, '{"query":"{ __typename }"}')).status).toBe(200);
+  });
+
+  it('refuses mutations over GET and unsupported methods', async () => {
+    const viaGet = await stack.app.fetch('http://layer.test/graphql?query=mutation%7B__typename%7D', {
+      headers: { accept: 'application/graphql-response+json', 'x-graphql-yoga-csrf': '1' },
+    });
+    expect(viaGet.status).toBe(405);
+    const put = await stack.app.fetch('http://layer.test/graphql', {
+      method: 'PUT',
+      headers: json(),
+      body: '{"query":"{ __typename }"}',
+    });
+    expect(put.status).toBe(405);
+  });
+});
+
+describe('readiness', () => {
+  it('is 200 when telli is reachable, checks telli at most once per cache period, 503 when it is not', async () => {
+    let serving = true;
+    const stack = await createTestStack();
+    const ready = await createTestStack({
+      app: {
+        readiness: {
+          serving: () => serving,
+          checkTelli: () => stack.telli.probe(stack.sandbox.apiKey),
+          cacheMs: 60_000,
+        },
+      },
+    });
+    try {
+      const probe = async () => {
+        const res = await ready.app.fetch('http://layer.test/readiness');
+        return { status: res.status, body: (await res.json()) as { ready: boolean; checks: Record<string, string> } };
+      };
+      const results = await Promise.all([probe(), probe(), probe(), probe(), probe()]);
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(results[0]?.body.checks).toEqual({ config: 'ok', server: 'ok', telli: 'ok' });
+      expect(stack.sandbox.stats.calls).toEqual({ 'GET /v1/verify-api-key': 1 });
+      serving = false;
+      expect((await probe()).status).toBe(503);
+    } finally {
+      await ready.close();
+      await stack.close();
+    }
+  });
+
+  it('reports telli down, or a rejected server key, as 503 without leaking the key', async () => {
+    const stack = await createTestStack();
+    const down = await createTestStack({
+      app: {
+        readiness: { serving: () => true, checkTelli: () => stack.telli.probe('tk_wrong_key_1234567'), cacheMs: 0 },
+      },
+    });
+    try {
+      const rejected = await down.app.fetch('http://layer.test/readiness');
+      expect(rejected.status).toBe(503);
+      const text = await rejected.text();
+      expect(text).toContain('telli rejected the API key');
+      expect(text).not.toContain('tk_wrong_key_1234567');
+      await stack.sandbox.close();
+      const unreachable = await down.app.fetch('http://layer.test/readiness');
+      expect(unreachable.status).toBe(503);
+      expect(await unreachable.text()).toContain('unreachable (ECONNREFUSED)');
+    } finally {
+      await down.close();
+      await stack.telli.close();
+    }
+  });
+});
+
+describe('metrics', () => {
+  it('exposes GraphQL, error, upstream, retry, batch, loader-cache and in-flight metrics in Prometheus format', async () => {
+    const stack = await createTestStack({ metrics: true });
+    try {
+      const [a, b] = [...stack.sandbox.contacts.values()] as [SandboxContact, SandboxContact];
+      stack.sandbox.injectFault({ fault: { kind: 'status', status: 503 }, times: 1 });
+      await post(
+        stack,
+        JSON.stringify({
+          query: `query Dashboard { x: contact(id: "${a.id}") { id } y: contact(id: "${a.id}") { id } z: contacts(ids: ["${b.id}", "bad"]) { id } }`,
+        }),
+      );
+      const res = await stack.app.fetch('http://layer.test/metrics');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/plain');
+      const text = await res.text();
+      expect(text).toMatch(/graphql_envelop_request_duration_count\{[^}]*operationName="Dashboard"[^}]*\} 1/);
+      expect(text).toMatch(/graphql_yoga_http_duration_count\{/);
+      expect(text).toContain('telli_graphql_errors_total{code="BAD_USER_INPUT"} 1');
+      expect(text).toMatch(
+        /telli_upstream_request_duration_seconds_count\{endpoint="POST \/v1\/get-contacts-batch",status="503"\} 1/,
+      );
+      expect(text).toMatch(
+        /telli_upstream_request_duration_seconds_count\{endpoint="POST \/v1\/get-contacts-batch",status="200"\} 1/,
+      );
+      expect(text).toContain(
+        'telli_upstream_retries_total{endpoint="POST /v1/get-contacts-batch",reason="HTTP 503"} 1',
+      );
+      expect(text).toMatch(/telli_upstream_batch_size_sum 2/);
+      expect(text).toContain('telli_loader_cache_total{loader="contactById",result="hit"} 1');
+      expect(text).toContain('telli_loader_cache_total{loader="contactById",result="miss"} 2');
+      expect(text).toMatch(/telli_graphql_requests_in_flight \d/);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('structured logs', () => {
+  it('puts the request id on every line of the request, echoes it, sends it to telli, never logs keys', async () => {
+    const stack = await createTestStack();
+    try {
+      const id = (stack.sandbox.contacts.values().next().value as SandboxContact).id;
+      const res = await post(stack, JSON.stringify({ query: `query One { contact(id: "${id}") { id status } }` }), {
+        ...json(),
+        'x-request-id': 'req-abc-123',
+      });
+      expect(res.headers.get('x-request-id')).toBe('req-abc-123');
+      expect(stack.sandbox.stats.requestIds).toEqual(['req-abc-123']);
+      const lines = stack.logs.lines().filter((l) => l['component'] !== 'yoga');
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.every((l) => l['requestId'] === 'req-abc-123')).toBe(true);
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: 'graphql operation', operationName: 'One', errors: 0 }),
+      );
+      expect(stack.logs.text()).not.toContain(stack.sandbox.apiKey);
+      const generated = await post(stack, JSON.stringify({ query: '{ __typename }' }), {
+        ...json(),
+        'x-request-id': 'bad id with spaces',
+      });
+      expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('honours LOG_LEVEL', () => {
+    const { logger, lines } = createMemoryLogger('warn');
+    logger.info('hidden');
+    logger.warn('shown');
+    expect(lines().map((l) => l['msg'])).toEqual(['shown']);
+  });
+});
+
+describe('the started server', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer(
+      parseConfig({ PORT: '0', CALLER_TOKENS: 'ignored-in-sandbox-mode-aaaaaaaa' }),
+      createMemoryLogger('warn').logger,
+    );
+  });
+  afterAll(() => server.close());
+
+  it('serves /health, /readiness and /metrics; caller auth stays off in sandbox mode', async () => {
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    expect((await fetch(`${server.url}/readiness`)).status).toBe(200);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toContain('process_resident_memory_bytes');
+    const res = await fetch(server.graphqlUrl, { method: 'POST', headers: json(), body: '{"query":"{ __typename }"}' });
+    expect(res.status).toBe(200);
+  });
+
+  it('caps a chunked body without Content-Length at the limit (413)', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        server.graphqlUrl,
+        { method: 'POST', headers: { ...json(), 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.write('{"query":"{ __typename }","variables":{"pad":"');
+      for (let i = 0; i < 20; i++) req.write('x'.repeat(64 * 1024));
+      req.end('"}}');
+    });
+    expect(status).toBe(413);
+  });
+
+  it('keeps batching through the real server: one telli call per operation', async () => {
+    const sandbox = server.sandbox;
+    if (!sandbox) throw new Error('expected sandbox mode');
+    sandbox.resetStats();
+    const ids = [...sandbox.contacts.keys()].slice(0, 3);
+    await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: json(),
+      body: JSON.stringify({
+        query: `{ a: contact(id: "${ids[0]}") { id } b: contacts(ids: ${JSON.stringify(ids)}) { id } }`,
+      }),
+    });
+    expect(sandbox.stats.calls).toEqual({ [BATCH]: 1 });
+  });
+});
