@@ -1,5 +1,19 @@
 import DataLoader from 'dataloader';
-import { TELLI_BATCH_LIMIT, type CallOptions, type TelliClient, type TelliContact } from '../telli/index.js';
+import {
+  TELLI_BATCH_LIMIT,
+  type CallOptions,
+  type TelliClient,
+  type TelliContact,
+  type TelliContactV2,
+} from '../telli/index.js';
+import { createLimiter } from './limit.js';
+
+/**
+ * Most v2 single reads one GraphQL request keeps in flight. v2 has no batch read, so N contacts
+ * cost N calls; the bound keeps one request from taking the whole connection pool (64 sockets by
+ * default) and from bursting into telli's (undocumented) rate limit.
+ */
+export const V2_CONCURRENCY = 8;
 
 /**
  * Per-request loaders. Created only by the context factory, once per GraphQL request: a loader's
@@ -11,7 +25,13 @@ export interface Loaders {
   contactById: DataLoader<string, TelliContact | null>;
   /** Full contact by external id: resolves the id, then joins the batch of `contactById`. */
   contactByExternalId: DataLoader<string, TelliContact | null>;
+  /** v2 contact (typed properties, `updatedAt`) by telli id (lower-case UUID); one call per distinct id. */
+  contactV2ById: DataLoader<string, TelliContactV2 | null>;
+  /** v2 contact by external id; shares `contactV2ById`'s cache and concurrency bound. */
+  contactV2ByExternalId: DataLoader<string, TelliContactV2 | null>;
 }
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 export function createLoaders(telli: TelliClient, call: CallOptions): Loaders {
   const contactById = new DataLoader<string, TelliContact | null>(
@@ -46,5 +66,33 @@ export function createLoaders(telli: TelliClient, call: CallOptions): Loaders {
     { maxBatchSize: 100 },
   );
 
-  return { contactById, contactByExternalId };
+  // One bound for every v2 read of this request, whichever loader asks.
+  const limit = createLimiter(V2_CONCURRENCY);
+
+  const contactV2ById = new DataLoader<string, TelliContactV2 | null>((ids) =>
+    // The loader's cache is what dedupes: each distinct id reaches this function once per request.
+    Promise.all(ids.map((id) => limit(() => telli.getContactV2(id, call)).catch(asError))),
+  );
+
+  const contactV2ByExternalId = new DataLoader<string, TelliContactV2 | null>((externalIds) =>
+    Promise.all(
+      externalIds.map(async (externalId) => {
+        try {
+          const contact = await limit(() => telli.getContactV2ByExternalId(externalId, call));
+          if (contact === null) return null;
+          const id = contact.id.toLowerCase();
+          // telli's docs sample of this endpoint omits `dataType` on properties. When it is
+          // missing, read the contact by id (which carries it) rather than serve untyped properties.
+          if (contact.properties.some((property) => property.dataType === null)) return await contactV2ById.load(id);
+          // Same record as a by-id read: later v2 fields of this contact cost nothing.
+          contactV2ById.prime(id, contact);
+          return contact;
+        } catch (error) {
+          return asError(error);
+        }
+      }),
+    ),
+  );
+
+  return { contactById, contactByExternalId, contactV2ById, contactV2ByExternalId };
 }
