@@ -30,8 +30,19 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
   const apiKeys = options.apiKeys ?? [`sandbox_${randomBytes(12).toString('hex')}`];
   const core = createSandboxCore({ apiKeys, ...(options.contacts && { contacts: options.contacts }) });
   const latencyMs = options.latencyMs ?? 0;
+  let open = 0;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    open++;
+    core.stats.maxConcurrent = Math.max(core.stats.maxConcurrent, open);
+    // Closed once answered (or on abort): the client may send its next request right after.
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      open--;
+    };
+    res.once('close', close);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -53,6 +64,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
         ...(typeof requestId === 'string' && { requestId }),
       });
       const send = () => {
+        close();
         const body = result.body === undefined ? '' : JSON.stringify(result.body);
         res.writeHead(result.status, { 'content-type': 'application/json', ...result.headers }).end(body);
       };
