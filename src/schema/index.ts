@@ -2,6 +2,7 @@ import { printSubgraphSchema } from '@apollo/subgraph';
 import { Kind, parse, print, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import './scalars.js';
+import './contact-property.js';
 import './contact.js';
 
 /** Apollo Federation version this subgraph speaks (`@link` url). */
