@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import {
   TELLI_BATCH_LIMIT,
   type CallOptions,
+  type ContactPageV2,
   type TelliClient,
   type TelliContact,
   type TelliContactV2,
@@ -29,6 +30,14 @@ export interface Loaders {
   contactV2ById: DataLoader<string, TelliContactV2 | null>;
   /** v2 contact by external id; shares `contactV2ById`'s cache and concurrency bound. */
   contactV2ByExternalId: DataLoader<string, TelliContactV2 | null>;
+  /** One page of telli's v2 contact list; the same page asked twice in an operation costs one call. */
+  contactsPageV2: DataLoader<ContactPageKey, ContactPageV2, string>;
+}
+
+/** Which page of `GET /v2/contacts`: telli's `limit` (1–100) and `cursor` (`null` for the first page). */
+export interface ContactPageKey {
+  limit: number;
+  cursor: string | null;
 }
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
@@ -94,5 +103,10 @@ export function createLoaders(telli: TelliClient, call: CallOptions): Loaders {
     ),
   );
 
-  return { contactById, contactByExternalId, contactV2ById, contactV2ByExternalId };
+  const contactsPageV2 = new DataLoader<ContactPageKey, ContactPageV2, string>(
+    (pages) => Promise.all(pages.map((page) => limit(() => telli.listContactsV2(page, call)).catch(asError))),
+    { cacheKeyFn: ({ limit: size, cursor }) => JSON.stringify([size, cursor]) },
+  );
+
+  return { contactById, contactByExternalId, contactV2ById, contactV2ByExternalId, contactsPageV2 };
 }

@@ -4,6 +4,7 @@ import { builder } from './builder.js';
 import './scalars.js';
 import './contact-property.js';
 import './contact.js';
+import './contact-connection.js';
 
 /** Apollo Federation version this subgraph speaks (`@link` url). */
 export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';
