@@ -24,6 +24,8 @@ const config: CodegenConfig = {
           EmailAddress: 'string',
           TimeZone: 'string',
           JSONObject: '{ [key: string]: unknown }',
+          JSON: 'unknown',
+          LocalDate: 'string',
         },
       },
     },

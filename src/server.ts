@@ -19,7 +19,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** GraphiQL's opening query in sandbox mode: a real demo contact, every field. */
+/** GraphiQL's opening query in sandbox mode: a real demo contact, with fields from telli v1 and v2. */
 export function sandboxDefaultQuery(contactId: string): string {
   return `# Sandbox mode: demo data from the embedded telli emulator.
 # Press the run button (or Ctrl/Cmd+Enter).
@@ -38,6 +38,14 @@ query DemoContact {
     nextCallAt
     callAttempts
     contactDetails
+    # From telli v2 (one more call):
+    updatedAt
+    properties {
+      key
+      label
+      dataType
+      value
+    }
   }
 }
 `;

@@ -1,5 +1,20 @@
 import DataLoader from 'dataloader';
-import { TELLI_BATCH_LIMIT, type CallOptions, type TelliClient, type TelliContact } from '../telli/index.js';
+import {
+  TELLI_BATCH_LIMIT,
+  type CallOptions,
+  type ContactPageV2,
+  type TelliClient,
+  type TelliContact,
+  type TelliContactV2,
+} from '../telli/index.js';
+import { createLimiter } from './limit.js';
+
+/**
+ * Most v2 single reads one GraphQL request keeps in flight. v2 has no batch read, so N contacts
+ * cost N calls; the bound keeps one request from taking the whole connection pool (64 sockets by
+ * default) and from bursting into telli's (undocumented) rate limit.
+ */
+export const V2_CONCURRENCY = 8;
 
 /**
  * Per-request loaders. Created only by the context factory, once per GraphQL request: a loader's
@@ -11,6 +26,12 @@ export interface Loaders {
   contactById: DataLoader<string, TelliContact | null>;
   /** Full contact by external id: resolves the id, then joins the batch of `contactById`. */
   contactByExternalId: DataLoader<string, TelliContact | null>;
+  /** v2 contact (typed properties, `updatedAt`) by telli id (lower-case UUID); one call per distinct id. */
+  contactV2ById: DataLoader<string, TelliContactV2 | null>;
+  /** v2 contact by external id; shares `contactV2ById`'s cache and concurrency bound. */
+  contactV2ByExternalId: DataLoader<string, TelliContactV2 | null>;
+  /** One page of telli's v2 contact list; the same page asked twice in an operation costs one call. */
+  contactsPageV2: DataLoader<ContactPageKey, ContactPageV2, string>;
 }
 
 /** Observability hooks for loaders (metrics); must not throw. */
@@ -36,6 +57,14 @@ class CountingMap<V> extends Map<string, V> {
     return value;
   }
 }
+
+/** Which page of `GET /v2/contacts`: telli's `limit` (1–100) and `cursor` (`null` for the first page). */
+export interface ContactPageKey {
+  limit: number;
+  cursor: string | null;
+}
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 export function createLoaders(telli: TelliClient, call: CallOptions, hooks: LoaderHooks = {}): Loaders {
   const contactById = new DataLoader<string, TelliContact | null>(
@@ -70,5 +99,38 @@ export function createLoaders(telli: TelliClient, call: CallOptions, hooks: Load
     { maxBatchSize: 100, cacheMap: new CountingMap('contactByExternalId', hooks) },
   );
 
-  return { contactById, contactByExternalId };
+  // One bound for every v2 read of this request, whichever loader asks.
+  const limit = createLimiter(V2_CONCURRENCY);
+
+  const contactV2ById = new DataLoader<string, TelliContactV2 | null>((ids) =>
+    // The loader's cache is what dedupes: each distinct id reaches this function once per request.
+    Promise.all(ids.map((id) => limit(() => telli.getContactV2(id, call)).catch(asError))),
+  );
+
+  const contactV2ByExternalId = new DataLoader<string, TelliContactV2 | null>((externalIds) =>
+    Promise.all(
+      externalIds.map(async (externalId) => {
+        try {
+          const contact = await limit(() => telli.getContactV2ByExternalId(externalId, call));
+          if (contact === null) return null;
+          const id = contact.id.toLowerCase();
+          // telli's docs sample of this endpoint omits `dataType` on properties. When it is
+          // missing, read the contact by id (which carries it) rather than serve untyped properties.
+          if (contact.properties.some((property) => property.dataType === null)) return await contactV2ById.load(id);
+          // Same record as a by-id read: later v2 fields of this contact cost nothing.
+          contactV2ById.prime(id, contact);
+          return contact;
+        } catch (error) {
+          return asError(error);
+        }
+      }),
+    ),
+  );
+
+  const contactsPageV2 = new DataLoader<ContactPageKey, ContactPageV2, string>(
+    (pages) => Promise.all(pages.map((page) => limit(() => telli.listContactsV2(page, call)).catch(asError))),
+    { cacheKeyFn: ({ limit: size, cursor }) => JSON.stringify([size, cursor]) },
+  );
+
+  return { contactById, contactByExternalId, contactV2ById, contactV2ByExternalId, contactsPageV2 };
 }

@@ -57,6 +57,11 @@ export interface SandboxCore {
   setRawV1(id: string, raw: Record<string, unknown> | undefined): void;
   /** Make get-contacts-batch answer `status: "error"` with this message for the contact (`undefined` restores). */
   setItemError(id: string, message: string | undefined): void;
+  /**
+   * Serve this raw v2 object for the contact on every v2 endpoint (by id, by external id, list),
+   * or answer 404 for it on v2 while v1 still knows it (`null`). `undefined` restores.
+   */
+  setRawV2(id: string, raw: Record<string, unknown> | null | undefined): void;
 }
 
 type V1 = Record<string, unknown>;
@@ -154,9 +159,18 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
   const { byId } = defaultStore;
   const rawV1 = new Map<string, V1>();
   const itemErrors = new Map<string, string>();
+  const rawV2 = new Map<string, V1 | null>();
   const stats: SandboxStats = { calls: {}, unauthorized: 0, batchSizes: [], requestIds: [], callsByKey: {} };
 
   const v1Full = (c: SandboxContact): V1 => rawV1.get(c.id.toLowerCase()) ?? toV1Full(c);
+  const v2Of = (c: SandboxContact): V1 | null => {
+    const raw = rawV2.get(c.id.toLowerCase());
+    return raw === undefined ? toV2(c) : raw;
+  };
+  const v2Answer = (c: SandboxContact | undefined): SandboxResponse => {
+    const body = c && v2Of(c);
+    return body ? json(200, body) : notFound();
+  };
   const count = (endpoint: string) => {
     stats.calls[endpoint] = (stats.calls[endpoint] ?? 0) + 1;
   };
@@ -200,7 +214,11 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
         return json(400, { error: 'invalid cursor' });
       start = decoded;
     }
-    const data = list.slice(start, start + limit).map(toV2);
+    // A contact hidden from v2 (`setRawV2(id, null)`) still takes its slot, so cursors stay stable.
+    const data = list
+      .slice(start, start + limit)
+      .map(v2Of)
+      .filter((c) => c !== null);
     const end = start + data.length;
     const hasNextPage = end < list.length;
     return json(200, {
@@ -249,13 +267,11 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
       }
       if (resource === 'contacts' && param && !extra.length) {
         count('GET /v2/contacts/{id}');
-        const contact = byId.get((decoded(param) ?? '').toLowerCase());
-        return contact ? json(200, toV2(contact)) : notFound();
+        return v2Answer(byId.get((decoded(param) ?? '').toLowerCase()));
       }
       if (resource === 'external' && param === 'contacts' && extra.length === 1) {
         count('GET /v2/external/contacts/{externalId}');
-        const contact = byExternalId.get(decoded(extra[0]) ?? '');
-        return contact ? json(200, toV2(contact)) : notFound();
+        return v2Answer(byExternalId.get(decoded(extra[0]) ?? ''));
       }
     }
     return notFound('Not found');
@@ -293,6 +309,10 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
     setItemError(id, message) {
       if (message === undefined) itemErrors.delete(id.toLowerCase());
       else itemErrors.set(id.toLowerCase(), message);
+    },
+    setRawV2(id, raw) {
+      if (raw === undefined) rawV2.delete(id.toLowerCase());
+      else rawV2.set(id.toLowerCase(), raw);
     },
   };
 }

@@ -126,6 +126,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
         ...(typeof requestId === 'string' && { requestId }),
       });
       const send = () => {
+        // Counted as finished once answered: the client may send its next request right after.
+        finish();
         const body = result.body === undefined ? '' : JSON.stringify(result.body);
         res.writeHead(result.status, { 'content-type': 'application/json', ...result.headers }).end(body);
       };

@@ -2,7 +2,9 @@ import { printSubgraphSchema } from '@apollo/subgraph';
 import { Kind, parse, print, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import './scalars.js';
+import './contact-property.js';
 import './contact.js';
+import './contact-connection.js';
 
 /** Apollo Federation version this subgraph speaks (`@link` url). */
 export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';

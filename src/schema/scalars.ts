@@ -2,7 +2,9 @@ import type { GraphQLScalarType } from 'graphql';
 import {
   GraphQLDateTime,
   GraphQLEmailAddress,
+  GraphQLJSON,
   GraphQLJSONObject,
+  GraphQLLocalDate,
   GraphQLPhoneNumber,
   GraphQLTimeZone,
   GraphQLURL,
@@ -13,12 +15,15 @@ import { upstreamInvalid } from './errors.js';
 builder.addScalarType('DateTime', GraphQLDateTime, {});
 builder.addScalarType('URL', GraphQLURL, {});
 builder.addScalarType('JSONObject', GraphQLJSONObject, {});
+builder.addScalarType('JSON', GraphQLJSON, {});
+builder.addScalarType('LocalDate', GraphQLLocalDate, {});
 builder.addScalarType('PhoneNumber', GraphQLPhoneNumber, {});
 builder.addScalarType('EmailAddress', GraphQLEmailAddress, {});
 builder.addScalarType('TimeZone', GraphQLTimeZone, {});
 
 const STRICT = {
   DateTime: GraphQLDateTime,
+  LocalDate: GraphQLLocalDate,
   URL: GraphQLURL,
   PhoneNumber: GraphQLPhoneNumber,
   EmailAddress: GraphQLEmailAddress,

@@ -11,6 +11,7 @@ import {
 } from './errors.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { batchItemSchema, batchResponseSchema, describeIssues, v1ContactSchema, type TelliContact } from './schemas.js';
+import { createV2Reads, V2_ENDPOINTS, type V2Reads } from './v2.js';
 
 /** telli's documented ceiling for `contact_ids` in one `get-contacts-batch` call. */
 export const TELLI_BATCH_LIMIT = 1000;
@@ -19,6 +20,7 @@ export const ENDPOINTS = {
   contactsBatch: 'POST /v1/get-contacts-batch',
   contactByExternalId: 'GET /v1/get-contact-by-external-id',
   verifyApiKey: 'GET /v1/verify-api-key',
+  ...V2_ENDPOINTS,
 } as const;
 
 /** Per-call inputs that vary by caller: whose key, which request, when to give up. */
@@ -36,7 +38,7 @@ export interface CallOptions {
 /** What one id resolves to: the contact, `null` when telli has none, or why it failed. */
 export type ContactResult = TelliContact | null | TelliError;
 
-export interface TelliClient {
+export interface TelliClient extends V2Reads {
   /** Contacts by telli id, keyed by lower-cased id. Chunks above the vendor limit; never throws for a failed chunk — its ids map to the error. */
   getContactsBatch(ids: readonly string[], call: CallOptions): Promise<Map<string, ContactResult>>;
   /** The (reduced) contact for an external id, or `null` on 404. Throws a `TelliError` otherwise. */
@@ -279,6 +281,11 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
         return failure instanceof TelliNetworkError ? `unreachable (${failure.code})` : failure.kind;
       }
     },
+    ...createV2Reads(
+      send,
+      (endpoint, response) =>
+        new TelliHttpError(endpoint, response.status, parseRetryAfter(response.headers['retry-after'])),
+    ),
 
     async close() {
       await pool.close();

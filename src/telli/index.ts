@@ -2,4 +2,12 @@ export * from './client.js';
 export * from './errors.js';
 export * from './json.js';
 export * from './limiter.js';
-export type { TelliContact } from './schemas.js';
+export {
+  PROPERTY_DATA_TYPES,
+  type PropertyDataType,
+  type TelliContact,
+  type TelliContactProperty,
+  type TelliContactV2,
+  type TelliPropertyOption,
+} from './schemas.js';
+export type { ContactPageV2, V2Reads } from './v2.js';

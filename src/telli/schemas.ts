@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonObjectSchema, type JsonObject } from './json.js';
+import { jsonObjectSchema, jsonValueSchema, type JsonObject, type JsonValue } from './json.js';
 
 /**
  * zod schemas of telli's payloads. The docs mark no v1 response field as required, so every field
@@ -91,3 +91,122 @@ export const batchResponseSchema = z.array(z.unknown());
 export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }
+
+/** telli's documented property data types (§6). The layer keeps any other value verbatim. */
+export const PROPERTY_DATA_TYPES = [
+  'string',
+  'number',
+  'boolean',
+  'date',
+  'datetime',
+  'select',
+  'multi_select',
+  'phone_number',
+  'email',
+] as const;
+export type PropertyDataType = (typeof PROPERTY_DATA_TYPES)[number];
+
+/** One choice of a `select` / `multi_select` property. */
+export interface TelliPropertyOption {
+  value: string;
+  label: string | null;
+  description: string | null;
+}
+
+/** One typed custom field of a v2 contact (`ContactPropertyValue`). */
+export interface TelliContactProperty {
+  key: string;
+  label: string | null;
+  /**
+   * telli's `dataType` verbatim. Open-ended on purpose: a type telli adds later must not fail the
+   * contact, and the get-by-external-id sample omits the field altogether (then `null`).
+   */
+  dataType: string | null;
+  /** Encoding per data type is undocumented, so any JSON is accepted; `null` when absent. */
+  value: JsonValue;
+  /** Choices of a select type; `[]` when telli sends none. */
+  options: TelliPropertyOption[];
+}
+
+/** The v2 contact (§3.1) as the layer sees it. It carries no call state; v1 has no typed properties. */
+export interface TelliContactV2 {
+  id: string;
+  externalId: string | null;
+  externalUrl: string | null;
+  createdAt: string | null;
+  updatedAt: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  phoneNumber: string | null;
+  email: string | null;
+  /** v2 `timezoneIana`, named like the v1 field so both records answer the same accessors. */
+  timezone: string | null;
+  salutation: string | null;
+  properties: TelliContactProperty[];
+}
+
+const v2OptionSchema = z.object({ value: z.string(), label: optionalString, description: optionalString });
+
+const v2PropertySchema = z.object({
+  key: z.string().min(1),
+  label: optionalString,
+  dataType: optionalString,
+  value: jsonValueSchema.optional().transform((v) => v ?? null),
+  options: z
+    .array(v2OptionSchema)
+    .nullish()
+    .transform((v) => v ?? []),
+});
+
+/*
+ * The v2 pages mark every key as required, but the same "a missing field is not worth failing a
+ * contact" rule as for v1 applies: only `id` is required; `type` is undocumented and ignored.
+ */
+export const v2ContactSchema = z
+  .object({
+    id: z.string().min(1),
+    externalId: optionalString,
+    externalUrl: optionalString,
+    salutation: optionalString,
+    firstName: optionalString,
+    lastName: optionalString,
+    phoneNumber: optionalString,
+    timezoneIana: optionalString,
+    email: optionalString,
+    createdAt: optionalString,
+    updatedAt: optionalString,
+    properties: z
+      .array(v2PropertySchema)
+      .nullish()
+      .transform((v) => v ?? []),
+  })
+  .transform(({ timezoneIana, ...c }): TelliContactV2 => ({
+    id: c.id,
+    externalId: c.externalId,
+    externalUrl: c.externalUrl,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+    firstName: c.firstName,
+    lastName: c.lastName,
+    phoneNumber: c.phoneNumber,
+    email: c.email,
+    timezone: timezoneIana,
+    salutation: c.salutation,
+    properties: c.properties,
+  }));
+
+/**
+ * The `GET /v2/contacts` envelope. Items are validated one by one afterwards (one broken contact
+ * must not fail its page); `type` and `meta` are undocumented and unused.
+ */
+export const v2ListSchema = z.object({
+  data: z.array(z.unknown()),
+  pageInfo: z.object({
+    hasNextPage: z.boolean(),
+    nextCursor: z
+      .string()
+      .min(1)
+      .nullish()
+      .transform((v) => v ?? null),
+  }),
+});

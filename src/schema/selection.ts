@@ -1,0 +1,47 @@
+import {
+  getDirectiveValues,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  Kind,
+  type FieldNode,
+  type GraphQLResolveInfo,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
+
+/**
+ * Names of the fields the operation selects under the current field, after following `path`
+ * (e.g. `['edges', 'node']`) — through aliases, inline fragments and named fragments, honouring
+ * `@skip` / `@include`. Type conditions are not checked: the answer can only be too wide, which
+ * costs a telli call, never a wrong value (field resolvers load whatever they lack themselves).
+ */
+export function selectedFieldNames(info: GraphQLResolveInfo, path: readonly string[] = []): Set<string> {
+  let fields: readonly FieldNode[] = info.fieldNodes;
+  for (const name of path) fields = fields.flatMap((field) => subfields(field.selectionSet, info, name));
+  return new Set(fields.flatMap((field) => subfields(field.selectionSet, info)).map((field) => field.name.value));
+}
+
+function subfields(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, name?: string): FieldNode[] {
+  const out: FieldNode[] = [];
+  const visit = (selections: readonly SelectionNode[]) => {
+    for (const selection of selections) {
+      if (!included(selection, info)) continue;
+      if (selection.kind === Kind.FIELD) {
+        if (name === undefined || selection.name.value === name) out.push(selection);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        visit(selection.selectionSet.selections);
+      } else {
+        // Validation guarantees the fragment exists and that fragments do not cycle.
+        const fragment = info.fragments[selection.name.value];
+        if (fragment) visit(fragment.selectionSet.selections);
+      }
+    }
+  };
+  visit(set?.selections ?? []);
+  return out;
+}
+
+function included(node: SelectionNode, info: GraphQLResolveInfo): boolean {
+  if (getDirectiveValues(GraphQLSkipDirective, node, info.variableValues)?.['if'] === true) return false;
+  return getDirectiveValues(GraphQLIncludeDirective, node, info.variableValues)?.['if'] !== false;
+}

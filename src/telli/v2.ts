@@ -1,0 +1,91 @@
+import type { CallOptions } from './client.js';
+import { TelliContractError, type TelliError } from './errors.js';
+import { describeIssues, v2ContactSchema, v2ListSchema, type TelliContactV2 } from './schemas.js';
+
+/*
+ * telli's v2 contact reads. They live beside `client.ts` rather than in it so that the v1 client
+ * (and its transport: pool, timeouts, retries) evolves independently; they reach telli only
+ * through the `send` the client hands them.
+ */
+
+export const V2_ENDPOINTS = {
+  contactV2: 'GET /v2/contacts/{id}',
+  contactV2ByExternalId: 'GET /v2/external/contacts/{externalId}',
+  contactsV2: 'GET /v2/contacts',
+} as const;
+
+/** One page of `GET /v2/contacts`, in telli's order. */
+export interface ContactPageV2 {
+  /** A record that breaks the contract is a `TelliContractError` in its slot; its neighbours are unaffected. */
+  contacts: (TelliContactV2 | TelliContractError)[];
+  hasNextPage: boolean;
+  /** Pass back as `cursor` for the next page; `null` on the last page. */
+  nextCursor: string | null;
+}
+
+export interface V2Reads {
+  /** The v2 contact (typed properties, `updatedAt`), or `null` on 404. Throws a `TelliError` otherwise. */
+  getContactV2(id: string, call: CallOptions): Promise<TelliContactV2 | null>;
+  /** The v2 contact for an external id, or `null` on 404. Throws a `TelliError` otherwise. */
+  getContactV2ByExternalId(externalId: string, call: CallOptions): Promise<TelliContactV2 | null>;
+  /** One page of contacts. `limit` must be 1–100 (telli's range); `cursor` is telli's `nextCursor`. */
+  listContactsV2(page: { limit: number; cursor: string | null }, call: CallOptions): Promise<ContactPageV2>;
+}
+
+/** What the client's transport answers: parsed JSON for 2xx, status and headers always. */
+export interface V2Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  json: unknown;
+}
+
+export type V2Send = (endpoint: string, method: 'GET', path: string, call: CallOptions) => Promise<V2Response>;
+
+export function createV2Reads(
+  send: V2Send,
+  /** The client's mapping of a non-2xx answer (status, `Retry-After`) to an error. */
+  httpError: (endpoint: string, response: V2Response) => TelliError,
+): V2Reads {
+  async function getOne(endpoint: string, path: string, call: CallOptions): Promise<TelliContactV2 | null> {
+    const response = await send(endpoint, 'GET', path, call);
+    if (response.status === 404) return null;
+    if (response.status !== 200) throw httpError(endpoint, response);
+    const parsed = v2ContactSchema.safeParse(response.json);
+    if (!parsed.success) throw new TelliContractError(endpoint, describeIssues(parsed.error));
+    return parsed.data;
+  }
+
+  return {
+    getContactV2: (id, call) => getOne(V2_ENDPOINTS.contactV2, `/v2/contacts/${encodeURIComponent(id)}`, call),
+
+    getContactV2ByExternalId: (externalId, call) =>
+      getOne(V2_ENDPOINTS.contactV2ByExternalId, `/v2/external/contacts/${encodeURIComponent(externalId)}`, call),
+
+    async listContactsV2({ limit, cursor }, call) {
+      const endpoint = V2_ENDPOINTS.contactsV2;
+      const query = new URLSearchParams({ limit: String(limit) });
+      if (cursor !== null) query.set('cursor', cursor);
+      const response = await send(endpoint, 'GET', `/v2/contacts?${query}`, call);
+      if (response.status !== 200) throw httpError(endpoint, response);
+      const page = v2ListSchema.safeParse(response.json);
+      if (!page.success) throw new TelliContractError(endpoint, describeIssues(page.error));
+      const { hasNextPage, nextCursor } = page.data.pageInfo;
+      // Either would make a client that follows `endCursor` stop early or loop forever.
+      if (hasNextPage && nextCursor === null) {
+        throw new TelliContractError(endpoint, ['pageInfo.nextCursor: missing although hasNextPage is true']);
+      }
+      if (hasNextPage && nextCursor === cursor) {
+        throw new TelliContractError(endpoint, ['pageInfo.nextCursor: did not advance']);
+      }
+      const contacts = page.data.data.map((raw, index) => {
+        const parsed = v2ContactSchema.safeParse(raw);
+        if (parsed.success) return parsed.data;
+        return new TelliContractError(
+          endpoint,
+          describeIssues(parsed.error).map((issue) => `data[${index}].${issue}`),
+        );
+      });
+      return { contacts, hasNextPage, nextCursor: hasNextPage ? nextCursor : null };
+    },
+  };
+}
