@@ -100,7 +100,20 @@ export interface ContactNeeds {
 }
 
 /** What the Contact selections of the current field (at each of `paths` below it) need. */
-export function contactNeeds(info: GraphQLResolveInfo, paths: readonly (readonly string[])[] = [[]]): ContactNeeds {
+/**
+ * `_entities` asks once per representation with the same `info`: remember the answer for it (the
+ * key is per operation, so the memo dies with the request).
+ */
+const needsByInfo = new WeakMap<GraphQLResolveInfo, ContactNeeds>();
+
+export function contactNeeds(info: GraphQLResolveInfo, paths?: readonly (readonly string[])[]): ContactNeeds {
+  if (paths) return computeNeeds(info, paths);
+  let needs = needsByInfo.get(info);
+  if (!needs) needsByInfo.set(info, (needs = computeNeeds(info, [[]])));
+  return needs;
+}
+
+function computeNeeds(info: GraphQLResolveInfo, paths: readonly (readonly string[])[]): ContactNeeds {
   const needs = { v1: false, v2: false };
   for (const path of paths) {
     for (const name of selectedFieldNames(info, path)) {
