@@ -12,6 +12,8 @@ import { DEFAULT_QUERY_LIMITS, useQueryLimits, type QueryLimits } from './plugin
 import { useReadiness, type ReadinessOptions } from './plugins/readiness.js';
 import { isRejectedKey } from './schema/errors.js';
 import { schema } from './schema/index.js';
+import { useTracing } from './tracing.js';
+import type { Tracer } from '@opentelemetry/api';
 
 export interface AppDeps extends ContextDeps {
   /** The query GraphiQL opens with (sandbox mode puts a real demo contact id in it). */
@@ -28,6 +30,8 @@ export interface AppDeps extends ContextDeps {
   readiness?: ReadinessOptions;
   /** `/metrics` and the hooks feeding it. */
   metrics?: Metrics;
+  /** OpenTelemetry tracer: a span per operation (give the same one to the telli client). */
+  tracer?: Tracer;
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -48,6 +52,7 @@ export function createApp(deps: AppDeps): App {
     plugins.push(useCallerAuth({ ...deps.callerAuth, openPaths: OPEN_PATHS }));
   }
   if (deps.readiness) plugins.push(useReadiness(deps.readiness));
+  if (deps.tracer) plugins.push(useTracing(deps.tracer));
   if (deps.metrics) plugins.push(...deps.metrics.plugins);
   if (deps.csrfPrevention ?? true) plugins.push(useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }));
   plugins.push(...useQueryLimits({ ...DEFAULT_QUERY_LIMITS, ...deps.limits }));

@@ -73,6 +73,9 @@ const envSchema = z
     METRICS: bool(true),
     READINESS_CACHE_MS: positiveInt(10_000, 3_600_000),
     SHUTDOWN_GRACE_MS: positiveInt(10_000, 600_000),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    OTEL_SERVICE_NAME: z.string().min(1).default('telli-graphql'),
     SANDBOX_PORT: port(0),
     SANDBOX_LATENCY_MS: z.coerce
       .number({ error: 'must be a number' })
@@ -132,6 +135,8 @@ export interface Config {
   readonly readinessCacheMs: number;
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
   readonly shutdownGraceMs: number;
+  /** OpenTelemetry export; undefined = tracing off. */
+  readonly tracing: { readonly otlpTracesUrl: string; readonly serviceName: string } | undefined;
   readonly sandbox: { readonly port: number; readonly latencyMs: number };
 }
 
@@ -194,9 +199,17 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metrics: e.METRICS,
     readinessCacheMs: e.READINESS_CACHE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    tracing: tracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT, e.OTEL_SERVICE_NAME),
     sandbox: { port: e.SANDBOX_PORT, latencyMs: e.SANDBOX_LATENCY_MS },
   };
   return deepFreeze(config);
+}
+
+/** The OTLP spec: a signal-specific endpoint is used as is; the base endpoint gets `/v1/traces`. */
+function tracesUrl(traces: string | undefined, base: string | undefined, serviceName: string): Config['tracing'] {
+  if (traces) return { otlpTracesUrl: traces, serviceName };
+  if (base) return { otlpTracesUrl: `${base.replace(/\/+$/, '')}/v1/traces`, serviceName };
+  return undefined;
 }
 
 function deepFreeze<T extends object>(value: T): T {

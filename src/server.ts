@@ -6,6 +6,7 @@ import type { TelliAuth } from './context.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { createTracing } from './tracing.js';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
 import { createTelliClient } from './telli/index.js';
 
@@ -67,6 +68,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   else throw new Error('no telli API key'); // unreachable: parseConfig guarantees one
 
   const metrics = config.metrics ? createMetrics({ processMetrics: true }) : undefined;
+  const tracing = config.tracing && createTracing(config.tracing);
   const telli = createTelliClient({
     baseUrl,
     timeoutMs: config.telli.timeoutMs,
@@ -75,6 +77,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     retryMaxDelayMs: config.telli.retryMaxDelayMs,
     maxConcurrency: config.telli.maxConcurrency,
     maxConnections: config.telli.maxConnections,
+    ...(tracing && { tracer: tracing.tracer }),
     hooks: {
       ...metrics?.telliHooks,
       onRetry: (event) => {
@@ -101,6 +104,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     csrfPrevention: config.csrfPrevention,
     ...(callerAuth && { callerAuth }),
     ...(metrics && { metrics }),
+    ...(tracing && { tracer: tracing.tracer }),
     readiness: {
       serving: () => serving,
       checkTelli: () => telli.probe(auth.mode === 'server' ? auth.apiKey : undefined),
@@ -176,6 +180,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await closed;
       await telli.close();
       await sandbox?.close();
+      await tracing?.shutdown();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { context, propagation, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { Pool, errors as undiciErrors } from 'undici';
 import {
   TelliContractError,
@@ -84,6 +85,8 @@ export interface TelliClientOptions {
   hooks?: TelliClientHooks;
   /** Injected for tests of the backoff; `Math.random` otherwise. */
   random?: () => number;
+  /** OpenTelemetry tracer: a client span per attempt (off when omitted — no cost on the hot path). */
+  tracer?: Tracer;
 }
 
 interface JsonResponse {
@@ -128,12 +131,48 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
   });
 
   /** One HTTP exchange, bounded by the per-attempt timeout and the caller's signal. */
-  async function attemptOnce(
+  function attemptOnce(
     endpoint: string,
     method: 'GET' | 'POST',
     path: string,
     call: CallOptions,
     body: string | undefined,
+  ): Promise<JsonResponse> {
+    const tracer = options.tracer;
+    if (!tracer) return exchange(endpoint, method, path, call, body);
+    // A client span per attempt, child of the GraphQL operation's span; telli gets `traceparent`.
+    return tracer.startActiveSpan(
+      `telli ${endpoint}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'http.request.method': method, 'url.path': path, 'telli.endpoint': endpoint },
+      },
+      async (span) => {
+        try {
+          const response = await exchange(endpoint, method, path, call, body, (headers) =>
+            propagation.inject(context.active(), headers),
+          );
+          span.setAttribute('http.response.status_code', response.status);
+          if (response.status >= 400)
+            span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${response.status}` });
+          return response;
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof TelliError ? error.kind : 'error' });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  async function exchange(
+    endpoint: string,
+    method: 'GET' | 'POST',
+    path: string,
+    call: CallOptions,
+    body: string | undefined,
+    decorate?: (headers: Record<string, string>) => void,
   ): Promise<JsonResponse> {
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
@@ -141,6 +180,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
     if (call.apiKey) headers['authorization'] = `Bearer ${call.apiKey}`;
     if (call.requestId) headers['x-request-id'] = call.requestId;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    decorate?.(headers);
     try {
       const res = await pool.request({
         method,

@@ -1,4 +1,5 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import type { Tracer } from '@opentelemetry/api';
 import { print, type ExecutionResult } from 'graphql';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -48,6 +49,8 @@ export interface TestStackOptions {
   app?: Partial<Omit<AppDeps, 'telli' | 'auth' | 'logger' | 'metrics'>>;
   /** Wire Prometheus metrics into the client and app, as production does. */
   metrics?: boolean;
+  /** OpenTelemetry tracer for the client and the app, as production wires it. */
+  tracer?: Tracer;
 }
 
 export async function createTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -55,6 +58,7 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
   const metrics = options.metrics ? createMetrics() : undefined;
   const telli = createTelliClient({
     ...(metrics && { hooks: metrics.telliHooks }),
+    ...(options.tracer && { tracer: options.tracer }),
     baseUrl: sandbox.url,
     timeoutMs: 5000,
     retryBaseDelayMs: 10,
@@ -71,6 +75,7 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
     logger: logs.logger,
     ...(options.requestDeadlineMs !== undefined && { requestDeadlineMs: options.requestDeadlineMs }),
     ...(metrics && { metrics }),
+    ...(options.tracer && { tracer: options.tracer }),
     ...options.app,
   });
 
