@@ -11,8 +11,8 @@ const optionalString = z
   .nullish()
   .transform((v) => v ?? null);
 
-/** The contact as the rest of the layer sees it: camelCase, every optional field explicit. */
-export interface TelliContact {
+/** What v1 and v2 both say about a contact, under the same names (v2 `timezoneIana` → `timezone`). */
+export interface TelliContactCommon {
   id: string;
   externalId: string | null;
   externalUrl: string | null;
@@ -23,6 +23,10 @@ export interface TelliContact {
   email: string | null;
   timezone: string | null;
   salutation: string | null;
+}
+
+/** The v1 contact as the rest of the layer sees it: camelCase, every optional field explicit. */
+export interface TelliContact extends TelliContactCommon {
   /** Raw telli value; the batch and external-id endpoints omit it. */
   status: string | null;
   inCallSince: string | null;
@@ -129,19 +133,8 @@ export interface TelliContactProperty {
 }
 
 /** The v2 contact (§3.1) as the layer sees it. It carries no call state; v1 has no typed properties. */
-export interface TelliContactV2 {
-  id: string;
-  externalId: string | null;
-  externalUrl: string | null;
-  createdAt: string | null;
+export interface TelliContactV2 extends TelliContactCommon {
   updatedAt: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  phoneNumber: string | null;
-  email: string | null;
-  /** v2 `timezoneIana`, named like the v1 field so both records answer the same accessors. */
-  timezone: string | null;
-  salutation: string | null;
   properties: TelliContactProperty[];
 }
 
