@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { createApp } from './app.js';
 import type { TelliAuth } from './context.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
+import { pino } from 'pino';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createTracing } from './tracing.js';
@@ -196,7 +197,9 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger({ level: config.logLevel });
+  // Buffered, asynchronous stdout: an access-log line per request must not cost a blocking write.
+  const destination = pino.destination({ dest: 1, sync: false });
+  const logger = createLogger({ level: config.logLevel, destination });
   const running = await startServer(config, logger);
   let stopping = false;
   const stop = (signal: string) => {
@@ -204,9 +207,13 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     running.close().then(
-      () => process.exit(0),
+      () => {
+        destination.flushSync();
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
+        destination.flushSync();
         process.exit(1);
       },
     );
