@@ -35,8 +35,17 @@ export function createApp(deps: AppDeps): App {
     // off so NODE_ENV=development can never put stack traces or upstream details into responses.
     maskedErrors: { isDev: false },
     logging: yogaLogger(deps.logger),
-    plugins: [useUnexpectedErrorLog()],
+    plugins: [useUnexpectedErrorLog(), useReleaseRequestBudget()],
   });
+}
+
+/** Execution is over, so no resolver will call telli again for this request: free its budget. */
+function useReleaseRequestBudget(): Plugin<Context> {
+  return {
+    onExecute() {
+      return { onExecuteDone: ({ args }) => args.contextValue.release() };
+    },
+  };
 }
 
 /** Logs every error Yoga is about to mask, with the request id, so operators can find it. */

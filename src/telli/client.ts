@@ -9,6 +9,7 @@ import {
   TelliNetworkError,
   TelliTimeoutError,
 } from './errors.js';
+import { ExchangeTimeoutError, exchange, type RawResponse } from './http.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { batchItemSchema, batchResponseSchema, describeIssues, v1ContactSchema, type TelliContact } from './schemas.js';
 
@@ -125,36 +126,31 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
     call: CallOptions & { apiKey: string },
     body: string | undefined,
   ): Promise<JsonResponse> {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
     const headers: Record<string, string> = {
       authorization: `Bearer ${call.apiKey}`,
       accept: 'application/json',
     };
     if (call.requestId) headers['x-request-id'] = call.requestId;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: RawResponse;
     try {
-      const res = await pool.request({
+      res = await exchange(pool, {
         method,
         path: prefix + path,
         headers,
         body,
-        signal,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
+        timeoutMs: options.timeoutMs,
+        signal: call.signal,
       });
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        await res.body.dump();
-        return { status: res.statusCode, headers: res.headers, json: undefined };
-      }
-      const text = await res.body.text();
-      try {
-        return { status: res.statusCode, headers: res.headers, json: JSON.parse(text) };
-      } catch {
-        throw new TelliContractError(endpoint, ['body is not valid JSON']);
-      }
     } catch (error) {
-      throw toTelliError(error, endpoint, timeout.aborted ? options.timeoutMs : undefined, call.signal);
+      const timedOut = error instanceof ExchangeTimeoutError;
+      throw toTelliError(error, endpoint, timedOut ? options.timeoutMs : undefined, call.signal);
+    }
+    if (res.text === undefined) return { status: res.status, headers: res.headers, json: undefined };
+    try {
+      return { status: res.status, headers: res.headers, json: JSON.parse(res.text) };
+    } catch {
+      throw new TelliContractError(endpoint, ['body is not valid JSON']);
     }
   }
 
