@@ -3,6 +3,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { createContextFactory, type Context, type ContextDeps } from './context.js';
 import type { Logger } from './logger.js';
+import { useRequestBodyLimit } from './request-body-limit.js';
 import { isRejectedKey } from './schema/errors.js';
 import { schema } from './schema/index.js';
 
@@ -35,7 +36,9 @@ export function createApp(deps: AppDeps): App {
     // off so NODE_ENV=development can never put stack traces or upstream details into responses.
     maskedErrors: { isDev: false },
     logging: yogaLogger(deps.logger),
-    plugins: [useUnexpectedErrorLog(), useReleaseRequestBudget()],
+    // Replaced by useRequestBodyLimit: same limit, without a stream pipeline per request.
+    maxRequestBodySize: false,
+    plugins: [useRequestBodyLimit(), useUnexpectedErrorLog(), useReleaseRequestBudget()],
   });
 }
 

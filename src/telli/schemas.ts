@@ -6,10 +6,7 @@ import { jsonObjectSchema, type JsonObject } from './json.js';
  * but the id is optional: unknown fields are dropped, absent or null fields become `null`. A field
  * that is present with the wrong JSON type breaks the contract for that contact only.
  */
-const optionalString = z
-  .string()
-  .nullish()
-  .transform((v) => v ?? null);
+const optionalString = z.string().nullish();
 
 /** The contact as the rest of the layer sees it: camelCase, every optional field explicit. */
 export interface TelliContact {
@@ -48,30 +45,28 @@ export const v1ContactSchema = z
     in_call_since: optionalString,
     reached_at: optionalString,
     next_call_at: optionalString,
-    call_attempts: z
-      .number()
-      .int()
-      .nullish()
-      .transform((v) => v ?? null),
-    contact_details: jsonObjectSchema.nullish().transform((v) => v ?? {}),
+    call_attempts: z.number().int().nullish(),
+    contact_details: jsonObjectSchema.nullish(),
   })
+  // One transform for the whole object (not one per optional field): this runs for every contact
+  // telli returns, and each zod transform is a pipe of its own.
   .transform((c): TelliContact => ({
     id: c.contact_id,
-    externalId: c.external_contact_id,
-    externalUrl: c.external_url,
-    createdAt: c.created_at,
-    firstName: c.first_name,
-    lastName: c.last_name,
-    phoneNumber: c.phone_number,
-    email: c.email,
-    timezone: c.timezone,
-    salutation: c.salutation,
-    status: c.status,
-    inCallSince: c.in_call_since,
-    reachedAt: c.reached_at,
-    nextCallAt: c.next_call_at,
-    callAttempts: c.call_attempts,
-    contactDetails: c.contact_details,
+    externalId: c.external_contact_id ?? null,
+    externalUrl: c.external_url ?? null,
+    createdAt: c.created_at ?? null,
+    firstName: c.first_name ?? null,
+    lastName: c.last_name ?? null,
+    phoneNumber: c.phone_number ?? null,
+    email: c.email ?? null,
+    timezone: c.timezone ?? null,
+    salutation: c.salutation ?? null,
+    status: c.status ?? null,
+    inCallSince: c.in_call_since ?? null,
+    reachedAt: c.reached_at ?? null,
+    nextCallAt: c.next_call_at ?? null,
+    callAttempts: c.call_attempts ?? null,
+    contactDetails: c.contact_details ?? {},
   }));
 
 /**
