@@ -1,4 +1,3 @@
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { createContextFactory, type Context, type ContextDeps } from './context.js';
@@ -26,8 +25,9 @@ export function createApp(deps: AppDeps): App {
     healthCheckEndpoint: '/health',
     landingPage: false,
     // Self-hosted GraphiQL assets: Yoga's default page loads them from a CDN, which fails offline
-    // and behind strict corporate networks.
-    renderGraphiQL,
+    // and behind strict corporate networks. Imported on the first GraphiQL page, not at boot: the
+    // module is ~30 MB of strings in the heap and a noticeable share of start-up time.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     graphiql: {
       title: 'telli-graphql',
       ...(deps.graphiqlDefaultQuery !== undefined && { defaultQuery: deps.graphiqlDefaultQuery }),
