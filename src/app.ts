@@ -5,10 +5,13 @@ import type { Logger } from './logger.js';
 import { useRequestBodyLimit } from './request-body-limit.js';
 import { isRejectedKey } from './schema/errors.js';
 import { schema } from './schema/index.js';
+import { createCoalescingClient, type ContactCacheOptions } from './telli/index.js';
 
 export interface AppDeps extends ContextDeps {
   /** The query GraphiQL opens with (sandbox mode puts a real demo contact id in it). */
   graphiqlDefaultQuery?: string;
+  /** Contacts shared across requests for a short time, per API key; off unless `ttlMs` > 0. */
+  contactCache?: ContactCacheOptions;
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -18,9 +21,12 @@ export type App = YogaServerInstance<Record<string, unknown>, Context>;
  * `node:http` by `server.ts` in production. Built only from injected parts; never reads env.
  */
 export function createApp(deps: AppDeps): App {
+  // One per app: concurrent requests with the same key share upstream calls (and, when enabled,
+  // recently read contacts). Below the per-request loaders, which still batch and memoise.
+  const telli = createCoalescingClient(deps.telli, deps.contactCache);
   return createYoga<Record<string, unknown>, Context>({
     schema,
-    context: createContextFactory(deps),
+    context: createContextFactory({ ...deps, telli }),
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,

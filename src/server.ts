@@ -73,6 +73,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     telli,
     auth,
     requestDeadlineMs: config.requestDeadlineMs,
+    contactCache: { ttlMs: config.telli.cacheTtlMs, maxEntries: config.telli.cacheMaxEntries },
     logger,
     ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID) }),
   });

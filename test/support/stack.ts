@@ -3,7 +3,12 @@ import { print, type ExecutionResult } from 'graphql';
 import { createApp, type App } from '../../src/app.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../src/sandbox/index.js';
-import { createTelliClient, type TelliClient, type TelliClientOptions } from '../../src/telli/index.js';
+import {
+  createTelliClient,
+  type ContactCacheOptions,
+  type TelliClient,
+  type TelliClientOptions,
+} from '../../src/telli/index.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionResult<T> {
   errors?: ExecutionResult['errors'] &
@@ -43,6 +48,8 @@ export interface TestStackOptions {
   requestDeadlineMs?: number;
   /** Server-key mode: the key the layer sends (defaults to the sandbox's own). */
   serverApiKey?: string;
+  /** The shared contact cache (off by default, as in production). */
+  contactCache?: ContactCacheOptions;
 }
 
 export async function createTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -63,6 +70,7 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
         : { mode: 'server', apiKey: options.serverApiKey ?? sandbox.apiKey },
     logger: logs.logger,
     ...(options.requestDeadlineMs !== undefined && { requestDeadlineMs: options.requestDeadlineMs }),
+    ...(options.contactCache && { contactCache: options.contactCache }),
   });
 
   async function http(body: unknown, headers: Record<string, string> = {}) {
