@@ -119,12 +119,23 @@ interface LayerProcess {
   startupMs: number;
 }
 
+/** The node flags of `npm run start:prod`, so the bench measures exactly what production runs. */
+async function productionNodeArgs(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const [node, ...args] = (pkg.scripts['start:prod'] ?? '').trim().split(/\s+/);
+  if (node !== 'node' || args.at(-1) !== 'dist/server.js') {
+    throw new Error('expected scripts["start:prod"] to be `node [flags] dist/server.js`');
+  }
+  return args;
+}
+
 async function startLayer(sandboxUrl: string): Promise<LayerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const args = await productionNodeArgs();
   const started = performance.now();
   const child = track(
-    spawn(process.execPath, ['--enable-source-maps', 'dist/server.js'], {
+    spawn(process.execPath, args, {
       cwd: ROOT,
       env: {
         PATH: process.env['PATH'] ?? '',
