@@ -16,10 +16,11 @@
  * growth, and the time from process start to `/health` 200.
  *
  *   npm run bench -- [--latency 20ms] [--duration 10s] [--connections 32] [--rss-requests 100000]
+ *                    [--warmup 2s] [--entry dist/server.js]
  *
  * Prints a Markdown table and writes bench-results/bench-<time>.json and bench-results/latest.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -44,7 +45,15 @@ function parseDurationMs(value: string): number {
 }
 
 function parseArgs(argv: string[]) {
-  const options = { latencyMs: 0, durationS: 10, connections: 32, rssRequests: 100_000, warmupS: 2 };
+  const options = {
+    latencyMs: 0,
+    durationS: 10,
+    connections: 32,
+    rssRequests: 100_000,
+    warmupS: 2,
+    /** Another build of the layer to measure (same flags), e.g. to compare two commits. */
+    entry: 'dist/server.js',
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -54,6 +63,7 @@ function parseArgs(argv: string[]) {
     else if (flag === '--connections') options.connections = Number(value);
     else if (flag === '--rss-requests') options.rssRequests = Number(value);
     else if (flag === '--warmup') options.warmupS = Math.round(parseDurationMs(value) / 1000);
+    else if (flag === '--entry') options.entry = value;
     else throw new Error(`unknown option ${flag}`);
     i++;
   }
@@ -129,13 +139,13 @@ async function productionNodeArgs(): Promise<string[]> {
   return args;
 }
 
-async function startLayer(sandboxUrl: string): Promise<LayerProcess> {
+async function startLayer(sandboxUrl: string, entry: string): Promise<LayerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = await productionNodeArgs();
   const started = performance.now();
   const child = track(
-    spawn(process.execPath, args, {
+    spawn(process.execPath, [...args.slice(0, -1), entry], {
       cwd: ROOT,
       env: {
         PATH: process.env['PATH'] ?? '',
@@ -194,6 +204,15 @@ function rssSampler(pid: number) {
       return Math.max(peak, await procStatusMb(pid, 'VmRSS'));
     },
   };
+}
+
+/** The commit measured, `+dirty` when the work tree has changes. */
+function gitDescribe(): string {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty=+dirty'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,13 +370,13 @@ async function main(): Promise<void> {
   // Start-up: three fresh processes, median reported.
   const startups: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const layer = await startLayer(sandbox.url);
+    const layer = await startLayer(sandbox.url, options.entry);
     startups.push(layer.startupMs);
     await stopProcess(layer.child);
   }
   startups.sort((a, b) => a - b);
 
-  const layer = await startLayer(sandbox.url);
+  const layer = await startLayer(sandbox.url, options.entry);
   const pid = layer.child.pid as number;
   const all = scenarios(ids);
   let offset = 0;
@@ -446,6 +465,7 @@ async function main(): Promise<void> {
   };
   const report = {
     date: new Date().toISOString(),
+    commit: gitDescribe(),
     machine,
     options,
     startupMs: { median: startups[1], all: startups },
@@ -460,7 +480,8 @@ async function main(): Promise<void> {
   out();
   out(
     `telli-graphql bench — ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}; ` +
-      `${options.connections} connections, ${options.durationS} s per scenario, sandbox latency ${options.latencyMs} ms`,
+      `${options.connections} connections, ${options.durationS} s per scenario, sandbox latency ${options.latencyMs} ms; ` +
+      `${options.entry} at ${report.commit}`,
   );
   out();
   out('| scenario | req/s | p50 ms | p99 ms | upstream calls/op | layer peak RSS MB | bad responses |');
