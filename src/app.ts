@@ -1,17 +1,18 @@
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { getOperationAST, GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { createContextFactory, type Context, type ContextDeps } from './context.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { useCallerAuth } from './plugins/caller-auth.js';
+import { useRequestBodyLimit } from './plugins/body-limit.js';
 import { DEFAULT_QUERY_LIMITS, useQueryLimits, type QueryLimits } from './plugins/limits.js';
 import { useReadiness, type ReadinessOptions } from './plugins/readiness.js';
 import { isRejectedKey } from './schema/errors.js';
 import { schema } from './schema/index.js';
+import { createCoalescingClient, type ContactCacheOptions } from './telli/index.js';
 import { useTracing } from './tracing.js';
 import type { Tracer } from '@opentelemetry/api';
 
@@ -32,6 +33,8 @@ export interface AppDeps extends ContextDeps {
   metrics?: Metrics;
   /** OpenTelemetry tracer: a span per operation (give the same one to the telli client). */
   tracer?: Tracer;
+  /** Contacts shared across requests for a short time, per API key; off unless `ttlMs` > 0. */
+  contactCache?: ContactCacheOptions;
 }
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -45,6 +48,10 @@ export const OPEN_PATHS = ['/health', '/readiness', '/metrics'] as const;
  */
 export function createApp(deps: AppDeps): App {
   const introspection = deps.introspection ?? true;
+  const limits = { ...DEFAULT_QUERY_LIMITS, ...deps.limits };
+  // One per app: concurrent requests with the same key share upstream calls (and, when enabled,
+  // recently read contacts). Below the per-request loaders, which still batch and memoise.
+  const telli = createCoalescingClient(deps.telli, deps.contactCache);
   const requestIds = new WeakMap<Request, string>();
   const plugins: Plugin[] = [];
   // Order matters: reject unauthenticated callers before any other work, then serve probes.
@@ -55,14 +62,15 @@ export function createApp(deps: AppDeps): App {
   if (deps.tracer) plugins.push(useTracing(deps.tracer));
   if (deps.metrics) plugins.push(...deps.metrics.plugins);
   if (deps.csrfPrevention ?? true) plugins.push(useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }));
-  plugins.push(...useQueryLimits({ ...DEFAULT_QUERY_LIMITS, ...deps.limits }));
+  plugins.push(useRequestBodyLimit(limits.maxBodyBytes), ...useQueryLimits(limits));
   if (!introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin() as Plugin);
-  plugins.push(useRequestLog(requestIds));
+  plugins.push(useRequestLog(requestIds), useReleaseRequestBudget());
 
   return createYoga<Record<string, unknown>, Context>({
     schema,
     context: createContextFactory({
       ...deps,
+      telli,
       ...(deps.metrics && { loaderHooks: deps.metrics.loaderHooks }),
       onRequestId: (request, id) => requestIds.set(request, id),
     }),
@@ -71,7 +79,9 @@ export function createApp(deps: AppDeps): App {
     landingPage: false,
     // Self-hosted GraphiQL assets: Yoga's default page loads them from a CDN, which fails offline
     // and behind strict corporate networks. Without introspection GraphiQL cannot work: off too.
-    renderGraphiQL,
+    // Imported on the first GraphiQL page, not at boot: the module is ~30 MB of strings in the
+    // heap and a noticeable share of start-up time.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     graphiql: introspection && {
       title: 'telli-graphql',
       ...(deps.graphiqlDefaultQuery !== undefined && { defaultQuery: deps.graphiqlDefaultQuery }),
@@ -80,8 +90,19 @@ export function createApp(deps: AppDeps): App {
     // off so NODE_ENV=development can never put stack traces or upstream details into responses.
     maskedErrors: { isDev: false },
     logging: yogaLogger(deps.logger),
+    // Replaced by useRequestBodyLimit: same kind of limit, without a stream pipeline per request.
+    maxRequestBodySize: false,
     plugins,
   });
+}
+
+/** Execution is over, so no resolver will call telli again for this request: free its budget. */
+function useReleaseRequestBudget(): Plugin {
+  return {
+    onExecute() {
+      return { onExecuteDone: ({ args }) => (args.contextValue as unknown as Context).release() };
+    },
+  };
 }
 
 /**

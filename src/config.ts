@@ -47,6 +47,13 @@ const envSchema = z
     TELLI_MAX_CONCURRENCY: positiveInt(32, 1024),
     TELLI_MAX_CONNECTIONS: positiveInt(64, 1024),
     REQUEST_DEADLINE_MS: positiveInt(15_000, 600_000),
+    TELLI_CACHE_TTL_MS: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(0, 'must be >= 0 (0 turns the cache off)')
+      .max(3_600_000, 'must be <= 3600000')
+      .default(0),
+    TELLI_CACHE_MAX_ENTRIES: positiveInt(10_000, 10_000_000),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     QUERY_MAX_DEPTH: positiveInt(DEFAULT_QUERY_LIMITS.maxDepth, 100),
     QUERY_MAX_ALIASES: positiveInt(DEFAULT_QUERY_LIMITS.maxAliases, 10_000),
@@ -122,6 +129,10 @@ export interface Config {
     readonly retryMaxDelayMs: number;
     readonly maxConcurrency: number;
     readonly maxConnections: number;
+    /** Contacts served again within this many ms, per API key, without asking telli; 0 = off. */
+    readonly cacheTtlMs: number;
+    /** Most contacts the cache keeps, across keys. */
+    readonly cacheMaxEntries: number;
   };
   /** Overall budget for one GraphQL request's upstream work, retries and queueing included. */
   readonly requestDeadlineMs: number;
@@ -183,6 +194,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       retryMaxDelayMs: e.TELLI_RETRY_MAX_MS,
       maxConcurrency: e.TELLI_MAX_CONCURRENCY,
       maxConnections: e.TELLI_MAX_CONNECTIONS,
+      cacheTtlMs: e.TELLI_CACHE_TTL_MS,
+      cacheMaxEntries: e.TELLI_CACHE_MAX_ENTRIES,
     },
     requestDeadlineMs: e.REQUEST_DEADLINE_MS,
     logLevel: e.LOG_LEVEL,

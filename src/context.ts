@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLoaders, type LoaderHooks, type Loaders } from './loaders/index.js';
 import type { Logger } from './logger.js';
-import type { TelliClient } from './telli/index.js';
+import type { CallOptions, TelliClient } from './telli/index.js';
 
 /** Whose telli key a request uses: this deployment's, or the one the caller forwarded. */
 export type KeySource = 'server' | 'caller';
@@ -13,6 +13,8 @@ export interface Context {
   logger: Logger;
   loaders: Loaders;
   keySource: KeySource;
+  /** Ends the request's telli budget (clears its deadline timer); the app calls it once execution is done. */
+  release(): void;
 }
 
 /**
@@ -56,17 +58,57 @@ export function createContextFactory(deps: ContextDeps) {
     const requestId = requestIdOf(request);
     deps.onRequestId?.(request, requestId);
     const apiKey = deps.auth.mode === 'server' ? deps.auth.apiKey : forwardedKeyOf(request);
+    const deadline = Date.now() + deadlineMs;
     // One budget for everything this request asks of telli; a client that goes away aborts it too.
-    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(deadlineMs)]);
+    // Built on first use only: most of its cost (a timer, a listener on the client's signal) is
+    // wasted on operations that never call telli, and `release` frees it the moment execution
+    // ends instead of leaving a timer alive for the whole deadline.
+    let budget: RequestBudget | undefined;
+    const call: CallOptions = {
+      apiKey,
+      requestId,
+      deadline,
+      get signal() {
+        budget ??= createRequestBudget(request.signal, deadline);
+        return budget.signal;
+      },
+    };
     return {
       requestId,
       logger: deps.logger.child({ requestId }),
       keySource: deps.auth.mode === 'server' ? 'server' : 'caller',
-      loaders: createLoaders(
-        deps.telli,
-        { apiKey, requestId, signal, deadline: Date.now() + deadlineMs },
-        deps.loaderHooks,
-      ),
+      loaders: createLoaders(deps.telli, call, deps.loaderHooks),
+      release: () => budget?.release(),
     };
+  };
+}
+
+interface RequestBudget {
+  signal: AbortSignal;
+  release(): void;
+}
+
+/**
+ * An AbortSignal that fires when the client goes away or at `deadline`, whichever comes first.
+ * Cheaper than `AbortSignal.any([request.signal, AbortSignal.timeout(ms)])`: that timer cannot be
+ * cleared, so each request's signals stayed reachable (and fired, building a DOMException) long
+ * after the response was sent.
+ */
+function createRequestBudget(clientSignal: AbortSignal, deadline: number): RequestBudget {
+  const controller = new AbortController();
+  const onClientGone = () => controller.abort(clientSignal.reason);
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('request deadline passed', 'TimeoutError')),
+    Math.max(0, deadline - Date.now()),
+  );
+  timer.unref();
+  if (clientSignal.aborted) onClientGone();
+  else clientSignal.addEventListener('abort', onClientGone, { once: true });
+  return {
+    signal: controller.signal,
+    release() {
+      clearTimeout(timer);
+      clientSignal.removeEventListener('abort', onClientGone);
+    },
   };
 }

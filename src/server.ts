@@ -99,6 +99,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     telli,
     auth,
     requestDeadlineMs: config.requestDeadlineMs,
+    contactCache: { ttlMs: config.telli.cacheTtlMs, maxEntries: config.telli.cacheMaxEntries },
     logger,
     limits: config.limits,
     introspection: config.introspection,

@@ -78,6 +78,17 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ TELLI_MAX_ATTEMPTS: '0' })).toThrow(/TELLI_MAX_ATTEMPTS/);
   });
 
+  it('reads the shared contact cache settings: off unless a TTL is given', () => {
+    expect(parseConfig({}).telli).toMatchObject({ cacheTtlMs: 0, cacheMaxEntries: 10_000 });
+    expect(parseConfig({ TELLI_CACHE_TTL_MS: '2000', TELLI_CACHE_MAX_ENTRIES: '500' }).telli).toMatchObject({
+      cacheTtlMs: 2000,
+      cacheMaxEntries: 500,
+    });
+    expect(() => parseConfig({ TELLI_CACHE_TTL_MS: '-1', TELLI_CACHE_MAX_ENTRIES: '0' })).toThrow(
+      /TELLI_CACHE_TTL_MS[\s\S]*TELLI_CACHE_MAX_ENTRIES/,
+    );
+  });
+
   it('treats other empty variables as unset', () => {
     expect(parseConfig({ PORT: '', LOG_LEVEL: '' })).toMatchObject({ port: 4000, logLevel: 'info' });
   });

@@ -26,7 +26,7 @@ export interface QueryLimits {
   maxTokens: number;
   /** One per selected field, plus one per contact requested through a list argument. */
   maxCost: number;
-  /** Request body size, in bytes. */
+  /** Request body size, in bytes (enforced by `useRequestBodyLimit`). */
   maxBodyBytes: number;
 }
 
@@ -62,7 +62,6 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
     maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, onReject: [tag] }),
     maxAliasesPlugin({ n: limits.maxAliases, onReject: [tag] }),
     useCostLimit(limits.maxCost),
-    useBodyLimit(limits.maxBodyBytes),
   ] as Plugin[];
 }
 
@@ -136,42 +135,4 @@ export function operationCost(
   };
 
   return costOf(operation.selectionSet, new Set());
-}
-
-/**
- * Caps the request body. A declared `Content-Length` over the limit is refused before the body is
- * read; a body without one (chunked) is read only up to the limit.
- */
-function useBodyLimit(maxBytes: number): Plugin {
-  const tooLarge = () =>
-    createGraphQLError(`Request body exceeds ${maxBytes} bytes.`, {
-      extensions: { code: LIMIT_CODES.PAYLOAD_TOO_LARGE, http: { status: 413 } },
-    });
-  return {
-    onRequestParse({ request, requestParser, setRequestParser }) {
-      if (request.method !== 'POST' || !requestParser) return;
-      const declared = request.headers.get('content-length');
-      if (declared !== null) {
-        // Node's HTTP parser already holds the body to its declared length.
-        if (Number(declared) > maxBytes) throw tooLarge();
-        return;
-      }
-      setRequestParser(async (req) => {
-        const body = await readAtMost(req, maxBytes, tooLarge);
-        return requestParser(new Request(req.url, { method: req.method, headers: req.headers, body }));
-      });
-    },
-  };
-}
-
-async function readAtMost(request: Request, maxBytes: number, tooLarge: () => Error): Promise<string> {
-  if (!request.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -5,9 +5,9 @@ import './scalars.js';
 import './contact-property.js';
 import './contact.js';
 import './contact-connection.js';
+import { FEDERATION_LINK } from './service.js';
 
-/** Apollo Federation version this subgraph speaks (`@link` url). */
-export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';
+export { FEDERATION_LINK };
 
 /**
  * The executable subgraph schema (with `_service` and `_entities`). Built once, at import, with

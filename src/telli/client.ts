@@ -10,6 +10,7 @@ import {
   TelliNetworkError,
   TelliTimeoutError,
 } from './errors.js';
+import { ExchangeTimeoutError, exchange, type RawResponse } from './http.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { batchItemSchema, batchResponseSchema, describeIssues, v1ContactSchema, type TelliContact } from './schemas.js';
 import { createV2Reads, V2_ENDPOINTS, type V2Reads } from './v2.js';
@@ -139,7 +140,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
     body: string | undefined,
   ): Promise<JsonResponse> {
     const tracer = options.tracer;
-    if (!tracer) return exchange(endpoint, method, path, call, body);
+    if (!tracer) return exchangeJson(endpoint, method, path, call, body);
     // A client span per attempt, child of the GraphQL operation's span; telli gets `traceparent`.
     return tracer.startActiveSpan(
       `telli ${endpoint}`,
@@ -149,7 +150,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
       },
       async (span) => {
         try {
-          const response = await exchange(endpoint, method, path, call, body, (headers) =>
+          const response = await exchangeJson(endpoint, method, path, call, body, (headers) =>
             propagation.inject(context.active(), headers),
           );
           span.setAttribute('http.response.status_code', response.status);
@@ -166,7 +167,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
     );
   }
 
-  async function exchange(
+  async function exchangeJson(
     endpoint: string,
     method: 'GET' | 'POST',
     path: string,
@@ -174,35 +175,30 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
     body: string | undefined,
     decorate?: (headers: Record<string, string>) => void,
   ): Promise<JsonResponse> {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (call.apiKey) headers['authorization'] = `Bearer ${call.apiKey}`;
     if (call.requestId) headers['x-request-id'] = call.requestId;
     if (body !== undefined) headers['content-type'] = 'application/json';
     decorate?.(headers);
+    let res: RawResponse;
     try {
-      const res = await pool.request({
+      res = await exchange(pool, {
         method,
         path: prefix + path,
         headers,
         body,
-        signal,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
+        timeoutMs: options.timeoutMs,
+        signal: call.signal,
       });
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        await res.body.dump();
-        return { status: res.statusCode, headers: res.headers, json: undefined };
-      }
-      const text = await res.body.text();
-      try {
-        return { status: res.statusCode, headers: res.headers, json: JSON.parse(text) };
-      } catch {
-        throw new TelliContractError(endpoint, ['body is not valid JSON']);
-      }
     } catch (error) {
-      throw toTelliError(error, endpoint, timeout.aborted ? options.timeoutMs : undefined, call.signal);
+      const timedOut = error instanceof ExchangeTimeoutError;
+      throw toTelliError(error, endpoint, timedOut ? options.timeoutMs : undefined, call.signal);
+    }
+    if (res.text === undefined) return { status: res.status, headers: res.headers, json: undefined };
+    try {
+      return { status: res.status, headers: res.headers, json: JSON.parse(res.text) };
+    } catch {
+      throw new TelliContractError(endpoint, ['body is not valid JSON']);
     }
   }
 

@@ -1,4 +1,5 @@
 export * from './client.js';
+export * from './coalescing.js';
 export * from './errors.js';
 export * from './json.js';
 export * from './limiter.js';

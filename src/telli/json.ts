@@ -6,40 +6,65 @@ export interface JsonObject {
   [key: string]: JsonValue;
 }
 
-/*
- * `z.record` copies entries with plain assignment, so an own `__proto__` key (valid JSON) would
- * become the copy's prototype. Objects are therefore validated entry by entry and rebuilt with
- * `defineProperty`, which keeps every key — including `__proto__` — as data.
+interface Problem {
+  path: (string | number)[];
+  message: string;
+}
+
+const isPlainObject = (value: object): boolean => {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * The first reason `value` is not plain JSON, or `undefined`. A hand-written walk rather than a
+ * recursive zod union: it runs for every contact telli returns, and allocates nothing unless it
+ * finds a problem (the path is built on the way back up). An own `__proto__` key — valid JSON,
+ * kept by `JSON.parse` as a data property — is checked like any other key, and the value is
+ * returned as is, so it stays data (no copy through assignment could turn it into a prototype).
  */
-const jsonObjectOf = (value: z.ZodType<JsonValue>) =>
-  z
-    .custom<JsonObject>((input) => input !== null && typeof input === 'object' && !Array.isArray(input), {
-      error: 'expected a JSON object',
-    })
-    .transform((input, ctx): JsonObject => {
-      const out: JsonObject = {};
-      for (const [key, raw] of Object.entries(input)) {
-        const parsed = value.safeParse(raw);
-        if (!parsed.success) {
-          for (const issue of parsed.error.issues) {
-            ctx.addIssue({ code: 'custom', message: issue.message, path: [key, ...issue.path] });
-          }
-          return z.NEVER;
+function jsonProblem(value: unknown): Problem | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : { path: [], message: 'expected a finite number' };
+    case 'object': {
+      if (value === null) return undefined;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const problem = jsonProblem(value[i]);
+          if (problem) return (problem.path.unshift(i), problem);
         }
-        Object.defineProperty(out, key, { value: parsed.data, enumerable: true, writable: true, configurable: true });
+        return undefined;
       }
-      return out;
-    });
+      if (!isPlainObject(value)) return { path: [], message: 'expected a JSON value' };
+      for (const key of Object.keys(value)) {
+        const problem = jsonProblem((value as Record<string, unknown>)[key]);
+        if (problem) return (problem.path.unshift(key), problem);
+      }
+      return undefined;
+    }
+    default:
+      return { path: [], message: 'expected a JSON value' };
+  }
+}
 
-export const jsonValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([
-    z.string(),
-    z.number().refine(Number.isFinite, 'expected a finite number'),
-    z.boolean(),
-    z.null(),
-    z.array(jsonValueSchema),
-    jsonObjectOf(jsonValueSchema),
-  ]),
-);
+export const jsonValueSchema: z.ZodType<JsonValue> = z.unknown().transform((input, ctx): JsonValue => {
+  const problem = jsonProblem(input);
+  if (!problem) return input as JsonValue;
+  ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+  return z.NEVER;
+});
 
-export const jsonObjectSchema: z.ZodType<JsonObject> = z.lazy(() => jsonObjectOf(jsonValueSchema));
+export const jsonObjectSchema: z.ZodType<JsonObject> = z.unknown().transform((input, ctx): JsonObject => {
+  if (input === null || typeof input !== 'object' || Array.isArray(input) || !isPlainObject(input)) {
+    ctx.addIssue({ code: 'custom', message: 'expected a JSON object' });
+    return z.NEVER;
+  }
+  const problem = jsonProblem(input);
+  if (!problem) return input as JsonObject;
+  ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+  return z.NEVER;
+});

@@ -6,10 +6,9 @@ import { jsonObjectSchema, jsonValueSchema, type JsonObject, type JsonValue } fr
  * but the id is optional: unknown fields are dropped, absent or null fields become `null`. A field
  * that is present with the wrong JSON type breaks the contract for that contact only.
  */
-const optionalString = z
-  .string()
-  .nullish()
-  .transform((v) => v ?? null);
+const optionalString = z.string().nullish();
+/** For nested v2 objects: small and few, so a transform per field is fine there. */
+const nullableString = optionalString.transform((v) => v ?? null);
 
 /** What v1 and v2 both say about a contact, under the same names (v2 `timezoneIana` → `timezone`). */
 export interface TelliContactCommon {
@@ -52,30 +51,28 @@ export const v1ContactSchema = z
     in_call_since: optionalString,
     reached_at: optionalString,
     next_call_at: optionalString,
-    call_attempts: z
-      .number()
-      .int()
-      .nullish()
-      .transform((v) => v ?? null),
-    contact_details: jsonObjectSchema.nullish().transform((v) => v ?? {}),
+    call_attempts: z.number().int().nullish(),
+    contact_details: jsonObjectSchema.nullish(),
   })
+  // One transform for the whole object (not one per optional field): this runs for every contact
+  // telli returns, and each zod transform is a pipe of its own.
   .transform((c): TelliContact => ({
     id: c.contact_id,
-    externalId: c.external_contact_id,
-    externalUrl: c.external_url,
-    createdAt: c.created_at,
-    firstName: c.first_name,
-    lastName: c.last_name,
-    phoneNumber: c.phone_number,
-    email: c.email,
-    timezone: c.timezone,
-    salutation: c.salutation,
-    status: c.status,
-    inCallSince: c.in_call_since,
-    reachedAt: c.reached_at,
-    nextCallAt: c.next_call_at,
-    callAttempts: c.call_attempts,
-    contactDetails: c.contact_details,
+    externalId: c.external_contact_id ?? null,
+    externalUrl: c.external_url ?? null,
+    createdAt: c.created_at ?? null,
+    firstName: c.first_name ?? null,
+    lastName: c.last_name ?? null,
+    phoneNumber: c.phone_number ?? null,
+    email: c.email ?? null,
+    timezone: c.timezone ?? null,
+    salutation: c.salutation ?? null,
+    status: c.status ?? null,
+    inCallSince: c.in_call_since ?? null,
+    reachedAt: c.reached_at ?? null,
+    nextCallAt: c.next_call_at ?? null,
+    callAttempts: c.call_attempts ?? null,
+    contactDetails: c.contact_details ?? {},
   }));
 
 /**
@@ -138,12 +135,12 @@ export interface TelliContactV2 extends TelliContactCommon {
   properties: TelliContactProperty[];
 }
 
-const v2OptionSchema = z.object({ value: z.string(), label: optionalString, description: optionalString });
+const v2OptionSchema = z.object({ value: z.string(), label: nullableString, description: nullableString });
 
 const v2PropertySchema = z.object({
   key: z.string().min(1),
-  label: optionalString,
-  dataType: optionalString,
+  label: nullableString,
+  dataType: nullableString,
   value: jsonValueSchema.optional().transform((v) => v ?? null),
   options: z
     .array(v2OptionSchema)
@@ -175,16 +172,16 @@ export const v2ContactSchema = z
   })
   .transform(({ timezoneIana, ...c }): TelliContactV2 => ({
     id: c.id,
-    externalId: c.externalId,
-    externalUrl: c.externalUrl,
-    createdAt: c.createdAt,
-    updatedAt: c.updatedAt,
-    firstName: c.firstName,
-    lastName: c.lastName,
-    phoneNumber: c.phoneNumber,
-    email: c.email,
-    timezone: timezoneIana,
-    salutation: c.salutation,
+    externalId: c.externalId ?? null,
+    externalUrl: c.externalUrl ?? null,
+    createdAt: c.createdAt ?? null,
+    updatedAt: c.updatedAt ?? null,
+    firstName: c.firstName ?? null,
+    lastName: c.lastName ?? null,
+    phoneNumber: c.phoneNumber ?? null,
+    email: c.email ?? null,
+    timezone: timezoneIana ?? null,
+    salutation: c.salutation ?? null,
     properties: c.properties,
   }));
 

@@ -5,7 +5,12 @@ import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../src/sandbox/index.js';
-import { createTelliClient, type TelliClient, type TelliClientOptions } from '../../src/telli/index.js';
+import {
+  createTelliClient,
+  type ContactCacheOptions,
+  type TelliClient,
+  type TelliClientOptions,
+} from '../../src/telli/index.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionResult<T> {
   errors?: ExecutionResult['errors'] &
@@ -51,6 +56,8 @@ export interface TestStackOptions {
   metrics?: boolean;
   /** OpenTelemetry tracer for the client and the app, as production wires it. */
   tracer?: Tracer;
+  /** The shared contact cache (off by default, as in production). */
+  contactCache?: ContactCacheOptions;
 }
 
 export async function createTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -77,6 +84,7 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
     ...(metrics && { metrics }),
     ...(options.tracer && { tracer: options.tracer }),
     ...options.app,
+    ...(options.contactCache && { contactCache: options.contactCache }),
   });
 
   async function http(body: unknown, headers: Record<string, string> = {}) {

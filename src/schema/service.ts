@@ -1,0 +1,46 @@
+import packageJson from '../../package.json' with { type: 'json' };
+import { builder } from './builder.js';
+
+/** Apollo Federation version this subgraph speaks (`@link` url). */
+export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';
+
+export interface ServiceInfo {
+  name: string;
+  version: string;
+  federation: string;
+}
+
+/** Fixed at build time (esbuild inlines package.json): answering it never does I/O. */
+const SERVICE_INFO: ServiceInfo = Object.freeze({
+  name: packageJson.name,
+  version: packageJson.version,
+  federation: FEDERATION_LINK,
+});
+
+const ServiceInfoRef = builder.objectRef<ServiceInfo>('ServiceInfo').implement({
+  description: 'What is answering: this GraphQL layer, its release and the federation spec it speaks.',
+  fields: (t) => ({
+    name: t.exposeString('name', {
+      nullable: false,
+      description: 'The service name, `telli-graphql`.',
+    }),
+    version: t.exposeString('version', {
+      nullable: false,
+      description: 'The release of this layer (semver).',
+    }),
+    federation: t.exposeString('federation', {
+      nullable: false,
+      description: 'The Apollo Federation spec this subgraph implements (its `@link` URL).',
+    }),
+  }),
+});
+
+builder.queryField('service', (t) =>
+  t.field({
+    type: ServiceInfoRef,
+    nullable: false,
+    description:
+      'Which build of this layer answers. Needs no telli call: useful for deploy checks and as the baseline of the benchmark (`npm run bench`, scenario D).',
+    resolve: () => SERVICE_INFO,
+  }),
+);

@@ -1,0 +1,257 @@
+import { ENDPOINTS, type CallOptions, type ContactResult, type TelliClient } from './client.js';
+import { TelliNetworkError, TelliTimeoutError } from './errors.js';
+import type { TelliContact } from './schemas.js';
+
+export interface ContactCacheOptions {
+  /**
+   * How long a contact telli returned may be served again to callers with the same API key,
+   * without asking telli. 0 (the default) turns the cache off.
+   */
+  ttlMs?: number;
+  /** Most contacts kept, across all keys; the least recently used go first. */
+  maxEntries?: number;
+  /** Injected for tests; `Date.now` otherwise. */
+  now?: () => number;
+}
+
+export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
+
+/**
+ * Reads shared across the GraphQL requests of one app, below the per-request DataLoaders:
+ *
+ * - **Single-flight.** While a contact is being fetched for an API key, any other operation
+ *   asking for it with the same key joins that upstream call instead of making its own. A batch
+ *   is coalesced per id: ids already in flight join their calls, the rest go upstream together.
+ * - **Optional TTL cache** (off by default) of contacts, per API key, bounded, least recently
+ *   used first out. Only contacts are cached: never an error, and never "not found" (see README).
+ *
+ * Everything is keyed by (API key, id): nothing is ever shared between keys. A caller that gives
+ * up (deadline, client gone) leaves the shared call with UPSTREAM_TIMEOUT for itself; the call is
+ * aborted only when every caller waiting on it has left. The shared call carries the request id
+ * and deadline of the request that started it.
+ *
+ * Created once per app (see `createApp`); holds no module-level state.
+ */
+export function createCoalescingClient(inner: TelliClient, options: ContactCacheOptions = {}): TelliClient {
+  const ttlMs = options.ttlMs ?? 0;
+  const cache = ttlMs > 0 ? new ContactCache(ttlMs, options.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES) : undefined;
+  const now = options.now ?? Date.now;
+  /** (key, id) → the upstream batch call fetching that id right now. */
+  const contactsInFlight = new Map<string, Flight<Map<string, ContactResult>>>();
+  /** (key, external id) → the lookup in flight. */
+  const externalInFlight = new Map<string, Flight<TelliContact | null>>();
+
+  function startBatch(apiKey: string, ids: string[], call: CallOptions): Flight<Map<string, ContactResult>> {
+    const keys = ids.map((id) => scoped(apiKey, id));
+    const forget = () => {
+      for (const key of keys) if (contactsInFlight.get(key) === flight) contactsInFlight.delete(key);
+    };
+    const flight: Flight<Map<string, ContactResult>> = new Flight((signal) =>
+      inner
+        .getContactsBatch(ids, { apiKey, requestId: call.requestId, deadline: call.deadline, signal })
+        .catch(() => new Map<string, ContactResult>(ids.map((id) => [id, unexpectedFailure()])))
+        .then((results) => {
+          if (cache) {
+            const at = now();
+            for (const [i, id] of ids.entries()) {
+              const result = results.get(id);
+              // Errors and absences are not kept: both are likely to change soon (README).
+              if (result && !(result instanceof Error)) cache.set(keys[i] as string, result, at);
+            }
+          }
+          return results;
+        })
+        .finally(forget),
+    );
+    // Abandoned by every caller: a new caller must start afresh, not join an aborted call.
+    flight.onAbandoned = forget;
+    for (const key of keys) contactsInFlight.set(key, flight);
+    return flight;
+  }
+
+  return {
+    ...inner,
+
+    async getContactsBatch(ids, call) {
+      const { apiKey } = call;
+      // No key: the inner client fails it before any I/O, with the usual error.
+      if (!apiKey) return inner.getContactsBatch(ids, call);
+      const out = new Map<string, ContactResult>();
+      const joined = new Map<Flight<Map<string, ContactResult>>, string[]>();
+      const missing: string[] = [];
+      const seen = new Set<string>();
+      const at = cache ? now() : 0;
+      for (const raw of ids) {
+        const id = raw.toLowerCase();
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const key = scoped(apiKey, id);
+        const cached = cache?.get(key, at);
+        if (cached) {
+          out.set(id, cached);
+          continue;
+        }
+        const flight = contactsInFlight.get(key);
+        if (!flight) {
+          missing.push(id);
+          continue;
+        }
+        const forFlight = joined.get(flight);
+        if (forFlight) forFlight.push(id);
+        else joined.set(flight, [id]);
+      }
+      if (missing.length > 0) joined.set(startBatch(apiKey, missing, call), missing);
+      if (joined.size === 0) return out;
+
+      const signal = call.signal;
+      await Promise.all(
+        [...joined].map(([flight, forFlight]) =>
+          flight.join(signal, ENDPOINTS.contactsBatch).then(
+            (results) => {
+              for (const id of forFlight) out.set(id, results.get(id) ?? null);
+            },
+            (error: unknown) => {
+              const failure = error instanceof TelliTimeoutError ? error : unexpectedFailure();
+              for (const id of forFlight) out.set(id, failure);
+            },
+          ),
+        ),
+      );
+      return out;
+    },
+
+    async getContactByExternalId(externalId, call) {
+      const { apiKey } = call;
+      if (!apiKey) return inner.getContactByExternalId(externalId, call);
+      const key = scoped(apiKey, externalId);
+      let flight = externalInFlight.get(key);
+      if (!flight) {
+        const forget = () => {
+          if (externalInFlight.get(key) === started) externalInFlight.delete(key);
+        };
+        const started: Flight<TelliContact | null> = new Flight((signal) =>
+          inner
+            .getContactByExternalId(externalId, {
+              apiKey,
+              requestId: call.requestId,
+              deadline: call.deadline,
+              signal,
+            })
+            .finally(forget),
+        );
+        started.onAbandoned = forget;
+        externalInFlight.set(key, started);
+        flight = started;
+      }
+      return flight.join(call.signal, ENDPOINTS.contactByExternalId);
+    },
+  };
+}
+
+/** A collision-free key for (API key, id): API keys never contain a newline (they are header values). */
+function scoped(apiKey: string, id: string): string {
+  return `${apiKey}\n${id}`;
+}
+
+function unexpectedFailure(): TelliNetworkError {
+  return new TelliNetworkError(ENDPOINTS.contactsBatch, 'UNKNOWN');
+}
+
+/**
+ * One upstream call that several callers wait on. It runs under its own AbortSignal, which fires
+ * only when every caller has left; each caller's own signal ends only that caller's wait.
+ */
+class Flight<T> {
+  readonly #controller = new AbortController();
+  readonly #result: Promise<T>;
+  #waiting = 0;
+  #settled = false;
+  /** Called once, when the last waiting caller has left before the call finished. */
+  onAbandoned: (() => void) | undefined;
+
+  constructor(run: (signal: AbortSignal) => Promise<T>) {
+    this.#result = run(this.#controller.signal);
+    // Waiters attach their own handlers; this one only records completion (and keeps a rejection
+    // from being reported as unhandled when every waiter has already left).
+    this.#result.then(
+      () => (this.#settled = true),
+      () => (this.#settled = true),
+    );
+  }
+
+  /** The shared result, or a TelliTimeoutError for this caller alone when its signal fires first. */
+  join(signal: AbortSignal | undefined, endpoint: string): Promise<T> {
+    if (signal?.aborted) {
+      // A caller that has already given up never waits; if nobody else does, the call stops.
+      if (this.#waiting === 0) this.#abandon();
+      return Promise.reject(new TelliTimeoutError(endpoint, 0));
+    }
+    this.#waiting++;
+    // Without a signal a caller never leaves, so the call can never be abandoned.
+    if (!signal) return this.#result;
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      const onAbort = () => {
+        if (done) return;
+        done = true;
+        if (--this.#waiting === 0) this.#abandon();
+        reject(new TelliTimeoutError(endpoint, 0));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const finish = () => {
+        done = true;
+        this.#waiting--;
+        signal.removeEventListener('abort', onAbort);
+      };
+      this.#result.then(
+        (value) => {
+          if (done) return;
+          finish();
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (done) return;
+          finish();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #abandon(): void {
+    if (this.#settled || this.#controller.signal.aborted) return;
+    this.onAbandoned?.();
+    this.#controller.abort();
+  }
+}
+
+/**
+ * Contacts by (API key, id) with an expiry, at most `maxEntries`. A `Map` keeps insertion order,
+ * so re-inserting on every hit makes its first key the least recently used one.
+ */
+class ContactCache {
+  readonly #entries = new Map<string, { contact: TelliContact; expiresAt: number }>();
+
+  constructor(
+    readonly ttlMs: number,
+    readonly maxEntries: number,
+  ) {}
+
+  get(key: string, now: number): TelliContact | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    this.#entries.delete(key);
+    if (entry.expiresAt <= now) return undefined;
+    this.#entries.set(key, entry);
+    return entry.contact;
+  }
+
+  set(key: string, contact: TelliContact, now: number): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, { contact, expiresAt: now + this.ttlMs });
+    if (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import type { Dispatcher } from 'undici';
+
+/** One HTTP exchange's outcome. The body is read only for 2xx (others are drained unread). */
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The UTF-8 body for 2xx answers; `undefined` otherwise. */
+  text: string | undefined;
+}
+
+export interface ExchangeOptions {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  /** Upper bound for the whole exchange: connect, headers and body. */
+  timeoutMs: number;
+  /** Aborts the exchange (client gone, request deadline). */
+  signal: AbortSignal | undefined;
+}
+
+/** The exchange ran past `timeoutMs` (and was aborted). */
+export class ExchangeTimeoutError extends Error {
+  override name = 'ExchangeTimeoutError';
+}
+
+/**
+ * One request through an undici dispatcher with a bare handler that collects the body's chunks.
+ *
+ * This is the layer's hot path: every telli call goes through it. `Pool#request` wraps each
+ * answer in a Readable stream and reads it through the stream machinery; here chunks go straight
+ * into an array. The bound is one clearable timer, and the caller's signal gets one listener that
+ * is removed when the exchange settles — nothing outlives the exchange (`AbortSignal.timeout`
+ * and `AbortSignal.any` would keep their signals, and fire, for the full timeout).
+ */
+export function exchange(dispatcher: Dispatcher, options: ExchangeOptions): Promise<RawResponse> {
+  return new Promise<RawResponse>((resolve, reject) => {
+    const { signal } = options;
+    let controller: Dispatcher.DispatchController | undefined;
+    /** Why we gave up before undici did; applied as soon as undici hands us its controller. */
+    let abortReason: Error | undefined;
+    let settled = false;
+    let status = 0;
+    let headers: Record<string, string | string[] | undefined> = {};
+    let chunks: Buffer[] | undefined;
+
+    const settle = (error: Error | undefined, response?: RawResponse) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve(response as RawResponse);
+    };
+    const giveUp = (reason: Error) => {
+      abortReason ??= reason;
+      controller?.abort(reason);
+      settle(reason);
+    };
+    const onAbort = () => giveUp(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const timer = setTimeout(() => giveUp(new ExchangeTimeoutError('telli call timed out')), options.timeoutMs);
+
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(ctrl) {
+        controller = ctrl;
+        if (abortReason) ctrl.abort(abortReason);
+      },
+      onResponseStart(_ctrl, statusCode, responseHeaders) {
+        status = statusCode;
+        headers = responseHeaders;
+        if (statusCode >= 200 && statusCode < 300) chunks = [];
+      },
+      onResponseData(_ctrl, chunk) {
+        chunks?.push(chunk);
+      },
+      onResponseEnd() {
+        let text: string | undefined;
+        if (chunks)
+          text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+        settle(undefined, { status, headers, text });
+      },
+      onResponseError(_ctrl, error) {
+        settle(abortReason ?? error);
+      },
+    };
+    dispatcher.dispatch(
+      {
+        method: options.method,
+        path: options.path,
+        headers: options.headers,
+        body: options.body ?? null,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      },
+      handler,
+    );
+  });
+}
