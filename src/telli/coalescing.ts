@@ -47,21 +47,24 @@ export function createCoalescingClient(inner: TelliClient, options: ContactCache
       for (const key of keys) if (contactsInFlight.get(key) === flight) contactsInFlight.delete(key);
     };
     const flight: Flight<Map<string, ContactResult>> = new Flight((signal) =>
-      inner
-        .getContactsBatch(ids, { apiKey, requestId: call.requestId, deadline: call.deadline, signal })
-        .catch(() => new Map<string, ContactResult>(ids.map((id) => [id, unexpectedFailure()])))
-        .then((results) => {
+      inner.getContactsBatch(ids, { apiKey, requestId: call.requestId, deadline: call.deadline, signal }).then(
+        (results) => {
+          forget();
           if (cache) {
             const at = now();
-            for (const [i, id] of ids.entries()) {
-              const result = results.get(id);
+            for (let i = 0; i < ids.length; i++) {
+              const result = results.get(ids[i] as string);
               // Errors and absences are not kept: both are likely to change soon (README).
               if (result && !(result instanceof Error)) cache.set(keys[i] as string, result, at);
             }
           }
           return results;
-        })
-        .finally(forget),
+        },
+        () => {
+          forget();
+          return new Map<string, ContactResult>(ids.map((id) => [id, unexpectedFailure()]));
+        },
+      ),
     );
     // Abandoned by every caller: a new caller must start afresh, not join an aborted call.
     flight.onAbandoned = forget;
@@ -104,8 +107,9 @@ export function createCoalescingClient(inner: TelliClient, options: ContactCache
       if (joined.size === 0) return out;
 
       const signal = call.signal;
-      await Promise.all(
-        [...joined].map(([flight, forFlight]) =>
+      const waits: Promise<void>[] = [];
+      for (const [flight, forFlight] of joined) {
+        waits.push(
           flight.join(signal, ENDPOINTS.contactsBatch).then(
             (results) => {
               for (const id of forFlight) out.set(id, results.get(id) ?? null);
@@ -115,8 +119,10 @@ export function createCoalescingClient(inner: TelliClient, options: ContactCache
               for (const id of forFlight) out.set(id, failure);
             },
           ),
-        ),
-      );
+        );
+      }
+      // One flight is the common case (a single contact(id), or a batch nobody else asked for).
+      await (waits.length === 1 ? waits[0] : Promise.all(waits));
       return out;
     },
 

@@ -187,6 +187,13 @@ async function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<numb
   return kb / 1024;
 }
 
+/** CPU time a process has used so far, in ms (user + system; /proc counts in 1/100 s). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Samples the layer's resident set every 100 ms while a scenario runs; `stop` returns the peak. */
 function rssSampler(pid: number) {
   let peak = 0;
@@ -354,6 +361,11 @@ interface Row {
   p99Ms: number;
   upstreamCallsPerOp: number | null;
   peakRssMb: number | null;
+  /** Layer CPU time per completed request: robust to other load on the machine, unlike req/s. */
+  layerCpuUsPerOp: number | null;
+  /** Share of one core the layer used: ~100 % means the layer, not the generator or telli, set the pace. */
+  layerCpuPercent: number;
+  sandboxCpuPercent: number;
   requests: number;
   badResponses: number;
   errors: number;
@@ -397,6 +409,8 @@ async function main(): Promise<void> {
   for (const scenario of all) {
     await controlJson(sandbox, '/reset', 'POST');
     const sampler = rssSampler(pid);
+    const sandboxPid = sandbox.child.pid as number;
+    const [layerCpu0, sandboxCpu0, wall0] = [await cpuMs(pid), await cpuMs(sandboxPid), performance.now()];
     const run = await load({
       url: scenario.target === 'layer' ? layer.url : sandbox.url,
       scenario,
@@ -405,6 +419,8 @@ async function main(): Promise<void> {
       offset,
     });
     offset = run.next;
+    const wallMs = performance.now() - wall0;
+    const [layerCpu, sandboxCpu] = [(await cpuMs(pid)) - layerCpu0, (await cpuMs(sandboxPid)) - sandboxCpu0];
     const peakRssMb = await sampler.stop();
     await sleep(200); // let requests cut off at the end reach the sandbox before counting
     const stats = await controlJson<{ totalCalls: number }>(sandbox, '/stats');
@@ -417,6 +433,9 @@ async function main(): Promise<void> {
       p99Ms: result.latency.p99,
       upstreamCallsPerOp: scenario.target === 'layer' ? stats.totalCalls / result.requests.sent : null,
       peakRssMb: scenario.target === 'layer' ? peakRssMb : null,
+      layerCpuUsPerOp: scenario.target === 'layer' ? (layerCpu * 1000) / result.requests.total : null,
+      layerCpuPercent: (layerCpu / wallMs) * 100,
+      sandboxCpuPercent: (sandboxCpu / wallMs) * 100,
       requests: result.requests.total,
       badResponses: run.bad,
       errors: result.errors + result.timeouts,
@@ -454,6 +473,7 @@ async function main(): Promise<void> {
 
   const byKey = (key: string) => rows.find((r) => r.scenario === key) as Row;
   const ratioAD = byKey('A').requestsPerSecond / byKey('D').requestsPerSecond;
+  const cpuRatioAD = (byKey('D').layerCpuUsPerOp ?? NaN) / (byKey('A').layerCpuUsPerOp ?? NaN);
   const [run1, run2] = memoryRuns as [(typeof memoryRuns)[0], (typeof memoryRuns)[0]];
   const growth = run2.peakRssMb / run1.peakRssMb - 1;
   const machine = {
@@ -470,7 +490,7 @@ async function main(): Promise<void> {
     options,
     startupMs: { median: startups[1], all: startups },
     scenarios: rows,
-    ratios: { aOverD: ratioAD },
+    ratios: { aOverD: ratioAD, aOverDByLayerCpu: cpuRatioAD },
     memoryRuns,
     layerVmHwmMb: hwmMb,
     totalSeconds: (performance.now() - began) / 1000,
@@ -484,16 +504,22 @@ async function main(): Promise<void> {
       `${options.entry} at ${report.commit}`,
   );
   out();
-  out('| scenario | req/s | p50 ms | p99 ms | upstream calls/op | layer peak RSS MB | bad responses |');
-  out('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  out(
+    '| scenario | req/s | p50 ms | p99 ms | upstream calls/op | layer peak RSS MB | layer CPU µs/op | layer CPU % | sandbox CPU % | bad |',
+  );
+  out('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     out(
       `| ${r.scenario} ${r.title} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ` +
-        `${fmt(r.upstreamCallsPerOp, 3)} | ${fmt(r.peakRssMb, 1)} | ${r.badResponses + r.errors} |`,
+        `${fmt(r.upstreamCallsPerOp, 3)} | ${fmt(r.peakRssMb, 1)} | ${fmt(r.layerCpuUsPerOp)} | ` +
+        `${fmt(r.layerCpuPercent)} | ${fmt(r.sandboxCpuPercent)} | ${r.badResponses + r.errors} |`,
     );
   }
   out();
-  out(`A / D throughput: ${ratioAD.toFixed(2)}   A p99 / p50: ${(byKey('A').p99Ms / byKey('A').p50Ms).toFixed(2)}`);
+  out(
+    `A / D throughput: ${ratioAD.toFixed(2)}   A / D by layer CPU per op: ${cpuRatioAD.toFixed(2)}   ` +
+      `A p99 / p50: ${(byKey('A').p99Ms / byKey('A').p50Ms).toFixed(2)}`,
+  );
   out(
     `Memory, ${options.rssRequests} requests of A, twice: peak RSS ${run1.peakRssMb.toFixed(1)} MB then ` +
       `${run2.peakRssMb.toFixed(1)} MB (${(growth * 100).toFixed(1)} %), after ${run1.rssAfterMb.toFixed(1)} / ` +
