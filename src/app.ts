@@ -131,6 +131,7 @@ function useRequestLog(requestIds: WeakMap<Request, string>): Plugin {
               logger.error({ err: original, path: error.path }, 'unexpected error (masked for the client)');
             }
           }
+          if (!logger.isLevelEnabled('info')) return;
           logger.info(
             {
               operationName: getOperationAST(args.document, args.operationName)?.name?.value,
