@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TRICKY_EXTERNAL_IDS, type SandboxContact } from '../src/sandbox/index.js';
 import {
   ContactByExternalIdDocument,
@@ -7,20 +7,14 @@ import {
   ContactStatusDocument,
   TwoFieldsDocument,
 } from './__generated__/graphql.js';
-import { codesOf, createTestStack, unknownId, type TestStack } from './support/stack.js';
+import { codesOf, unknownId, useSharedStack, type TestStack } from './support/stack.js';
 
 const BATCH = 'POST /v1/get-contacts-batch';
 const BY_EXTERNAL = 'GET /v1/get-contact-by-external-id';
 
 let stack: TestStack;
 let contacts: SandboxContact[];
-
-beforeAll(async () => {
-  stack = await createTestStack();
-  contacts = [...stack.sandbox.contacts.values()];
-});
-afterAll(() => stack.close());
-beforeEach(() => stack.sandbox.resetStats());
+useSharedStack((s, c) => ((stack = s), (contacts = c)));
 
 const contactAt = (n: number) => contacts[n] as SandboxContact;
 

@@ -8,7 +8,7 @@ import { sortSdl } from '../src/schema/index.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { createDeals, createDealsSubgraph, DEALS_SDL, MALFORMED_CONTACT_ID } from './federation/deals-subgraph.js';
 import { createGateway } from './federation/gateway.js';
-import { codesOf, createTestStack, unknownId, type GraphQLResponse, type TestStack } from './support/stack.js';
+import { codesOf, unknownId, useSharedStack, type GraphQLResponse, type TestStack } from './support/stack.js';
 
 const BATCH = 'POST /v1/get-contacts-batch';
 const ENTITIES = /* GraphQL */ `
@@ -27,13 +27,7 @@ const ENTITIES = /* GraphQL */ `
 
 let stack: TestStack;
 let contacts: SandboxContact[];
-
-beforeAll(async () => {
-  stack = await createTestStack();
-  contacts = [...stack.sandbox.contacts.values()];
-});
-afterAll(() => stack.close());
-beforeEach(() => stack.sandbox.resetStats());
+useSharedStack((s, c) => ((stack = s), (contacts = c)));
 
 const rep = (id: string) => ({ __typename: 'Contact', id });
 type Entity = { __typename: string; id: string; firstName: string | null; status: string } | null;

@@ -1,12 +1,12 @@
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { createMemoryLogger } from '../src/logger.js';
 import { operationCost } from '../src/plugins/limits.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { parse } from 'graphql';
-import { codesOf, createTestStack, unknownId, type TestStack } from './support/stack.js';
+import { codesOf, createTestStack, unknownId, useSharedStack, type TestStack } from './support/stack.js';
 
 const BATCH = 'POST /v1/get-contacts-batch';
 /** A fresh object each time: fetch implementations may add headers to the object they are given. */
@@ -19,12 +19,7 @@ function post(stack: TestStack, body: string, headers: Record<string, string> = 
 describe('query limits (before any upstream call)', () => {
   let stack: TestStack;
   let contacts: SandboxContact[];
-  beforeAll(async () => {
-    stack = await createTestStack();
-    contacts = [...stack.sandbox.contacts.values()];
-  });
-  afterAll(() => stack.close());
-  beforeEach(() => stack.sandbox.resetStats());
+  useSharedStack((s, c) => ((stack = s), (contacts = c)));
 
   it('rejects 5000 contacts requested through aliases with COST_LIMIT_EXCEEDED, HTTP 400, no telli call', async () => {
     const fields = Array.from({ length: 50 }, (_, i) => `a${i}: contacts(ids: $ids${i}) { id }`).join(' ');

@@ -1,5 +1,5 @@
 import { getNamedType, isObjectType } from 'graphql';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { V2_CONCURRENCY } from '../src/loaders/index.js';
 import type { SandboxContact, SandboxProperty } from '../src/sandbox/index.js';
 import { CONTACT_FIELD_SOURCES } from '../src/schema/contact.js';
@@ -15,7 +15,7 @@ import {
   ContactsV1OnlyDocument,
   ContactsV2OnlyDocument,
 } from './__generated__/graphql.js';
-import { codesOf, createTestStack, unknownId, type TestStack } from './support/stack.js';
+import { codesOf, createTestStack, useSharedStack, unknownId, type TestStack } from './support/stack.js';
 
 const V1_BATCH = 'POST /v1/get-contacts-batch';
 const V2_BY_ID = 'GET /v2/contacts/{id}';
@@ -24,13 +24,7 @@ const V2_LIST = 'GET /v2/contacts';
 
 let stack: TestStack;
 let contacts: SandboxContact[];
-
-beforeAll(async () => {
-  stack = await createTestStack();
-  contacts = [...stack.sandbox.contacts.values()];
-});
-afterAll(() => stack.close());
-beforeEach(() => stack.sandbox.resetStats());
+useSharedStack((s, c) => ((stack = s), (contacts = c)));
 
 const contactAt = (n: number) => contacts[n] as SandboxContact;
 const calls = () => stack.sandbox.stats.calls;

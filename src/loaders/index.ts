@@ -6,8 +6,8 @@ import {
   type TelliClient,
   type TelliContact,
   type TelliContactV2,
+  ConcurrencyLimiter,
 } from '../telli/index.js';
-import { createLimiter } from './limit.js';
 
 /**
  * Most v2 single reads one GraphQL request keeps in flight. v2 has no batch read, so N contacts
@@ -100,7 +100,8 @@ export function createLoaders(telli: TelliClient, call: CallOptions, hooks: Load
   );
 
   // One bound for every v2 read of this request, whichever loader asks.
-  const limit = createLimiter(V2_CONCURRENCY);
+  const v2Limiter = new ConcurrencyLimiter(V2_CONCURRENCY);
+  const limit = <T>(task: () => Promise<T>) => v2Limiter.run(task);
 
   const contactV2ById = new DataLoader<string, TelliContactV2 | null>((ids) =>
     // The loader's cache is what dedupes: each distinct id reaches this function once per request.

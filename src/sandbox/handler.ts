@@ -3,7 +3,7 @@ import { createDemoContacts, type SandboxContact } from './data.js';
 /**
  * An emulator of telli's documented contact endpoints over in-memory contacts. Framework-free:
  * `handle` takes a parsed request and returns status + JSON, so it can sit behind `node:http`
- * (see `server.ts`) or a fetch handler (`toFetchHandler`). It imports nothing from the layer.
+ * (see `server.ts`) or any other transport. It imports nothing from the layer.
  */
 export interface SandboxRequest {
   method: string;
@@ -314,20 +314,5 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
       if (raw === undefined) rawV2.delete(id.toLowerCase());
       else rawV2.set(id.toLowerCase(), raw);
     },
-  };
-}
-
-/** The same sandbox as a WHATWG fetch handler (for runtimes and tests without sockets). */
-export function toFetchHandler(core: SandboxCore): (request: Request) => Promise<Response> {
-  return async (request) => {
-    const url = new URL(request.url);
-    const result = core.handle({
-      method: request.method,
-      url: url.pathname + url.search,
-      authorization: request.headers.get('authorization') ?? undefined,
-      body: request.method === 'GET' ? '' : await request.text(),
-      requestId: request.headers.get('x-request-id') ?? undefined,
-    });
-    return Response.json(result.body ?? null, { status: result.status, headers: result.headers });
   };
 }

@@ -1,10 +1,16 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { Tracer } from '@opentelemetry/api';
 import { print, type ExecutionResult } from 'graphql';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createMemoryLogger } from '../../src/logger.js';
-import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../src/sandbox/index.js';
+import {
+  startSandbox,
+  type RunningSandbox,
+  type SandboxContact,
+  type StartSandboxOptions,
+} from '../../src/sandbox/index.js';
 import {
   createTelliClient,
   type ContactCacheOptions,
@@ -111,6 +117,23 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
       await sandbox.close();
     },
   };
+}
+
+/**
+ * One stack for a whole suite: started before its tests, closed after them, the sandbox's counters
+ * reset before each test. `onReady` receives the stack and the sandbox's contacts.
+ */
+export function useSharedStack(
+  onReady: (stack: TestStack, contacts: SandboxContact[]) => void,
+  options?: TestStackOptions,
+): void {
+  let stack: TestStack | undefined;
+  beforeAll(async () => {
+    stack = await createTestStack(options);
+    onReady(stack, [...stack.sandbox.contacts.values()]);
+  });
+  afterAll(() => stack?.close());
+  beforeEach(() => stack?.sandbox.resetStats());
 }
 
 /** Deterministic UUIDs telli does not know (distinct for distinct n). */
