@@ -256,6 +256,15 @@ describe('metrics', () => {
       expect(text).toContain('telli_loader_cache_total{loader="contactById",result="hit"} 1');
       expect(text).toContain('telli_loader_cache_total{loader="contactById",result="miss"} 2');
       expect(text).toMatch(/telli_graphql_requests_in_flight \d/);
+      // The GraphQL series are the README's list, no more: the plugin's other defaults cost CPU
+      // on every request (one walks every document with TypeInfo).
+      const graphqlSeries = new Set([...text.matchAll(/^# TYPE (graphql_\w+) /gm)].map((m) => m[1]));
+      expect([...graphqlSeries].sort()).toEqual([
+        'graphql_envelop_error_result',
+        'graphql_envelop_request',
+        'graphql_envelop_request_duration',
+        'graphql_yoga_http_duration',
+      ]);
     } finally {
       await stack.close();
     }
