@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLoaders, type LoaderHooks, type Loaders } from './loaders/index.js';
 import type { Logger } from './logger.js';
-import type { CallOptions, TelliClient } from './telli/index.js';
+import { Cancellation, type CallOptions, type CancelSignal, type TelliClient } from './telli/index.js';
 
 /** Whose telli key a request uses: this deployment's, or the one the caller forwarded. */
 export type KeySource = 'server' | 'caller';
@@ -84,18 +84,18 @@ export function createContextFactory(deps: ContextDeps) {
 }
 
 interface RequestBudget {
-  signal: AbortSignal;
+  signal: CancelSignal;
   release(): void;
 }
 
 /**
- * An AbortSignal that fires when the client goes away or at `deadline`, whichever comes first.
- * Cheaper than `AbortSignal.any([request.signal, AbortSignal.timeout(ms)])`: that timer cannot be
+ * A signal that fires when the client goes away or at `deadline`, whichever comes first. Cheaper
+ * than `AbortSignal.any([request.signal, AbortSignal.timeout(ms)])`: that timer cannot be
  * cleared, so each request's signals stayed reachable (and fired, building a DOMException) long
- * after the response was sent.
+ * after the response was sent; and a `Cancellation` is a plain object, not an EventTarget.
  */
 function createRequestBudget(clientSignal: AbortSignal, deadline: number): RequestBudget {
-  const controller = new AbortController();
+  const controller = new Cancellation();
   const onClientGone = () => controller.abort(clientSignal.reason);
   const timer = setTimeout(
     () => controller.abort(new DOMException('request deadline passed', 'TimeoutError')),

@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { context, propagation, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { Pool, errors as undiciErrors } from 'undici';
+import { delay, type CancelSignal } from './cancel.js';
 import {
   TelliContractError,
   TelliCredentialsMissingError,
@@ -32,7 +32,7 @@ export interface CallOptions {
   /** Sent as `x-request-id` so telli-side logs can be correlated with ours. */
   requestId?: string;
   /** Aborts the call (and any queued or backing-off retry), e.g. at the GraphQL request's deadline. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Epoch ms after which no retry is started (a `Retry-After` beyond it fails fast instead). */
   deadline?: number;
 }
@@ -237,7 +237,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
       if (call.deadline !== undefined && Date.now() + delayMs >= call.deadline) return settle(outcome);
       hooks.onRetry?.({ endpoint, attempt, delayMs, reason });
       try {
-        await sleep(delayMs, undefined, call.signal ? { signal: call.signal } : undefined);
+        await delay(delayMs, call.signal);
       } catch {
         throw new TelliTimeoutError(endpoint, 0);
       }
@@ -397,7 +397,7 @@ function toTelliError(
   error: unknown,
   endpoint: string,
   timedOutAfterMs: number | undefined,
-  callerSignal?: AbortSignal,
+  callerSignal?: CancelSignal,
 ): TelliError {
   if (error instanceof TelliError) return error;
   if (timedOutAfterMs !== undefined) return new TelliTimeoutError(endpoint, timedOutAfterMs);

@@ -1,3 +1,4 @@
+import { Cancellation, type CancelSignal } from './cancel.js';
 import { ENDPOINTS, type CallOptions, type ContactResult, type TelliClient } from './client.js';
 import { TelliNetworkError, TelliTimeoutError } from './errors.js';
 import type { TelliContact } from './schemas.js';
@@ -164,19 +165,19 @@ function unexpectedFailure(): TelliNetworkError {
 }
 
 /**
- * One upstream call that several callers wait on. It runs under its own AbortSignal, which fires
+ * One upstream call that several callers wait on. It runs under its own cancellation, which fires
  * only when every caller has left; each caller's own signal ends only that caller's wait.
  */
 class Flight<T> {
-  readonly #controller = new AbortController();
+  readonly #controller = new Cancellation();
   readonly #result: Promise<T>;
   #waiting = 0;
   #settled = false;
   /** Called once, when the last waiting caller has left before the call finished. */
   onAbandoned: (() => void) | undefined;
 
-  constructor(run: (signal: AbortSignal) => Promise<T>) {
-    this.#result = run(this.#controller.signal);
+  constructor(run: (signal: CancelSignal) => Promise<T>) {
+    this.#result = run(this.#controller);
     // Waiters attach their own handlers; this one only records completion (and keeps a rejection
     // from being reported as unhandled when every waiter has already left).
     this.#result.then(
@@ -186,7 +187,7 @@ class Flight<T> {
   }
 
   /** The shared result, or a TelliTimeoutError for this caller alone when its signal fires first. */
-  join(signal: AbortSignal | undefined, endpoint: string): Promise<T> {
+  join(signal: CancelSignal | undefined, endpoint: string): Promise<T> {
     if (signal?.aborted) {
       // A caller that has already given up never waits; if nobody else does, the call stops.
       if (this.#waiting === 0) this.#abandon();
@@ -225,7 +226,7 @@ class Flight<T> {
   }
 
   #abandon(): void {
-    if (this.#settled || this.#controller.signal.aborted) return;
+    if (this.#settled || this.#controller.aborted) return;
     this.onAbandoned?.();
     this.#controller.abort();
   }

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import type { CancelSignal } from './cancel.js';
 
 /** One HTTP exchange's outcome. The body is read only for 2xx (others are drained unread). */
 export interface RawResponse {
@@ -16,7 +17,7 @@ export interface ExchangeOptions {
   /** Upper bound for the whole exchange: connect, headers and body. */
   timeoutMs: number;
   /** Aborts the exchange (client gone, request deadline). */
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
 }
 
 /** The exchange ran past `timeoutMs` (and was aborted). */

@@ -1,3 +1,4 @@
+export * from './cancel.js';
 export * from './client.js';
 export * from './coalescing.js';
 export * from './errors.js';

@@ -1,3 +1,5 @@
+import type { CancelSignal } from './cancel.js';
+
 /**
  * A counting semaphore with a FIFO queue: at most `limit` upstream calls run at once, the rest wait
  * their turn instead of failing. A waiter whose signal aborts (deadline passed, client gone) leaves
@@ -17,21 +19,29 @@ export class ConcurrencyLimiter {
     return this.#queue.length;
   }
 
-  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.#acquire(signal);
-    try {
-      return await task();
-    } finally {
-      this.#release();
-    }
-  }
-
-  #acquire(signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
+  run<T>(task: () => Promise<T>, signal?: CancelSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    // A free slot (the usual case) runs the task now, without a promise hop for the queue.
     if (this.#active < this.limit) {
       this.#active++;
-      return Promise.resolve();
+      return this.#runHolding(task);
     }
+    return this.#enqueue(signal).then(() => this.#runHolding(task));
+  }
+
+  /** Runs `task` in a slot already taken, and gives the slot back when it settles. */
+  #runHolding<T>(task: () => Promise<T>): Promise<T> {
+    let running: Promise<T>;
+    try {
+      running = task();
+    } catch (error) {
+      this.#release();
+      return Promise.reject(error as Error);
+    }
+    return running.finally(() => this.#release());
+  }
+
+  #enqueue(signal?: CancelSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const grant = () => {
         signal?.removeEventListener('abort', onAbort);
@@ -41,7 +51,7 @@ export class ConcurrencyLimiter {
       const onAbort = () => {
         const index = this.#queue.indexOf(grant);
         if (index >= 0) this.#queue.splice(index, 1);
-        reject(signal?.reason);
+        reject(signal?.reason as Error);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(grant);
