@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { createMemoryLogger } from '../src/logger.js';
+import { MAX_OPERATION_NAMES, OTHER_OPERATIONS } from '../src/metrics.js';
 import { operationCost } from '../src/plugins/limits.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { startServer, type RunningServer } from '../src/server.js';
@@ -225,6 +226,49 @@ describe('readiness', () => {
 });
 
 describe('metrics', () => {
+  it('keeps label values bounded: URL path without the query string, capped operation names, no list indices', async () => {
+    const stack = await createTestStack({ metrics: true });
+    try {
+      const csrf = { 'x-graphql-yoga-csrf': '1' };
+      // 30 GET requests, each with its own query string.
+      for (let i = 0; i < 30; i++) {
+        const query = encodeURIComponent(`query Get${i % 3} { service { name } }`);
+        const res = await stack.app.fetch(`http://layer.test/graphql?query=${query}&n=${i}`, { headers: csrf });
+        expect(res.status).toBe(200);
+      }
+      // More distinct operation names than the bound.
+      for (let i = 0; i < MAX_OPERATION_NAMES + 20; i++) {
+        await post(stack, JSON.stringify({ query: `query Op${i} { service { name } }` }));
+      }
+      // Two failing list entries: one error path label, with the index folded.
+      await post(stack, JSON.stringify({ query: 'query Bad { contacts(ids: ["x", "y"]) { id } }' }));
+      const text = await (await stack.app.fetch('http://layer.test/metrics')).text();
+
+      const httpUrls = new Set(
+        [...text.matchAll(/^graphql_yoga_http_duration_count\{[^}]*url="([^"]*)"/gm)].map((m) => m[1]),
+      );
+      expect([...httpUrls]).toEqual(['/graphql']);
+      const names = new Set(
+        [...text.matchAll(/^graphql_envelop_request\{[^}]*operationName="([^"]*)"/gm)].map((m) => m[1]),
+      );
+      expect(names.size).toBe(MAX_OPERATION_NAMES + 1);
+      expect(names.has(OTHER_OPERATIONS)).toBe(true);
+      // Get0–Get2 and Op0–Op196 fill the bound; Op197–Op219 and Bad are counted as one label value.
+      const overflow = MAX_OPERATION_NAMES + 20 - (MAX_OPERATION_NAMES - 3) + 1;
+      expect(text).toMatch(
+        new RegExp(`^graphql_envelop_request\\{[^}]*operationName="${OTHER_OPERATIONS}"[^}]*\\} ${overflow}$`, 'm'),
+      );
+      const errorLine = text
+        .split('\n')
+        .find((l) => l.startsWith('graphql_envelop_error_result{') && l.includes('path='));
+      expect(errorLine).toContain('path="contacts.*"');
+      expect(errorLine).toContain('phase="execute"');
+      expect(errorLine).toMatch(/ 2$/);
+    } finally {
+      await stack.close();
+    }
+  });
+
   it('exposes GraphQL, error, upstream, retry, batch, loader-cache and in-flight metrics in Prometheus format', async () => {
     const stack = await createTestStack({ metrics: true });
     try {
