@@ -11,7 +11,9 @@
  *
  * Scenarios at a fixed concurrency for a fixed duration: A `contact(id)`, B `contacts(ids)` × 50,
  * C `_entities` × 100, D `service` (no I/O: the GraphQL cost alone), E the single-contact REST call
- * made directly to the sandbox. Every request asks for different ids, so cross-request
+ * made directly to the sandbox, and F: A's query answered from a second layer process's warm
+ * contact cache (A without the telli hop), which splits A / D into the two costs it is made of.
+ * Every request asks for different ids (F: different ones from its hot set), so cross-request
  * single-flight never flatters the numbers. Then two 100k-request runs of A for peak RSS and
  * growth, and the time from process start to `/health` 200.
  *
@@ -34,6 +36,8 @@ import autocannon from 'autocannon';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const API_KEY = 'bench_0123456789abcdef';
 const CONTACTS = 20_000;
+/** Ids scenario F cycles through; all of them sit in the cached layer's contact cache. */
+const HOT_IDS = 2_000;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -139,7 +143,7 @@ async function productionNodeArgs(): Promise<string[]> {
   return args;
 }
 
-async function startLayer(sandboxUrl: string, entry: string): Promise<LayerProcess> {
+async function startLayer(sandboxUrl: string, entry: string, env: Record<string, string> = {}): Promise<LayerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = await productionNodeArgs();
@@ -155,6 +159,7 @@ async function startLayer(sandboxUrl: string, entry: string): Promise<LayerProce
         TELLI_API_KEY: API_KEY,
         TELLI_BASE_URL: sandboxUrl,
         LOG_LEVEL: 'warn',
+        ...env,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     }),
@@ -234,7 +239,8 @@ const QUERY_D = '{ service { name version federation } }';
 interface Scenario {
   key: string;
   title: string;
-  target: 'layer' | 'sandbox';
+  /** `cachedLayer`: a second layer process with the contact cache on, warmed with `HOT_IDS` ids. */
+  target: 'layer' | 'cachedLayer' | 'sandbox';
   path: string;
   headers: Record<string, string>;
   /** Body of the n-th request (every request gets different ids). */
@@ -265,6 +271,18 @@ function scenarios(ids: string[]): Scenario[] {
       path: '/graphql',
       headers: graphql,
       body: (n) => JSON.stringify({ query: QUERY_A, variables: { id: id(n) } }),
+      ok: (body) => noErrors(body) && body.includes('"firstName"'),
+    },
+    {
+      // A's query and server, answered from the layer's own contact cache: the GraphQL cost of A
+      // without the telli hop (the sandbox's counter must show 0 calls). A / F is what the hop
+      // costs; F / D what A's selection costs over D's.
+      key: 'F',
+      title: 'contact(id), cache hot (A without the hop)',
+      target: 'cachedLayer',
+      path: '/graphql',
+      headers: graphql,
+      body: (n) => JSON.stringify({ query: QUERY_A, variables: { id: ids[n % HOT_IDS] } }),
       ok: (body) => noErrors(body) && body.includes('"firstName"'),
     },
     {
@@ -390,13 +408,22 @@ async function main(): Promise<void> {
 
   const layer = await startLayer(sandbox.url, options.entry);
   const pid = layer.child.pid as number;
+  // Same build and flags, plus a contact cache that outlives the bench, warmed with every id F asks for.
+  const cachedLayer = await startLayer(sandbox.url, options.entry, {
+    TELLI_CACHE_TTL_MS: String(60 * 60_000),
+    TELLI_CACHE_MAX_ENTRIES: String(HOT_IDS),
+  });
   const all = scenarios(ids);
   let offset = 0;
 
   // Warm-up (JIT, sockets, parser cache), not measured.
-  for (const scenario of all.filter((s) => s.target === 'layer')) {
+  for (const scenario of all.filter((s) => s.target !== 'sandbox')) {
+    if (scenario.target === 'cachedLayer') {
+      // Every hot id once (so F never calls telli), then the usual warm-up.
+      await load({ url: cachedLayer.url, scenario, connections: options.connections, amount: HOT_IDS, offset: 0 });
+    }
     const warm = await load({
-      url: layer.url,
+      url: scenario.target === 'cachedLayer' ? cachedLayer.url : layer.url,
       scenario,
       connections: options.connections,
       durationS: options.warmupS,
@@ -408,11 +435,13 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const scenario of all) {
     await controlJson(sandbox, '/reset', 'POST');
-    const sampler = rssSampler(pid);
+    const measured = scenario.target === 'cachedLayer' ? cachedLayer : layer;
+    const measuredPid = measured.child.pid as number;
+    const sampler = rssSampler(measuredPid);
     const sandboxPid = sandbox.child.pid as number;
-    const [layerCpu0, sandboxCpu0, wall0] = [await cpuMs(pid), await cpuMs(sandboxPid), performance.now()];
+    const [layerCpu0, sandboxCpu0, wall0] = [await cpuMs(measuredPid), await cpuMs(sandboxPid), performance.now()];
     const run = await load({
-      url: scenario.target === 'layer' ? layer.url : sandbox.url,
+      url: scenario.target === 'sandbox' ? sandbox.url : measured.url,
       scenario,
       connections: options.connections,
       durationS: options.durationS,
@@ -420,7 +449,7 @@ async function main(): Promise<void> {
     });
     offset = run.next;
     const wallMs = performance.now() - wall0;
-    const [layerCpu, sandboxCpu] = [(await cpuMs(pid)) - layerCpu0, (await cpuMs(sandboxPid)) - sandboxCpu0];
+    const [layerCpu, sandboxCpu] = [(await cpuMs(measuredPid)) - layerCpu0, (await cpuMs(sandboxPid)) - sandboxCpu0];
     const peakRssMb = await sampler.stop();
     await sleep(200); // let requests cut off at the end reach the sandbox before counting
     const stats = await controlJson<{ totalCalls: number }>(sandbox, '/stats');
@@ -431,9 +460,9 @@ async function main(): Promise<void> {
       requestsPerSecond: result.requests.total / ((result.duration as number) || options.durationS),
       p50Ms: result.latency.p50,
       p99Ms: result.latency.p99,
-      upstreamCallsPerOp: scenario.target === 'layer' ? stats.totalCalls / result.requests.sent : null,
-      peakRssMb: scenario.target === 'layer' ? peakRssMb : null,
-      layerCpuUsPerOp: scenario.target === 'layer' ? (layerCpu * 1000) / result.requests.total : null,
+      upstreamCallsPerOp: scenario.target !== 'sandbox' ? stats.totalCalls / result.requests.sent : null,
+      peakRssMb: scenario.target !== 'sandbox' ? peakRssMb : null,
+      layerCpuUsPerOp: scenario.target !== 'sandbox' ? (layerCpu * 1000) / result.requests.total : null,
       layerCpuPercent: (layerCpu / wallMs) * 100,
       sandboxCpuPercent: (sandboxCpu / wallMs) * 100,
       requests: result.requests.total,
@@ -442,6 +471,8 @@ async function main(): Promise<void> {
     });
     if (run.badSample) out(`  ! ${scenario.key}: ${run.bad} bad responses, e.g. ${run.badSample}`);
   }
+
+  await stopProcess(cachedLayer.child);
 
   // Memory: two consecutive runs of A with a fixed request count.
   const memoryRuns: { requests: number; peakRssMb: number; rssAfterMb: number; seconds: number }[] = [];
@@ -474,6 +505,9 @@ async function main(): Promise<void> {
   const byKey = (key: string) => rows.find((r) => r.scenario === key) as Row;
   const ratioAD = byKey('A').requestsPerSecond / byKey('D').requestsPerSecond;
   const cpuRatioAD = (byKey('D').layerCpuUsPerOp ?? NaN) / (byKey('A').layerCpuUsPerOp ?? NaN);
+  // A / D = (F / D) × (A / F): what A's selection costs over D's, times what the telli hop costs.
+  const ratioFD = byKey('F').requestsPerSecond / byKey('D').requestsPerSecond;
+  const ratioAF = byKey('A').requestsPerSecond / byKey('F').requestsPerSecond;
   const [run1, run2] = memoryRuns as [(typeof memoryRuns)[0], (typeof memoryRuns)[0]];
   const growth = run2.peakRssMb / run1.peakRssMb - 1;
   const machine = {
@@ -490,7 +524,7 @@ async function main(): Promise<void> {
     options,
     startupMs: { median: startups[1], all: startups },
     scenarios: rows,
-    ratios: { aOverD: ratioAD, aOverDByLayerCpu: cpuRatioAD },
+    ratios: { aOverD: ratioAD, aOverDByLayerCpu: cpuRatioAD, fOverD: ratioFD, aOverF: ratioAF },
     memoryRuns,
     layerVmHwmMb: hwmMb,
     totalSeconds: (performance.now() - began) / 1000,
@@ -519,6 +553,10 @@ async function main(): Promise<void> {
   out(
     `A / D throughput: ${ratioAD.toFixed(2)}   A / D by layer CPU per op: ${cpuRatioAD.toFixed(2)}   ` +
       `A p99 / p50: ${(byKey('A').p99Ms / byKey('A').p50Ms).toFixed(2)}`,
+  );
+  out(
+    `A / D = (F / D) × (A / F): ${ratioFD.toFixed(2)} × ${ratioAF.toFixed(2)}   ` +
+      "(F / D: the cost of A's selection over D's, no I/O; A / F: the cost of the telli hop)",
   );
   out(
     `Memory, ${options.rssRequests} requests of A, twice: peak RSS ${run1.peakRssMb.toFixed(1)} MB then ` +
