@@ -17,7 +17,7 @@
  * single-flight never flatters the numbers. Then two 100k-request runs of A for peak RSS and
  * growth, and the time from process start to `/health` 200.
  *
- *   npm run bench -- [--latency 20ms] [--duration 10s] [--connections 32] [--rss-requests 100000]
+ *   npm run bench -- [--latency 20ms] [--duration 12s] [--rounds 3] [--connections 32] [--rss-requests 100000]
  *                    [--warmup 2s] [--entry dist/server.js]
  *
  * Prints a Markdown table and writes bench-results/bench-<time>.json and bench-results/latest.json.
@@ -51,7 +51,9 @@ function parseDurationMs(value: string): number {
 function parseArgs(argv: string[]) {
   const options = {
     latencyMs: 0,
-    durationS: 10,
+    durationS: 12,
+    /** Each scenario's time is split into this many rounds, interleaved with the other scenarios. */
+    rounds: 3,
     connections: 32,
     rssRequests: 100_000,
     warmupS: 2,
@@ -68,6 +70,7 @@ function parseArgs(argv: string[]) {
     else if (flag === '--rss-requests') options.rssRequests = Number(value);
     else if (flag === '--warmup') options.warmupS = Math.round(parseDurationMs(value) / 1000);
     else if (flag === '--entry') options.entry = value;
+    else if (flag === '--rounds') options.rounds = Math.max(1, Math.round(Number(value)));
     else throw new Error(`unknown option ${flag}`);
     i++;
   }
@@ -389,6 +392,50 @@ interface Row {
   errors: number;
 }
 
+/** One round of one scenario. */
+interface Measurement {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  upstreamCalls: number;
+  sent: number;
+  peakRssMb: number;
+  layerCpuUsPerOp: number;
+  layerCpuPercent: number;
+  sandboxCpuPercent: number;
+  requests: number;
+  bad: number;
+  errors: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+function summarize(scenario: Scenario, rounds: Measurement[]): Row {
+  const sum = (pick: (m: Measurement) => number) => rounds.reduce((total, m) => total + pick(m), 0);
+  const layer = scenario.target !== 'sandbox';
+  return {
+    scenario: scenario.key,
+    title: scenario.title,
+    requestsPerSecond: median(rounds.map((m) => m.requestsPerSecond)),
+    p50Ms: median(rounds.map((m) => m.p50Ms)),
+    p99Ms: median(rounds.map((m) => m.p99Ms)),
+    upstreamCallsPerOp: layer ? sum((m) => m.upstreamCalls) / sum((m) => m.sent) : null,
+    peakRssMb: layer ? Math.max(...rounds.map((m) => m.peakRssMb)) : null,
+    layerCpuUsPerOp: layer ? median(rounds.map((m) => m.layerCpuUsPerOp)) : null,
+    layerCpuPercent: median(rounds.map((m) => m.layerCpuPercent)),
+    sandboxCpuPercent: median(rounds.map((m) => m.sandboxCpuPercent)),
+    requests: sum((m) => m.requests),
+    badResponses: sum((m) => m.bad),
+    errors: sum((m) => m.errors),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -432,8 +479,26 @@ async function main(): Promise<void> {
     offset = warm.next;
   }
 
-  const rows: Row[] = [];
-  for (const scenario of all) {
+  /*
+   * Rounds: every scenario runs `rounds` times for durationS / rounds, in turn (A F B C D E, A F …).
+   * Other jobs on a shared machine come and go within seconds; interleaving spreads that noise over
+   * all scenarios instead of letting it land on one, so ratios such as A / D compare like with
+   * like. A row shows the median round (req/s, latency, CPU per request) and the whole-scenario
+   * upstream calls per operation and peak RSS.
+   */
+  const roundS = Math.max(1, Math.round(options.durationS / options.rounds));
+  const measurements = new Map<string, Measurement[]>();
+  for (let round = 0; round < options.rounds; round++) {
+    for (const scenario of all) {
+      const measurement = await measure(scenario, roundS);
+      const list = measurements.get(scenario.key) ?? [];
+      list.push(measurement);
+      measurements.set(scenario.key, list);
+    }
+  }
+  const rows: Row[] = all.map((scenario) => summarize(scenario, measurements.get(scenario.key) ?? []));
+
+  async function measure(scenario: Scenario, durationS: number): Promise<Measurement> {
     await controlJson(sandbox, '/reset', 'POST');
     const measured = scenario.target === 'cachedLayer' ? cachedLayer : layer;
     const measuredPid = measured.child.pid as number;
@@ -444,7 +509,7 @@ async function main(): Promise<void> {
       url: scenario.target === 'sandbox' ? sandbox.url : measured.url,
       scenario,
       connections: options.connections,
-      durationS: options.durationS,
+      durationS,
       offset,
     });
     offset = run.next;
@@ -454,22 +519,21 @@ async function main(): Promise<void> {
     await sleep(200); // let requests cut off at the end reach the sandbox before counting
     const stats = await controlJson<{ totalCalls: number }>(sandbox, '/stats');
     const { result } = run;
-    rows.push({
-      scenario: scenario.key,
-      title: scenario.title,
-      requestsPerSecond: result.requests.total / ((result.duration as number) || options.durationS),
+    if (run.badSample) out(`  ! ${scenario.key}: ${run.bad} bad responses, e.g. ${run.badSample}`);
+    return {
+      requestsPerSecond: result.requests.total / ((result.duration as number) || durationS),
       p50Ms: result.latency.p50,
       p99Ms: result.latency.p99,
-      upstreamCallsPerOp: scenario.target !== 'sandbox' ? stats.totalCalls / result.requests.sent : null,
-      peakRssMb: scenario.target !== 'sandbox' ? peakRssMb : null,
-      layerCpuUsPerOp: scenario.target !== 'sandbox' ? (layerCpu * 1000) / result.requests.total : null,
+      upstreamCalls: stats.totalCalls,
+      sent: result.requests.sent,
+      peakRssMb,
+      layerCpuUsPerOp: (layerCpu * 1000) / result.requests.total,
       layerCpuPercent: (layerCpu / wallMs) * 100,
       sandboxCpuPercent: (sandboxCpu / wallMs) * 100,
       requests: result.requests.total,
-      badResponses: run.bad,
+      bad: run.bad,
       errors: result.errors + result.timeouts,
-    });
-    if (run.badSample) out(`  ! ${scenario.key}: ${run.bad} bad responses, e.g. ${run.badSample}`);
+    };
   }
 
   await stopProcess(cachedLayer.child);
@@ -534,7 +598,8 @@ async function main(): Promise<void> {
   out();
   out(
     `telli-graphql bench — ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}; ` +
-      `${options.connections} connections, ${options.durationS} s per scenario, sandbox latency ${options.latencyMs} ms; ` +
+      `${options.connections} connections, ${options.durationS} s per scenario in ${options.rounds} interleaved rounds (median round shown), ` +
+      `sandbox latency ${options.latencyMs} ms; ` +
       `${options.entry} at ${report.commit}`,
   );
   out();
