@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { createMemoryLogger } from '../src/logger.js';
 import { MAX_OPERATION_NAMES, OTHER_OPERATIONS } from '../src/metrics.js';
-import { operationCost } from '../src/plugins/limits.js';
+import { operationCost, V2_ONLY_FIELDS, V2_READ_COST } from '../src/plugins/limits.js';
+import { CONTACT_FIELD_SOURCES } from '../src/schema/contact.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { parse } from 'graphql';
@@ -51,6 +52,47 @@ describe('query limits (before any upstream call)', () => {
       cost('query ($r: [_Any!]!) { _entities(representations: $r) { __typename } }', { r: Array(40).fill({}) }),
     ).toBe(41);
     expect(cost('{ ...F ...F } fragment F on Query { contacts(ids: ["a", "b"]) { id } }')).toBe(6);
+  });
+
+  it('weighs fields only telli v2 has by the contacts they are read for (one v2 call each)', () => {
+    const cost = (query: string) => operationCost(parse(query), undefined, {});
+    // contact 1, properties 1 + 1 contact × V2_READ_COST, key 1
+    expect(cost('{ contact(id: "x") { properties { key } } }')).toBe(3 + V2_READ_COST);
+    // contacts 3, updatedAt 1 + 3 × V2_READ_COST, properties 1 + 3 × V2_READ_COST, key 1
+    expect(cost('{ contacts(ids: ["a", "b", "c"]) { updatedAt properties { key } } }')).toBe(6 + 6 * V2_READ_COST);
+    expect(
+      cost(
+        'query { _entities(representations: [{}, {}]) { ... on Contact { ...P } } } fragment P on Contact { properties { key } }',
+      ),
+    ).toBe(4 + 2 * V2_READ_COST);
+    // A v2 list page brings the v2 records along: no extra calls to weigh.
+    expect(cost('{ contactsPage(first: 50) { edges { node { properties { key } } } } }')).toBe(54);
+  });
+
+  it('names exactly the v2-only fields of CONTACT_FIELD_SOURCES', () => {
+    const v2Only = Object.entries(CONTACT_FIELD_SOURCES)
+      .filter(([, source]) => source === 'v2')
+      .map(([field]) => field);
+    expect([...V2_ONLY_FIELDS].sort()).toEqual(v2Only.sort());
+  });
+
+  it('rejects properties for 300 contacts with COST_LIMIT_EXCEEDED before any telli call', async () => {
+    const ids = contacts.slice(0, 300).map((c) => c.id);
+    stack.sandbox.resetStats();
+    const res = await post(
+      stack,
+      JSON.stringify({
+        query: 'query ($ids: [ID!]!) { contacts(ids: $ids) { id properties { key } } }',
+        variables: { ids },
+      }),
+    );
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { errors: { extensions: Record<string, unknown> }[] };
+    expect(body.errors[0]?.extensions).toMatchObject({
+      code: 'COST_LIMIT_EXCEEDED',
+      cost: 300 + 3 + 300 * V2_READ_COST,
+    });
+    expect(stack.sandbox.transport.requests).toBe(0);
   });
 
   it('rejects more than 100 aliases with QUERY_TOO_COMPLEX', async () => {

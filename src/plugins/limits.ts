@@ -24,7 +24,10 @@ export interface QueryLimits {
   maxAliases: number;
   /** Lexer tokens per document (a 1000-id inline list is ~1000 tokens). */
   maxTokens: number;
-  /** One per selected field, plus one per contact requested through a list argument. */
+  /**
+   * One per selected field, plus one per contact requested through a list argument, plus
+   * `V2_READ_COST` per contact for each selected field only telli v2 has (one v2 call per contact).
+   */
   maxCost: number;
   /** Request body size, in bytes (enforced by `useRequestBodyLimit`). */
   maxBodyBytes: number;
@@ -52,6 +55,18 @@ const PER_ITEM_ARGUMENTS: Record<string, string> = {
   contactsPage: 'first',
 };
 
+/**
+ * Contact fields only telli v2 has (`CONTACT_FIELD_SOURCES` in schema/contact.ts; a test keeps the
+ * two in step). v2 has no batch read: selecting one of them costs one telli call per contact, so
+ * `contacts(ids:)` with 1000 ids and `properties` would be 1000 calls from one operation. Each
+ * such field weighs `V2_READ_COST` per contact; at the default limit, an operation can read at
+ * most about 270 contacts from v2.
+ */
+export const V2_ONLY_FIELDS: ReadonlySet<string> = new Set(['properties', 'updatedAt']);
+export const V2_READ_COST = 10;
+/** Root fields whose contacts arrive with their v2 record (a v2 list page): v2 fields cost no call there. */
+const V2_LISTED = new Set(['contactsPage']);
+
 export function useQueryLimits(limits: QueryLimits): Plugin[] {
   // graphql-armor reports a plain validation error; give it our stable code.
   const tag = (_ctx: unknown, error: GraphQLError) => {
@@ -78,7 +93,7 @@ function useCostLimit(maxCost: number): Plugin {
         setResultAndStopExecution({
           errors: [
             createGraphQLError(
-              `Operation cost ${cost} exceeds the limit of ${maxCost} (one per field, one per contact requested through a list).`,
+              `Operation cost ${cost} exceeds the limit of ${maxCost} (one per field, one per contact requested through a list, ${V2_READ_COST} per contact for each field read from telli v2).`,
               { extensions: { code: LIMIT_CODES.COST_LIMIT_EXCEEDED, cost, maxCost, http: { status: 400 } } },
             ),
           ],
@@ -114,25 +129,38 @@ export function operationCost(
     return 1;
   };
 
-  const costOf = (selectionSet: SelectionSetNode | undefined, seen: Set<string>): number => {
+  /**
+   * `items`: how many contacts the enclosing root field fetches (1 outside lists); `v2Listed`:
+   * whether they come from a v2 list page, which carries their v2 records.
+   */
+  interface Scope {
+    items: number;
+    v2Listed: boolean;
+  }
+
+  const costOf = (selectionSet: SelectionSetNode | undefined, seen: Set<string>, scope: Scope): number => {
     let cost = 0;
     for (const selection of selectionSet?.selections ?? []) {
-      if (selection.kind === Kind.FIELD) cost += fieldCost(selection, seen);
-      else if (selection.kind === Kind.INLINE_FRAGMENT) cost += costOf(selection.selectionSet, seen);
+      if (selection.kind === Kind.FIELD) cost += fieldCost(selection, seen, scope);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) cost += costOf(selection.selectionSet, seen, scope);
       else {
         const name = selection.name.value;
         if (seen.has(name)) continue; // a fragment cycle is a validation error anyway
-        cost += costOf(fragments.get(name)?.selectionSet, new Set(seen).add(name));
+        cost += costOf(fragments.get(name)?.selectionSet, new Set(seen).add(name), scope);
       }
     }
     return cost;
   };
 
-  const fieldCost = (field: FieldNode, seen: Set<string>): number => {
-    const perItem = PER_ITEM_ARGUMENTS[field.name.value];
+  const fieldCost = (field: FieldNode, seen: Set<string>, scope: Scope): number => {
+    const name = field.name.value;
+    const perItem = PER_ITEM_ARGUMENTS[name];
     const argument = perItem ? field.arguments?.find((a) => a.name.value === perItem) : undefined;
-    return (argument ? Math.max(1, listLength(argument.value)) : 1) + costOf(field.selectionSet, seen);
+    const items = argument ? Math.max(1, listLength(argument.value)) : undefined;
+    const inner: Scope = items === undefined ? scope : { items, v2Listed: scope.v2Listed || V2_LISTED.has(name) };
+    const v2Reads = V2_ONLY_FIELDS.has(name) && !scope.v2Listed ? scope.items * V2_READ_COST : 0;
+    return (items ?? 1) + v2Reads + costOf(field.selectionSet, seen, inner);
   };
 
-  return costOf(operation.selectionSet, new Set());
+  return costOf(operation.selectionSet, new Set(), { items: 1, v2Listed: false });
 }
