@@ -105,7 +105,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     },
     onParse({ context, params }) {
       // Introspection (GraphiQL, codegen) is tooling traffic, not API use.
-      if (params.source.toString().includes('__schema')) return undefined;
+      const source = typeof params.source === 'string' ? params.source : params.source.body;
+      if (source.includes('__schema')) return undefined;
       const { request, params: httpParams } = context as YogaContext;
       const state = requestStates.get(request);
       return ({ result }) => {
