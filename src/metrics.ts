@@ -71,7 +71,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   });
   const requestDuration = new Histogram({
     name: 'graphql_envelop_request_duration',
-    help: 'Time spent on running the GraphQL operation from parse to execute',
+    // The name is the plugin's; what it measured, and still measures, is execution alone.
+    help: 'Time spent executing GraphQL operations, in seconds.',
     labelNames: ['operationName', 'operationType'],
     registers: [registry],
   });
