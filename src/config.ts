@@ -78,6 +78,7 @@ const envSchema = z
     INTROSPECTION: bool(true),
     CSRF_PREVENTION: bool(true),
     METRICS: bool(true),
+    METRICS_TOKEN: z.string().trim().min(24, 'must be at least 24 characters').optional(),
     READINESS_CACHE_MS: positiveInt(10_000, 3_600_000),
     SHUTDOWN_GRACE_MS: positiveInt(10_000, 600_000),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
@@ -143,6 +144,8 @@ export interface Config {
   readonly introspection: boolean;
   readonly csrfPrevention: boolean;
   readonly metrics: boolean;
+  /** Bearer token `/metrics` requires; undefined = open (serve it on an internal network only). */
+  readonly metricsToken: string | undefined;
   readonly readinessCacheMs: number;
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
   readonly shutdownGraceMs: number;
@@ -210,6 +213,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     introspection: e.INTROSPECTION,
     csrfPrevention: e.CSRF_PREVENTION,
     metrics: e.METRICS,
+    metricsToken: e.METRICS_TOKEN,
     readinessCacheMs: e.READINESS_CACHE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     tracing: tracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT, e.OTEL_SERVICE_NAME),

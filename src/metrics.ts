@@ -2,6 +2,7 @@ import { getOperationAST, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LoaderHooks } from './loaders/index.js';
+import { tokenCheck } from './plugins/caller-auth.js';
 import type { TelliClientHooks } from './telli/index.js';
 
 /**
@@ -22,8 +23,16 @@ export interface Metrics {
   plugins: Plugin[];
 }
 
-export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
+export interface MetricsOptions {
+  /** Node process metrics (CPU, memory, event loop lag, GC). */
+  processMetrics?: boolean;
+  /** When set, `/metrics` answers only `Authorization: Bearer <token>` (Prometheus `authorization`). */
+  token?: string | undefined;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
+  const scraperAllowed = options.token ? tokenCheck([options.token]) : () => true;
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
 
   const errors = new Counter({
@@ -96,6 +105,15 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   const graphqlMetrics: Plugin = {
     onRequest({ request, url, fetchAPI, endResponse }) {
       if (url.pathname === METRICS_PATH) {
+        if (!scraperAllowed(BEARER.exec(request.headers.get('authorization') ?? '')?.[1])) {
+          endResponse(
+            new fetchAPI.Response('Missing or invalid bearer token for /metrics.\n', {
+              status: 401,
+              headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' },
+            }),
+          );
+          return undefined;
+        }
         return registry.metrics().then((text) => {
           endResponse(new fetchAPI.Response(text, { headers: { 'content-type': registry.contentType } }));
         });
@@ -184,6 +202,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     plugins: [graphqlMetrics],
   };
 }
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** Where the scrape endpoint is served (and `createApp` keeps it open without caller credentials). */
 export const METRICS_PATH = '/metrics';

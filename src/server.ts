@@ -68,7 +68,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   else if (apiKey) auth = { mode: 'server', apiKey };
   else throw new Error('no telli API key'); // unreachable: parseConfig guarantees one
 
-  const metrics = config.metrics ? createMetrics({ processMetrics: true }) : undefined;
+  const metrics = config.metrics ? createMetrics({ processMetrics: true, token: config.metricsToken }) : undefined;
   const tracing = config.tracing && createTracing(config.tracing);
   const telli = createTelliClient({
     baseUrl,

@@ -89,6 +89,21 @@ describe('parseConfig', () => {
     );
   });
 
+  it('reads METRICS_TOKEN, refusing a short one without echoing it', () => {
+    expect(parseConfig({}).metricsToken).toBeUndefined();
+    const token = 'scrape-token-0123456789abcdef';
+    expect(parseConfig({ METRICS_TOKEN: token }).metricsToken).toBe(token);
+    let error: unknown;
+    try {
+      parseConfig({ METRICS_TOKEN: 'too-short-secret' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String((error as Error).message)).toContain('METRICS_TOKEN');
+    expect(String((error as Error).message)).not.toContain('too-short-secret');
+  });
+
   it('treats other empty variables as unset', () => {
     expect(parseConfig({ PORT: '', LOG_LEVEL: '' })).toMatchObject({ port: 4000, logLevel: 'info' });
   });

@@ -268,6 +268,27 @@ describe('readiness', () => {
 });
 
 describe('metrics', () => {
+  it('with METRICS_TOKEN, answers /metrics only to that bearer token (401 otherwise)', async () => {
+    const token = 'scrape-token-0123456789abcdef';
+    const stack = await createTestStack({ metrics: { token } });
+    try {
+      const scrape = (headers: Record<string, string>) => stack.app.fetch('http://layer.test/metrics', { headers });
+      const missing = await scrape({});
+      expect(missing.status).toBe(401);
+      expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await missing.text()).not.toContain('graphql_');
+      expect((await scrape({ authorization: 'Bearer scrape-token-0123456789abcdeX' })).status).toBe(401);
+      expect((await scrape({ authorization: token })).status).toBe(401);
+      const ok = await scrape({ authorization: `Bearer ${token}` });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('telli_graphql_requests_in_flight');
+      // GraphQL itself is unaffected by the scrape token.
+      expect((await post(stack, JSON.stringify({ query: '{ service { name } }' }))).status).toBe(200);
+    } finally {
+      await stack.close();
+    }
+  });
+
   it('keeps label values bounded: URL path without the query string, capped operation names, no list indices', async () => {
     const stack = await createTestStack({ metrics: true });
     try {

@@ -17,18 +17,25 @@ export interface CallerAuthOptions {
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-export function useCallerAuth(options: CallerAuthOptions): Plugin {
-  // Compare fixed-length digests with timingSafeEqual: no early exit on the first differing byte,
-  // and no length leak. Every configured token is compared, always.
-  const expected = options.tokens.map(digest);
-  const open = new Set(options.openPaths);
-  const isValid = (given: string | null) => {
+/**
+ * Whether a presented secret is one of `tokens`. Compares fixed-length digests with
+ * timingSafeEqual: no early exit on the first differing byte, and no length leak. Every configured
+ * token is compared, always.
+ */
+export function tokenCheck(tokens: readonly string[]): (given: string | null | undefined) => boolean {
+  const expected = tokens.map(digest);
+  return (given) => {
     if (!given) return false;
     const candidate = digest(given);
     let ok = false;
     for (const token of expected) ok = timingSafeEqual(candidate, token) || ok;
     return ok;
   };
+}
+
+export function useCallerAuth(options: CallerAuthOptions): Plugin {
+  const open = new Set(options.openPaths);
+  const isValid = tokenCheck(options.tokens);
   return {
     onRequest({ url, request, endResponse }) {
       if (open.has(url.pathname)) return;

@@ -3,7 +3,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { print, type ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics, type MetricsOptions } from '../../src/metrics.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import {
   startSandbox,
@@ -58,8 +58,8 @@ export interface TestStackOptions {
   serverApiKey?: string;
   /** Further app options (limits, caller auth, introspection, CSRF, readiness). */
   app?: Partial<Omit<AppDeps, 'telli' | 'auth' | 'logger' | 'metrics'>>;
-  /** Wire Prometheus metrics into the client and app, as production does. */
-  metrics?: boolean;
+  /** Wire Prometheus metrics into the client and app, as production does (`true`, or its options). */
+  metrics?: boolean | MetricsOptions;
   /** OpenTelemetry tracer for the client and the app, as production wires it. */
   tracer?: Tracer;
   /** The shared contact cache (off by default, as in production). */
@@ -68,7 +68,7 @@ export interface TestStackOptions {
 
 export async function createTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const sandbox = await startSandbox(options.sandbox);
-  const metrics = options.metrics ? createMetrics() : undefined;
+  const metrics = options.metrics ? createMetrics(options.metrics === true ? {} : options.metrics) : undefined;
   const telli = createTelliClient({
     ...(metrics && { hooks: metrics.telliHooks }),
     ...(options.tracer && { tracer: options.tracer }),
