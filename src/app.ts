@@ -5,7 +5,7 @@ import { getOperationAST, GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { createContextFactory, type Context, type ContextDeps } from './context.js';
 import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+import { METRICS_PATH, type Metrics } from './metrics.js';
 import { useCallerAuth } from './plugins/caller-auth.js';
 import { useRequestBodyLimit } from './plugins/body-limit.js';
 import { DEFAULT_QUERY_LIMITS, useQueryLimits, type QueryLimits } from './plugins/limits.js';
@@ -40,7 +40,7 @@ export interface AppDeps extends ContextDeps {
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
 
 /** Paths that never need caller credentials: probes and the scrape endpoint. */
-export const OPEN_PATHS = ['/health', '/readiness', '/metrics'] as const;
+export const OPEN_PATHS = ['/health', '/readiness', METRICS_PATH] as const;
 
 /**
  * The whole GraphQL layer as a fetch-style handler: `app.fetch(request)` in tests, bound to

@@ -45,8 +45,8 @@ export function requestIdOf(request: Request): string {
 
 const BEARER = /^Bearer\s+([\x21-\x7e]{1,512})$/i;
 
-/** The caller's telli key from `Authorization: Bearer <key>`, or undefined when absent or malformed. */
-export function forwardedKeyOf(request: Request): string | undefined {
+/** The token of `Authorization: Bearer <token>`, or undefined when absent or malformed. */
+export function bearerTokenOf(request: Request): string | undefined {
   return BEARER.exec(request.headers.get('authorization')?.trim() ?? '')?.[1];
 }
 
@@ -57,7 +57,7 @@ export function createContextFactory(deps: ContextDeps) {
   return ({ request }: { request: Request }): Context => {
     const requestId = requestIdOf(request);
     deps.onRequestId?.(request, requestId);
-    const apiKey = deps.auth.mode === 'server' ? deps.auth.apiKey : forwardedKeyOf(request);
+    const apiKey = deps.auth.mode === 'server' ? deps.auth.apiKey : bearerTokenOf(request);
     const deadline = Date.now() + deadlineMs;
     // One budget for everything this request asks of telli; a client that goes away aborts it too.
     // Built on first use only: most of its cost (a timer, a listener on the client's signal) is
@@ -105,7 +105,7 @@ function createRequestBudget(clientSignal: AbortSignal, deadline: number): Reque
   if (clientSignal.aborted) onClientGone();
   else clientSignal.addEventListener('abort', onClientGone, { once: true });
   return {
-    signal: controller.signal,
+    signal: controller,
     release() {
       clearTimeout(timer);
       clientSignal.removeEventListener('abort', onClientGone);

@@ -1,6 +1,7 @@
 import { getOperationAST, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { bearerTokenOf } from './context.js';
 import type { LoaderHooks } from './loaders/index.js';
 import { tokenCheck } from './plugins/caller-auth.js';
 import type { TelliClientHooks } from './telli/index.js';
@@ -105,7 +106,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const graphqlMetrics: Plugin = {
     onRequest({ request, url, fetchAPI, endResponse }) {
       if (url.pathname === METRICS_PATH) {
-        if (!scraperAllowed(BEARER.exec(request.headers.get('authorization') ?? '')?.[1])) {
+        if (!scraperAllowed(bearerTokenOf(request))) {
           endResponse(
             new fetchAPI.Response('Missing or invalid bearer token for /metrics.\n', {
               status: 401,
@@ -202,8 +203,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     plugins: [graphqlMetrics],
   };
 }
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** Where the scrape endpoint is served (and `createApp` keeps it open without caller credentials). */
 export const METRICS_PATH = '/metrics';

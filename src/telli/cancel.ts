@@ -22,11 +22,6 @@ export class Cancellation implements CancelSignal {
   reason: unknown = undefined;
   #listeners: (() => void)[] | undefined;
 
-  /** The signal side (the same object), for symmetry with `AbortController#signal`. */
-  get signal(): CancelSignal {
-    return this;
-  }
-
   addEventListener(_type: 'abort', listener: () => void): void {
     if (!this.aborted) (this.#listeners ??= []).push(listener);
   }
