@@ -197,9 +197,15 @@ async function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<numb
 
 /** CPU time a process has used so far, in ms (user + system; /proc counts in 1/100 s). */
 async function cpuMs(pid: number): Promise<number> {
+  const { user, system } = await cpuSplitMs(pid);
+  return user + system;
+}
+
+/** The same, split into user and system (kernel) time. */
+async function cpuSplitMs(pid: number): Promise<{ user: number; system: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
 }
 
 /** Samples the layer's resident set every 100 ms while a scenario runs; `stop` returns the peak. */
@@ -384,6 +390,8 @@ interface Row {
   peakRssMb: number | null;
   /** Layer CPU time per completed request: robust to other load on the machine, unlike req/s. */
   layerCpuUsPerOp: number | null;
+  /** The kernel's share of it (socket reads and writes, waking other processes). */
+  layerSystemCpuUsPerOp: number | null;
   /** Share of one core the layer used: ~100 % means the layer, not the generator or telli, set the pace. */
   layerCpuPercent: number;
   sandboxCpuPercent: number;
@@ -401,6 +409,7 @@ interface Measurement {
   sent: number;
   peakRssMb: number;
   layerCpuUsPerOp: number;
+  layerSystemCpuUsPerOp: number;
   layerCpuPercent: number;
   sandboxCpuPercent: number;
   requests: number;
@@ -428,6 +437,7 @@ function summarize(scenario: Scenario, rounds: Measurement[]): Row {
     upstreamCallsPerOp: layer ? sum((m) => m.upstreamCalls) / sum((m) => m.sent) : null,
     peakRssMb: layer ? Math.max(...rounds.map((m) => m.peakRssMb)) : null,
     layerCpuUsPerOp: layer ? median(rounds.map((m) => m.layerCpuUsPerOp)) : null,
+    layerSystemCpuUsPerOp: layer ? median(rounds.map((m) => m.layerSystemCpuUsPerOp)) : null,
     layerCpuPercent: median(rounds.map((m) => m.layerCpuPercent)),
     sandboxCpuPercent: median(rounds.map((m) => m.sandboxCpuPercent)),
     requests: sum((m) => m.requests),
@@ -504,7 +514,7 @@ async function main(): Promise<void> {
     const measuredPid = measured.child.pid as number;
     const sampler = rssSampler(measuredPid);
     const sandboxPid = sandbox.child.pid as number;
-    const [layerCpu0, sandboxCpu0, wall0] = [await cpuMs(measuredPid), await cpuMs(sandboxPid), performance.now()];
+    const [layerCpu0, sandboxCpu0, wall0] = [await cpuSplitMs(measuredPid), await cpuMs(sandboxPid), performance.now()];
     const run = await load({
       url: scenario.target === 'sandbox' ? sandbox.url : measured.url,
       scenario,
@@ -514,7 +524,10 @@ async function main(): Promise<void> {
     });
     offset = run.next;
     const wallMs = performance.now() - wall0;
-    const [layerCpu, sandboxCpu] = [(await cpuMs(measuredPid)) - layerCpu0, (await cpuMs(sandboxPid)) - sandboxCpu0];
+    const layerCpuNow = await cpuSplitMs(measuredPid);
+    const layerSystemCpu = layerCpuNow.system - layerCpu0.system;
+    const layerCpu = layerCpuNow.user - layerCpu0.user + layerSystemCpu;
+    const sandboxCpu = (await cpuMs(sandboxPid)) - sandboxCpu0;
     const peakRssMb = await sampler.stop();
     await sleep(200); // let requests cut off at the end reach the sandbox before counting
     const stats = await controlJson<{ totalCalls: number }>(sandbox, '/stats');
@@ -528,6 +541,7 @@ async function main(): Promise<void> {
       sent: result.requests.sent,
       peakRssMb,
       layerCpuUsPerOp: (layerCpu * 1000) / result.requests.total,
+      layerSystemCpuUsPerOp: (layerSystemCpu * 1000) / result.requests.total,
       layerCpuPercent: (layerCpu / wallMs) * 100,
       sandboxCpuPercent: (sandboxCpu / wallMs) * 100,
       requests: result.requests.total,
@@ -604,13 +618,13 @@ async function main(): Promise<void> {
   );
   out();
   out(
-    '| scenario | req/s | p50 ms | p99 ms | upstream calls/op | layer peak RSS MB | layer CPU µs/op | layer CPU % | sandbox CPU % | bad |',
+    '| scenario | req/s | p50 ms | p99 ms | upstream calls/op | layer peak RSS MB | layer CPU µs/op | of which system | layer CPU % | sandbox CPU % | bad |',
   );
-  out('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  out('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     out(
       `| ${r.scenario} ${r.title} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ` +
-        `${fmt(r.upstreamCallsPerOp, 3)} | ${fmt(r.peakRssMb, 1)} | ${fmt(r.layerCpuUsPerOp)} | ` +
+        `${fmt(r.upstreamCallsPerOp, 3)} | ${fmt(r.peakRssMb, 1)} | ${fmt(r.layerCpuUsPerOp)} | ${fmt(r.layerSystemCpuUsPerOp)} | ` +
         `${fmt(r.layerCpuPercent)} | ${fmt(r.sandboxCpuPercent)} | ${r.badResponses + r.errors} |`,
     );
   }
