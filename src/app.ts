@@ -1,166 +1,239 @@
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { getOperationAST, GraphQLError } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { createContextFactory, type Context, type ContextDeps } from './context.js';
+import { createYoga, type YogaServerOptions } from 'graphql-yoga';
+import type { Config, TelliTarget } from './config.js';
+import { createContextFactory, type Context, type TelliAuth } from './context.js';
+import { createEdge, type Edge, type EdgeContext, type Route, type RouteHandler } from './http/edge.js';
+import { bearerTokenOf } from './http/headers.js';
+import { createReadiness, health } from './http/probes.js';
+import { useRequestBodyLimit } from './http/use-body-limit.js';
+import { useCallerAuth } from './http/use-caller-auth.js';
+import { metricsRoute, useMetrics } from './http/use-metrics.js';
+import { useQueryLimits } from './http/use-query-limits.js';
+import { useRequestBudget } from './http/use-request-budget.js';
+import { useRequestLog, yogaLogger } from './http/use-request-log.js';
+import { useTracing } from './http/use-tracing.js';
 import type { Logger } from './logger.js';
-import { METRICS_PATH, type Metrics } from './metrics.js';
-import { useCallerAuth } from './plugins/caller-auth.js';
-import { useRequestBodyLimit } from './plugins/body-limit.js';
-import { DEFAULT_QUERY_LIMITS, useQueryLimits, type QueryLimits } from './plugins/limits.js';
-import { useReadiness, type ReadinessOptions } from './plugins/readiness.js';
-import { isRejectedKey } from './schema/errors.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
 import { schema } from './schema/index.js';
-import { createCoalescingClient, type ContactCacheOptions } from './telli/index.js';
-import { useTracing } from './tracing.js';
-import type { Tracer } from '@opentelemetry/api';
-
-export interface AppDeps extends ContextDeps {
-  /** The query GraphiQL opens with (sandbox mode puts a real demo contact id in it). */
-  graphiqlDefaultQuery?: string;
-  /** Query limits; `DEFAULT_QUERY_LIMITS` when omitted. */
-  limits?: Partial<QueryLimits>;
-  /** Tokens a caller must present (e.g. a company gateway); caller auth is off when empty. */
-  callerAuth?: { tokens: readonly string[]; header: string };
-  /** Introspection, field suggestions and GraphiQL; on unless switched off for production. */
-  introspection?: boolean;
-  /** Yoga's CSRF prevention (GET and "simple" POSTs need a custom header); on by default. */
-  csrfPrevention?: boolean;
-  /** `/readiness`; only `/health` is served when omitted. */
-  readiness?: ReadinessOptions;
-  /** `/metrics` and the hooks feeding it. */
-  metrics?: Metrics;
-  /** OpenTelemetry tracer: a span per operation (give the same one to the telli client). */
-  tracer?: Tracer;
-  /** Contacts shared across requests for a short time, per API key; off unless `ttlMs` > 0. */
-  contactCache?: ContactCacheOptions;
-}
-
-export type App = YogaServerInstance<Record<string, unknown>, Context>;
-
-/** Paths that never need caller credentials: probes and the scrape endpoint. */
-export const OPEN_PATHS = ['/health', '/readiness', METRICS_PATH] as const;
+import { createCoalescingClient, createTelliClient, type TelliClient } from './telli/index.js';
+import { createTracing, type Tracing } from './tracing.js';
 
 /**
- * The whole GraphQL layer as a fetch-style handler: `app.fetch(request)` in tests, bound to
- * `node:http` by `server.ts` in production. Built only from injected parts; never reads env.
+ * Composition: `createLayer` builds the whole layer from a parsed `Config` — the telli client, the
+ * shared reads, metrics, tracing, the embedded sandbox in sandbox mode, the GraphQL server and the
+ * request edge in front of it. `src/server.ts` and the tests call it the same way, so tests run
+ * the wiring production runs. Nothing here reads the environment or listens on a port.
  */
-export function createApp(deps: AppDeps): App {
-  const introspection = deps.introspection ?? true;
-  const limits = { ...DEFAULT_QUERY_LIMITS, ...deps.limits };
-  // One per app: concurrent requests with the same key share upstream calls (and, when enabled,
-  // recently read contacts). Below the per-request loaders, which still batch and memoise.
-  const telli = createCoalescingClient(deps.telli, deps.contactCache);
-  const requestIds = new WeakMap<Request, string>();
-  const plugins: Plugin[] = [];
-  // Order matters: reject unauthenticated callers before any other work, then serve probes.
-  if (deps.callerAuth && deps.callerAuth.tokens.length > 0) {
-    plugins.push(useCallerAuth({ ...deps.callerAuth, openPaths: OPEN_PATHS }));
-  }
-  if (deps.readiness) plugins.push(useReadiness(deps.readiness));
-  if (deps.tracer) plugins.push(useTracing(deps.tracer));
-  if (deps.metrics) plugins.push(...deps.metrics.plugins);
-  if (deps.csrfPrevention ?? true) plugins.push(useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }));
-  plugins.push(useRequestBodyLimit(limits.maxBodyBytes), ...useQueryLimits(limits));
-  if (!introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin() as Plugin);
-  plugins.push(useRequestLog(requestIds), useReleaseRequestBudget());
+export interface LayerDeps {
+  logger: Logger;
+  /** Tracing built by the caller (tests export spans to memory); otherwise from `config.tracing`. */
+  tracing?: Tracing;
+  /** Clock of the shared contact cache; `Date.now` otherwise. */
+  now?: () => number;
+  /** Randomness of the retry backoff; `Math.random` otherwise. */
+  random?: () => number;
+}
 
-  return createYoga<Record<string, unknown>, Context>({
+export interface Layer {
+  /** The request edge: a `node:http` request listener, and `edge.fetch(…)` without a socket. */
+  edge: Edge;
+  /** The telli client behind the shared reads (readiness uses its probe). */
+  telli: TelliClient;
+  /** Sandbox mode: the embedded telli emulator the layer talks to. */
+  sandbox: RunningSandbox | undefined;
+  /** Where telli is (the sandbox's loopback URL in sandbox mode). */
+  telliBaseUrl: string;
+  metrics: Metrics | undefined;
+  /** Whether `/readiness` may report ready: the server sets it once listening, clears it when draining. */
+  setServing(serving: boolean): void;
+  /** Closes upstream connections, the sandbox and the span exporter (unless `deps.tracing` gave it). */
+  close(): Promise<void>;
+}
+
+/** GraphiQL's opening query in sandbox mode: a real demo contact, with fields from telli v1 and v2. */
+export function sandboxDefaultQuery(contactId: string): string {
+  return `# Sandbox mode: demo data from the embedded telli emulator.
+# Press the run button (or Ctrl/Cmd+Enter).
+query DemoContact {
+  contact(id: "${contactId}") {
+    id
+    externalId
+    firstName
+    lastName
+    phoneNumber
+    email
+    timezone
+    status
+    inCallSince
+    reachedAt
+    nextCallAt
+    callAttempts
+    contactDetails
+    # From telli v2 (one more call):
+    updatedAt
+    properties {
+      key
+      label
+      dataType
+      value
+    }
+  }
+}
+`;
+}
+
+export async function createLayer(config: Config, deps: LayerDeps): Promise<Layer> {
+  const { logger } = deps;
+  const target = config.telli;
+  const { sandbox, baseUrl: telliBaseUrl, auth } = await connectTelli(target);
+
+  const metrics = config.metrics ? createMetrics({ processMetrics: true }) : undefined;
+  // Tracing the caller built is the caller's to shut down; the layer shuts down only its own.
+  const ownTracing = deps.tracing ? undefined : config.tracing && createTracing(config.tracing);
+  const tracing = deps.tracing ?? ownTracing;
+  const upstream = createTelliClient({
+    ...target,
+    baseUrl: telliBaseUrl,
+    ...(deps.random && { random: deps.random }),
+    ...(tracing && { tracer: tracing.tracer }),
+    hooks: {
+      ...metrics?.telliHooks,
+      onRetry: (event) => {
+        metrics?.telliHooks.onRetry?.(event);
+        logger.warn(event, 'retrying telli call');
+      },
+    },
+  });
+  // One per layer: concurrent requests with the same key share upstream calls (and, when enabled,
+  // recently read contacts). Below the per-request loaders, which still batch and memoise.
+  const telli = createCoalescingClient(upstream, {
+    ttlMs: target.cacheTtlMs,
+    maxEntries: target.cacheMaxEntries,
+    ...(deps.now && { now: deps.now }),
+  });
+
+  // Caller auth protects a real key; the sandbox serves only demo data, so it stays open there.
+  if (sandbox && config.callerAuth.tokens.length > 0) {
+    logger.warn('CALLER_TOKENS is ignored in sandbox mode (demo data only)');
+  }
+  const callerTokens = sandbox ? [] : config.callerAuth.tokens;
+
+  const graphql = createGraphQL({
+    config,
+    logger,
+    telli,
+    auth,
+    callerTokens,
+    metrics,
+    tracing,
+    ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID) }),
+  });
+
+  let serving = false;
+  const routes: Partial<Record<Route, RouteHandler>> = {
+    graphql: (request, context) => graphql.handleRequest(request, context),
+    health,
+    readiness: createReadiness({
+      serving: () => serving,
+      checkTelli: () => upstream.probe(auth.mode === 'server' ? auth.apiKey : undefined),
+      cacheMs: config.readinessCacheMs,
+    }),
+    ...(metrics && { metrics: metricsRoute(metrics, config.metricsToken) }),
+  };
+
+  return {
+    edge: createEdge({ routes, deadlineMs: config.requestDeadlineMs }),
+    telli: upstream,
+    sandbox,
+    telliBaseUrl,
+    metrics,
+    setServing: (value) => {
+      serving = value;
+    },
+    async close() {
+      await upstream.close();
+      await sandbox?.close();
+      await ownTracing?.shutdown();
+    },
+  };
+}
+
+/** Which telli to talk to and with whose key; in sandbox mode, the embedded emulator, started now. */
+async function connectTelli(
+  target: TelliTarget,
+): Promise<{ sandbox?: RunningSandbox; baseUrl: string; auth: TelliAuth }> {
+  switch (target.mode) {
+    case 'sandbox': {
+      const sandbox = await startSandbox({ port: target.sandboxPort, latencyMs: target.sandboxLatencyMs });
+      return { sandbox, baseUrl: sandbox.url, auth: { mode: 'server', apiKey: sandbox.apiKey } };
+    }
+    case 'server':
+      return { baseUrl: target.baseUrl, auth: { mode: 'server', apiKey: target.apiKey } };
+    case 'forward':
+      return { baseUrl: target.baseUrl, auth: { mode: 'forward' } };
+  }
+}
+
+interface GraphQLParts {
+  config: Config;
+  logger: Logger;
+  telli: TelliClient;
+  auth: TelliAuth;
+  /** Tokens a caller must present (e.g. a company gateway); caller auth is off when empty. */
+  callerTokens: readonly string[];
+  metrics: Metrics | undefined;
+  tracing: Tracing | undefined;
+  /** The query GraphiQL opens with (sandbox mode puts a real demo contact id in it). */
+  graphiqlDefaultQuery?: string;
+}
+
+/** The GraphQL server behind the edge's `/graphql` route. Plugin order matters: cheap refusals first. */
+function createGraphQL(parts: GraphQLParts) {
+  const { config, logger, metrics, tracing } = parts;
+  const plugins: NonNullable<YogaServerOptions<EdgeContext, Context>['plugins']> = [];
+  // Reject unauthenticated callers before any other work.
+  if (parts.callerTokens.length > 0) {
+    plugins.push(useCallerAuth({ tokens: parts.callerTokens, header: config.callerAuth.header }));
+  }
+  if (tracing) plugins.push(useTracing(tracing.tracer));
+  if (metrics) plugins.push(useMetrics(metrics));
+  if (config.csrfPrevention) plugins.push(useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }));
+  plugins.push(useRequestBodyLimit(config.limits.maxBodyBytes), ...useQueryLimits(config.limits, schema));
+  if (!config.introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin());
+  plugins.push(useRequestLog(), useRequestBudget());
+
+  return createYoga<EdgeContext, Context>({
     schema,
     context: createContextFactory({
-      ...deps,
-      telli,
-      ...(deps.metrics && { loaderHooks: deps.metrics.loaderHooks }),
-      onRequestId: (request, id) => requestIds.set(request, id),
+      telli: parts.telli,
+      auth: parts.auth,
+      logger,
+      forwardedKeyOf: bearerTokenOf,
+      ...(metrics && { loaderHooks: metrics.loaderHooks }),
     }),
     graphqlEndpoint: '/graphql',
-    healthCheckEndpoint: '/health',
+    // The edge answers /health itself; Yoga's own check matches any URL that *ends* with its
+    // endpoint, query string included. No URL can end with a space (it would be percent-encoded).
+    healthCheckEndpoint: ' ',
     landingPage: false,
     // Self-hosted GraphiQL assets: Yoga's default page loads them from a CDN, which fails offline
     // and behind strict corporate networks. Without introspection GraphiQL cannot work: off too.
     // Imported on the first GraphiQL page, not at boot: the module is ~30 MB of strings in the
     // heap and a noticeable share of start-up time.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
-    graphiql: introspection && {
+    graphiql: config.introspection && {
       title: 'telli-graphql',
-      ...(deps.graphiqlDefaultQuery !== undefined && { defaultQuery: deps.graphiqlDefaultQuery }),
+      ...(parts.graphiqlDefaultQuery !== undefined && { defaultQuery: parts.graphiqlDefaultQuery }),
     },
     // Expected failures are GraphQLErrors with a code; everything else is masked. `isDev` is pinned
     // off so NODE_ENV=development can never put stack traces or upstream details into responses.
     maskedErrors: { isDev: false },
-    logging: yogaLogger(deps.logger),
+    logging: yogaLogger(logger),
     // Replaced by useRequestBodyLimit: same kind of limit, without a stream pipeline per request.
     maxRequestBodySize: false,
     plugins,
   });
-}
-
-/** Execution is over, so no resolver will call telli again for this request: free its budget. */
-function useReleaseRequestBudget(): Plugin {
-  return {
-    onExecute() {
-      return { onExecuteDone: ({ args }) => (args.contextValue as unknown as Context).release() };
-    },
-  };
-}
-
-/**
- * One access-log line per GraphQL operation, every error Yoga is about to mask logged with the
- * request id, and the request id echoed as a response header so callers can quote it.
- */
-function useRequestLog(requestIds: WeakMap<Request, string>): Plugin {
-  return {
-    onExecute({ args }) {
-      const started = performance.now();
-      return {
-        onExecuteDone({ result }) {
-          // Yoga types plugin contexts as its initial context; ours is built by createContextFactory.
-          const { logger } = args.contextValue as unknown as Context;
-          const errors = 'errors' in result ? (result.errors ?? []) : [];
-          for (const error of errors) {
-            const original = error.originalError;
-            if (!original || original instanceof GraphQLError) continue;
-            if (isRejectedKey(original)) {
-              // Every request fails until an operator fixes TELLI_API_KEY: say so plainly.
-              logger.fatal(
-                { err: original, path: error.path, alert: 'telli-server-key-rejected' },
-                `telli rejected this server's API key (HTTP ${original.status}): check TELLI_API_KEY`,
-              );
-            } else {
-              logger.error({ err: original, path: error.path }, 'unexpected error (masked for the client)');
-            }
-          }
-          if (!logger.isLevelEnabled('info')) return;
-          logger.info(
-            {
-              operationName: getOperationAST(args.document, args.operationName)?.name?.value,
-              durationMs: Math.round((performance.now() - started) * 100) / 100,
-              errors: errors.length,
-              ...(errors.length && { codes: [...new Set(errors.map((e) => e.extensions?.['code'] ?? 'INTERNAL'))] }),
-            },
-            'graphql operation',
-          );
-        },
-      };
-    },
-    onResponse({ request, response }) {
-      const id = requestIds.get(request);
-      if (id) response.headers.set('x-request-id', id);
-    },
-  };
-}
-
-function yogaLogger(logger: Logger) {
-  const yoga = logger.child({ component: 'yoga' });
-  const write =
-    (level: 'debug' | 'info' | 'warn' | 'error') =>
-    (...args: unknown[]) => {
-      const [first, ...rest] = args;
-      // Errors Yoga masks were already logged, with the request id, by useRequestLog.
-      if (first instanceof GraphQLError && first.originalError) yoga.debug({ err: first }, first.message);
-      else if (first instanceof Error) yoga[level]({ err: first }, first.message);
-      else yoga[level]({ details: rest.length ? rest : undefined }, String(first));
-    };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

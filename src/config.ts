@@ -1,11 +1,42 @@
 import { z } from 'zod';
-import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './plugins/limits.js';
 
 /**
- * Every environment variable the layer reads, in one place. `parseConfig` is pure: it takes an env
- * record, reports every problem at once and returns a frozen object. Only `src/server.ts` calls it.
+ * Every environment variable the layer reads, and every default, in one place. `parseConfig` is
+ * pure: it takes an env record, reports every problem at once and returns a frozen object. Only
+ * `src/server.ts` calls it with `process.env`; tests call it with records of their own. This
+ * module imports nothing of the layer, so anything may read a default from it.
  */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Query limits, all enforced before execution — so before any telli call. Real operations are
+ * shallow; contacts are fetched through lists, so the cost limit (not the alias limit) is what
+ * bounds the upstream work one operation can cause.
+ */
+export interface QueryLimits {
+  /** Deepest selection nesting (introspection excepted). */
+  readonly maxDepth: number;
+  /** Aliases per operation. */
+  readonly maxAliases: number;
+  /** Lexer tokens per document (a 1000-id inline list is ~1000 tokens). */
+  readonly maxTokens: number;
+  /** Operation cost (see `src/schema/cost.ts`): one per field, plus the contacts and telli reads lists cause. */
+  readonly maxCost: number;
+  /** Request body size, in bytes. */
+  readonly maxBodyBytes: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({
+  maxDepth: 10,
+  maxAliases: 100,
+  maxTokens: 5000,
+  maxCost: 3000,
+  maxBodyBytes: 1024 * 1024,
+});
+
+export const DEFAULT_TELLI_BASE_URL = 'https://api.telli.com';
+export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
+export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
 
 const port = (fallback: number) =>
   z.coerce
@@ -23,11 +54,21 @@ const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
     .max(max, `must be <= ${max}`)
     .default(fallback);
 
+const nonNegativeInt = (fallback: number, max: number, zeroMeans = '') =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(0, `must be >= 0${zeroMeans}`)
+    .max(max, `must be <= ${max}`)
+    .default(fallback);
+
 const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
     .transform((v) => v === 'true' || v === '1')
     .default(fallback);
+
+const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
 const envSchema = z
   .object({
@@ -38,7 +79,7 @@ const envSchema = z
       .min(1, 'must not be empty (unset it to run against the embedded sandbox)')
       .refine((v) => !/\s/.test(v), 'must not contain whitespace')
       .optional(),
-    TELLI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    TELLI_BASE_URL: httpUrl().optional(),
     TELLI_AUTH: z.enum(['server', 'forward'], { error: 'must be "server" or "forward"' }).default('server'),
     TELLI_TIMEOUT_MS: positiveInt(5_000, 600_000),
     TELLI_MAX_ATTEMPTS: positiveInt(3, 10),
@@ -46,14 +87,9 @@ const envSchema = z
     TELLI_RETRY_MAX_MS: positiveInt(2_000, 600_000),
     TELLI_MAX_CONCURRENCY: positiveInt(32, 1024),
     TELLI_MAX_CONNECTIONS: positiveInt(64, 1024),
-    REQUEST_DEADLINE_MS: positiveInt(15_000, 600_000),
-    TELLI_CACHE_TTL_MS: z.coerce
-      .number({ error: 'must be a number' })
-      .int('must be an integer')
-      .min(0, 'must be >= 0 (0 turns the cache off)')
-      .max(3_600_000, 'must be <= 3600000')
-      .default(0),
-    TELLI_CACHE_MAX_ENTRIES: positiveInt(10_000, 10_000_000),
+    REQUEST_DEADLINE_MS: positiveInt(DEFAULT_REQUEST_DEADLINE_MS, 600_000),
+    TELLI_CACHE_TTL_MS: nonNegativeInt(0, 3_600_000, ' (0 turns the cache off)'),
+    TELLI_CACHE_MAX_ENTRIES: positiveInt(DEFAULT_CACHE_MAX_ENTRIES, 10_000_000),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     QUERY_MAX_DEPTH: positiveInt(DEFAULT_QUERY_LIMITS.maxDepth, 100),
     QUERY_MAX_ALIASES: positiveInt(DEFAULT_QUERY_LIMITS.maxAliases, 10_000),
@@ -81,16 +117,11 @@ const envSchema = z
     METRICS_TOKEN: z.string().trim().min(24, 'must be at least 24 characters').optional(),
     READINESS_CACHE_MS: positiveInt(10_000, 3_600_000),
     SHUTDOWN_GRACE_MS: positiveInt(10_000, 600_000),
-    OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl().optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl().optional(),
     OTEL_SERVICE_NAME: z.string().min(1).default('telli-graphql'),
     SANDBOX_PORT: port(0),
-    SANDBOX_LATENCY_MS: z.coerce
-      .number({ error: 'must be a number' })
-      .int('must be an integer')
-      .min(0, 'must be >= 0')
-      .max(60_000, 'must be <= 60000')
-      .default(0),
+    SANDBOX_LATENCY_MS: nonNegativeInt(0, 60_000),
   })
   .superRefine((env, ctx) => {
     if (env.TELLI_AUTH === 'forward' && env.TELLI_API_KEY) {
@@ -112,29 +143,42 @@ const envSchema = z
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** How the layer talks to telli, whichever telli it is. */
+export interface UpstreamSettings {
+  /** Upper bound for one attempt at a telli call: connect, headers and body. */
+  readonly timeoutMs: number;
+  /** Attempts per idempotent call, the first included. */
+  readonly maxAttempts: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  /** Calls to telli in flight at once, across all callers; the rest queue. */
+  readonly maxConcurrency: number;
+  /** Sockets kept open to telli. */
+  readonly maxConnections: number;
+  /** Contacts served again within this many ms, per API key, without asking telli; 0 = off. */
+  readonly cacheTtlMs: number;
+  /** Most contacts the cache keeps, across keys. */
+  readonly cacheMaxEntries: number;
+}
+
+/**
+ * Which telli the layer talks to, and with whose key:
+ * - `sandbox`: no key given — the embedded telli emulator serves demo data on loopback;
+ * - `server`: this deployment's key (`TELLI_API_KEY`) for every request;
+ * - `forward`: each caller's own `Authorization: Bearer <telli key>`; there is no default tenant.
+ */
+export type TelliTarget =
+  | { readonly mode: 'sandbox'; readonly sandboxPort: number; readonly sandboxLatencyMs: number }
+  | { readonly mode: 'server'; readonly apiKey: string; readonly baseUrl: string }
+  | { readonly mode: 'forward'; readonly baseUrl: string };
+
+export type TelliConfig = TelliTarget & UpstreamSettings;
+
 export interface Config {
   /** Port the GraphQL server listens on (0 = any free port). */
   readonly port: number;
   readonly host: string;
-  /** `sandbox`: no key given, the embedded telli emulator serves demo data on loopback. */
-  readonly mode: 'telli' | 'sandbox';
-  readonly telli: {
-    /** `server`: one key for every request. `forward`: each caller's `Authorization: Bearer` key. */
-    readonly auth: 'server' | 'forward';
-    /** Absent in sandbox and forward mode (the sandbox generates its own key at boot). */
-    readonly apiKey: string | undefined;
-    readonly baseUrl: string;
-    readonly timeoutMs: number;
-    readonly maxAttempts: number;
-    readonly retryBaseDelayMs: number;
-    readonly retryMaxDelayMs: number;
-    readonly maxConcurrency: number;
-    readonly maxConnections: number;
-    /** Contacts served again within this many ms, per API key, without asking telli; 0 = off. */
-    readonly cacheTtlMs: number;
-    /** Most contacts the cache keeps, across keys. */
-    readonly cacheMaxEntries: number;
-  };
+  readonly telli: TelliConfig;
   /** Overall budget for one GraphQL request's upstream work, retries and queueing included. */
   readonly requestDeadlineMs: number;
   readonly logLevel: LogLevel;
@@ -151,7 +195,6 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** OpenTelemetry export; undefined = tracing off. */
   readonly tracing: { readonly otlpTracesUrl: string; readonly serviceName: string } | undefined;
-  readonly sandbox: { readonly port: number; readonly latencyMs: number };
 }
 
 export class ConfigError extends Error {
@@ -160,8 +203,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-
-export const DEFAULT_TELLI_BASE_URL = 'https://api.telli.com';
 
 /** Unset and empty-string variables are treated alike for everything except secrets. */
 function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
@@ -175,6 +216,15 @@ function definedOnly(env: Record<string, string | undefined>): Record<string, st
   return out;
 }
 
+type Env = z.infer<typeof envSchema>;
+
+function telliTarget(e: Env): TelliTarget {
+  const baseUrl = e.TELLI_BASE_URL ?? DEFAULT_TELLI_BASE_URL;
+  if (e.TELLI_AUTH === 'forward') return { mode: 'forward', baseUrl };
+  if (e.TELLI_API_KEY) return { mode: 'server', apiKey: e.TELLI_API_KEY, baseUrl };
+  return { mode: 'sandbox', sandboxPort: e.SANDBOX_PORT, sandboxLatencyMs: e.SANDBOX_LATENCY_MS };
+}
+
 export function parseConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(definedOnly(env));
   if (!parsed.success) {
@@ -186,11 +236,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
-    mode: e.TELLI_API_KEY || e.TELLI_AUTH === 'forward' ? 'telli' : 'sandbox',
     telli: {
-      auth: e.TELLI_AUTH,
-      apiKey: e.TELLI_API_KEY,
-      baseUrl: e.TELLI_BASE_URL ?? DEFAULT_TELLI_BASE_URL,
+      ...telliTarget(e),
       timeoutMs: e.TELLI_TIMEOUT_MS,
       maxAttempts: e.TELLI_MAX_ATTEMPTS,
       retryBaseDelayMs: e.TELLI_RETRY_BASE_MS,
@@ -217,7 +264,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     readinessCacheMs: e.READINESS_CACHE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     tracing: tracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT, e.OTEL_SERVICE_NAME),
-    sandbox: { port: e.SANDBOX_PORT, latencyMs: e.SANDBOX_LATENCY_MS },
   };
   return deepFreeze(config);
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createLoaders, type LoaderHooks, type Loaders } from './loaders/index.js';
 import type { Logger } from './logger.js';
 import { Cancellation, type CallOptions, type CancelSignal, type TelliClient } from './telli/index.js';
@@ -6,16 +5,27 @@ import { Cancellation, type CallOptions, type CancelSignal, type TelliClient } f
 /** Whose telli key a request uses: this deployment's, or the one the caller forwarded. */
 export type KeySource = 'server' | 'caller';
 
+/** What the request edge established about a request before GraphQL runs (see `src/http/edge.ts`). */
+export interface RequestFacts {
+  request: Request;
+  /** On every log line of the request, echoed to the caller, sent to telli. */
+  requestId: string;
+  /** Epoch ms by which everything the request asks of telli must be done. */
+  deadline: number;
+}
+
 /** Everything a resolver may use. Built fresh for every GraphQL request by `createContextFactory`. */
 export interface Context {
-  /** From the caller's `x-request-id` when it is sane, generated otherwise; on every log line. */
   requestId: string;
   logger: Logger;
   loaders: Loaders;
   keySource: KeySource;
-  /** Ends the request's telli budget (clears its deadline timer); the app calls it once execution is done. */
+  /** Ends the request's telli budget (clears its deadline timer); the edge calls it once execution is done. */
   release(): void;
 }
+
+/** What Yoga's hooks see: Yoga's own context, the edge's facts and ours. */
+export type GraphQLContext = RequestFacts & Context;
 
 /**
  * `server`: one key (TELLI_API_KEY) for every request. `forward`: the caller's own telli key from
@@ -28,37 +38,14 @@ export interface ContextDeps {
   telli: TelliClient;
   auth: TelliAuth;
   logger: Logger;
-  /** Budget for the request's upstream work (queueing and retries included). */
-  requestDeadlineMs?: number;
   loaderHooks?: LoaderHooks;
-  /** Told the id chosen for each request (the app echoes it as a response header). */
-  onRequestId?: (request: Request, requestId: string) => void;
+  /** The telli key a caller forwarded (`Authorization: Bearer`), for `forward` mode. */
+  forwardedKeyOf: (request: Request) => string | undefined;
 }
-
-/** Caller-supplied ids are echoed into logs and sent to telli: accept only a conservative shape. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-export function requestIdOf(request: Request): string {
-  const given = request.headers.get('x-request-id');
-  return given && REQUEST_ID.test(given) ? given : randomUUID();
-}
-
-const BEARER = /^Bearer\s+([\x21-\x7e]{1,512})$/i;
-
-/** The token of `Authorization: Bearer <token>`, or undefined when absent or malformed. */
-export function bearerTokenOf(request: Request): string | undefined {
-  return BEARER.exec(request.headers.get('authorization')?.trim() ?? '')?.[1];
-}
-
-export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
 
 export function createContextFactory(deps: ContextDeps) {
-  const deadlineMs = deps.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
-  return ({ request }: { request: Request }): Context => {
-    const requestId = requestIdOf(request);
-    deps.onRequestId?.(request, requestId);
-    const apiKey = deps.auth.mode === 'server' ? deps.auth.apiKey : bearerTokenOf(request);
-    const deadline = Date.now() + deadlineMs;
+  return ({ request, requestId, deadline }: RequestFacts): Context => {
+    const apiKey = deps.auth.mode === 'server' ? deps.auth.apiKey : deps.forwardedKeyOf(request);
     // One budget for everything this request asks of telli; a client that goes away aborts it too.
     // Built on first use only: most of its cost (a timer, a listener on the client's signal) is
     // wasted on operations that never call telli, and `release` frees it the moment execution

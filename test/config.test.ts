@@ -5,12 +5,12 @@ describe('parseConfig', () => {
   it('defaults to sandbox mode with no environment at all', () => {
     const config = parseConfig({});
     expect(config).toMatchObject({
-      mode: 'sandbox',
       port: 4000,
       host: '127.0.0.1',
       logLevel: 'info',
-      telli: { auth: 'server', apiKey: undefined, baseUrl: 'https://api.telli.com', timeoutMs: 5_000, maxAttempts: 3 },
+      telli: { mode: 'sandbox', sandboxPort: 0, sandboxLatencyMs: 0, timeoutMs: 5_000, maxAttempts: 3 },
     });
+    expect(config.telli).not.toHaveProperty('apiKey');
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.telli)).toBe(true);
   });
@@ -24,10 +24,9 @@ describe('parseConfig', () => {
       LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
-      mode: 'telli',
       port: 8080,
       logLevel: 'debug',
-      telli: { apiKey: 'key_123', baseUrl: 'http://127.0.0.1:9999/prefix', timeoutMs: 2500 },
+      telli: { mode: 'server', apiKey: 'key_123', baseUrl: 'http://127.0.0.1:9999/prefix', timeoutMs: 2500 },
     });
   });
 
@@ -58,10 +57,9 @@ describe('parseConfig', () => {
   });
 
   it('forwarded-key mode needs no server key and refuses one', () => {
-    expect(parseConfig({ TELLI_AUTH: 'forward' })).toMatchObject({
-      mode: 'telli',
-      telli: { auth: 'forward', apiKey: undefined },
-    });
+    const forward = parseConfig({ TELLI_AUTH: 'forward' });
+    expect(forward.telli).toMatchObject({ mode: 'forward', baseUrl: 'https://api.telli.com' });
+    expect(forward.telli).not.toHaveProperty('apiKey');
     expect(() => parseConfig({ TELLI_AUTH: 'forward', TELLI_API_KEY: 'k' })).toThrow(/TELLI_API_KEY must not be set/);
     expect(() => parseConfig({ TELLI_AUTH: 'sometimes' })).toThrow(/TELLI_AUTH/);
   });

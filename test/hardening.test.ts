@@ -2,9 +2,9 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { createMemoryLogger } from '../src/logger.js';
-import { MAX_OPERATION_NAMES, OTHER_OPERATIONS } from '../src/metrics.js';
-import { operationCost, V2_ONLY_FIELDS, V2_READ_COST } from '../src/plugins/limits.js';
-import { CONTACT_FIELD_SOURCES } from '../src/schema/contact.js';
+import { MAX_OPERATION_NAMES, OTHER_OPERATIONS } from '../src/http/use-metrics.js';
+import { operationCost, V2_READ_COST } from '../src/schema/cost.js';
+import { schema } from '../src/schema/index.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { parse } from 'graphql';
@@ -44,7 +44,7 @@ describe('query limits (before any upstream call)', () => {
 
   it('counts contacts per id for literal lists, variables, _entities and fragments', () => {
     const cost = (query: string, variables: Record<string, unknown> = {}) =>
-      operationCost(parse(query), undefined, variables);
+      operationCost(schema, parse(query), undefined, variables);
     expect(cost('{ contact(id: "x") { id firstName } }')).toBe(3);
     expect(cost('{ contacts(ids: ["a", "b", "c"]) { id } }')).toBe(4);
     expect(cost('query ($ids: [ID!]!) { contacts(ids: $ids) { id } }', { ids: Array(250).fill('x') })).toBe(251);
@@ -55,7 +55,7 @@ describe('query limits (before any upstream call)', () => {
   });
 
   it('weighs fields only telli v2 has by the contacts they are read for (one v2 call each)', () => {
-    const cost = (query: string) => operationCost(parse(query), undefined, {});
+    const cost = (query: string) => operationCost(schema, parse(query), undefined, {});
     // contact 1, properties 1 + 1 contact × V2_READ_COST, key 1
     expect(cost('{ contact(id: "x") { properties { key } } }')).toBe(3 + V2_READ_COST);
     // contacts 3, updatedAt 1 + 3 × V2_READ_COST, properties 1 + 3 × V2_READ_COST, key 1
@@ -67,13 +67,6 @@ describe('query limits (before any upstream call)', () => {
     ).toBe(4 + 2 * V2_READ_COST);
     // A v2 list page brings the v2 records along: no extra calls to weigh.
     expect(cost('{ contactsPage(first: 50) { edges { node { properties { key } } } } }')).toBe(54);
-  });
-
-  it('names exactly the v2-only fields of CONTACT_FIELD_SOURCES', () => {
-    const v2Only = Object.entries(CONTACT_FIELD_SOURCES)
-      .filter(([, source]) => source === 'v2')
-      .map(([field]) => field);
-    expect([...V2_ONLY_FIELDS].sort()).toEqual(v2Only.sort());
   });
 
   it('rejects properties for 300 contacts with COST_LIMIT_EXCEEDED before any telli call', async () => {
@@ -113,7 +106,7 @@ describe('query limits (before any upstream call)', () => {
   });
 
   it('rejects nesting deeper than the configured depth', async () => {
-    const shallow = await createTestStack({ app: { limits: { maxDepth: 1 } } });
+    const shallow = await createTestStack({ env: { QUERY_MAX_DEPTH: '1' } });
     try {
       const res = await shallow.http(`{ contact(id: "${unknownId(1)}") { id } }`);
       expect(res.status).toBe(400);
@@ -138,7 +131,7 @@ describe('caller authentication', () => {
   const tokens = ['gateway-token-aaaaaaaaaaaaaaaaaaaaaaaa', 'gateway-token-bbbbbbbbbbbbbbbbbbbbbbbb'];
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await createTestStack({ app: { callerAuth: { tokens, header: 'x-caller-token' } } });
+    stack = await createTestStack({ env: { CALLER_TOKENS: tokens.join(','), CALLER_TOKEN_HEADER: 'x-caller-token' } });
   });
   afterAll(() => stack.close());
 
@@ -164,7 +157,7 @@ describe('caller authentication', () => {
 describe('introspection switched off', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await createTestStack({ app: { introspection: false } });
+    stack = await createTestStack({ env: { INTROSPECTION: 'false' } });
   });
   afterAll(() => stack.close());
 
@@ -215,17 +208,9 @@ describe('CSRF prevention (on by default)', () => {
 
 describe('readiness', () => {
   it('is 200 when telli is reachable, checks telli at most once per cache period, 503 when it is not', async () => {
-    let serving = true;
-    const stack = await createTestStack();
-    const ready = await createTestStack({
-      app: {
-        readiness: {
-          serving: () => serving,
-          checkTelli: () => stack.telli.probe(stack.sandbox.apiKey),
-          cacheMs: 60_000,
-        },
-      },
-    });
+    const ready = await createTestStack({ env: { READINESS_CACHE_MS: '60000' } });
+    const stack = ready;
+    const setServing = (serving: boolean) => ready.layer.setServing(serving);
     try {
       const probe = async () => {
         const res = await ready.app.fetch('http://layer.test/readiness');
@@ -235,21 +220,16 @@ describe('readiness', () => {
       expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
       expect(results[0]?.body.checks).toEqual({ config: 'ok', server: 'ok', telli: 'ok' });
       expect(stack.sandbox.stats.calls).toEqual({ 'GET /v1/verify-api-key': 1 });
-      serving = false;
+      setServing(false);
       expect((await probe()).status).toBe(503);
     } finally {
       await ready.close();
-      await stack.close();
     }
   });
 
   it('reports telli down, or a rejected server key, as 503 without leaking the key', async () => {
-    const stack = await createTestStack();
-    const down = await createTestStack({
-      app: {
-        readiness: { serving: () => true, checkTelli: () => stack.telli.probe('tk_wrong_key_1234567'), cacheMs: 0 },
-      },
-    });
+    const down = await createTestStack({ serverApiKey: 'tk_wrong_key_1234567', env: { READINESS_CACHE_MS: '1' } });
+    const stack = down;
     try {
       const rejected = await down.app.fetch('http://layer.test/readiness');
       expect(rejected.status).toBe(503);
@@ -257,12 +237,12 @@ describe('readiness', () => {
       expect(text).toContain('telli rejected the API key');
       expect(text).not.toContain('tk_wrong_key_1234567');
       await stack.sandbox.close();
+      await new Promise((resolve) => setTimeout(resolve, 5)); // past READINESS_CACHE_MS
       const unreachable = await down.app.fetch('http://layer.test/readiness');
       expect(unreachable.status).toBe(503);
       expect(await unreachable.text()).toContain('unreachable (ECONNREFUSED)');
     } finally {
       await down.close();
-      await stack.telli.close();
     }
   });
 });
@@ -270,7 +250,7 @@ describe('readiness', () => {
 describe('metrics', () => {
   it('with METRICS_TOKEN, answers /metrics only to that bearer token (401 otherwise)', async () => {
     const token = 'scrape-token-0123456789abcdef';
-    const stack = await createTestStack({ metrics: { token } });
+    const stack = await createTestStack({ env: { METRICS: 'true', METRICS_TOKEN: token } });
     try {
       const scrape = (headers: Record<string, string>) => stack.app.fetch('http://layer.test/metrics', { headers });
       const missing = await scrape({});
@@ -290,7 +270,7 @@ describe('metrics', () => {
   });
 
   it('keeps label values bounded: URL path without the query string, capped operation names, no list indices', async () => {
-    const stack = await createTestStack({ metrics: true });
+    const stack = await createTestStack({ env: { METRICS: 'true' } });
     try {
       const csrf = { 'x-graphql-yoga-csrf': '1' };
       // Introspection is tooling traffic, not API use: not counted.
@@ -336,7 +316,7 @@ describe('metrics', () => {
   });
 
   it('exposes GraphQL, error, upstream, retry, batch, loader-cache and in-flight metrics in Prometheus format', async () => {
-    const stack = await createTestStack({ metrics: true });
+    const stack = await createTestStack({ env: { METRICS: 'true' } });
     try {
       const [a, b] = [...stack.sandbox.contacts.values()] as [SandboxContact, SandboxContact];
       stack.sandbox.injectFault({ fault: { kind: 'status', status: 503 }, times: 1 });
@@ -454,7 +434,7 @@ describe('the started server', () => {
   });
 
   it('keeps batching through the real server: one telli call per operation', async () => {
-    const sandbox = server.sandbox;
+    const sandbox = server.layer.sandbox;
     if (!sandbox) throw new Error('expected sandbox mode');
     sandbox.resetStats();
     const ids = [...sandbox.contacts.keys()].slice(0, 3);

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.js';
 import { createDemoContacts, type SandboxContact } from '../src/sandbox/index.js';
 import { createTelliClient, parseRetryAfter, TelliNetworkError } from '../src/telli/index.js';
 import {
@@ -51,7 +52,7 @@ const elapsed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
 describe('retries (429, 5xx, resets) with backoff', () => {
   let stack: TestStack;
   let contacts: SandboxContact[];
-  beforeAll(async () => ({ stack, contacts } = await stackFor({ client: { maxAttempts: 3 } })));
+  beforeAll(async () => ({ stack, contacts } = await stackFor({ env: { TELLI_MAX_ATTEMPTS: '3' } })));
   afterAll(() => stack.close());
   afterEach(async () => {
     expectNoLeaks(stack);
@@ -173,7 +174,7 @@ describe('retries (429, 5xx, resets) with backoff', () => {
 
 describe('timeouts and the request deadline', () => {
   it('a hang past TELLI_TIMEOUT_MS gives UPSTREAM_TIMEOUT after one attempt', async () => {
-    const { stack, contacts } = await stackFor({ client: { timeoutMs: 300 } });
+    const { stack, contacts } = await stackFor({ env: { TELLI_TIMEOUT_MS: '300' } });
     try {
       stack.sandbox.injectFault({ fault: { kind: 'hang' }, times: 1 });
       const [res, ms] = await elapsed(() => stack.http(`{ contact(id: "${contacts[0]?.id}") { id } }`));
@@ -190,7 +191,7 @@ describe('timeouts and the request deadline', () => {
   });
 
   it('the per-request deadline cuts a hang short even when the attempt timeout is long', async () => {
-    const { stack, contacts } = await stackFor({ client: { timeoutMs: 30_000 }, requestDeadlineMs: 400 });
+    const { stack, contacts } = await stackFor({ env: { TELLI_TIMEOUT_MS: '30000', REQUEST_DEADLINE_MS: '400' } });
     try {
       stack.sandbox.injectFault({ fault: { kind: 'hang' }, times: 1 });
       const [res, ms] = await elapsed(() => stack.raw(`{ contact(id: "${contacts[0]?.id}") { id } }`));
@@ -204,8 +205,13 @@ describe('timeouts and the request deadline', () => {
 
   it('retries stop at the deadline: backoff that would overrun it is not started', async () => {
     const { stack, contacts } = await stackFor({
-      client: { maxAttempts: 10, retryBaseDelayMs: 200, retryMaxDelayMs: 200, random: () => 1 },
-      requestDeadlineMs: 500,
+      env: {
+        TELLI_MAX_ATTEMPTS: '10',
+        TELLI_RETRY_BASE_MS: '200',
+        TELLI_RETRY_MAX_MS: '200',
+        REQUEST_DEADLINE_MS: '500',
+      },
+      deps: { random: () => 1 },
     });
     try {
       stack.sandbox.injectFault({ fault: { kind: 'status', status: 503 } });
@@ -226,6 +232,7 @@ describe('connection refused', () => {
     await stack.close(); // nothing listens there any more
     const attempts: (string | undefined)[] = [];
     const client = createTelliClient({
+      ...parseConfig({}).telli,
       baseUrl: closedUrl,
       timeoutMs: 1000,
       retryBaseDelayMs: 5,
@@ -240,7 +247,7 @@ describe('connection refused', () => {
 
 describe('concurrency limit toward telli', () => {
   it('queues excess calls instead of failing them, never exceeding the limit', async () => {
-    const { stack, contacts } = await stackFor({ client: { maxConcurrency: 2 }, sandbox: { latencyMs: 40 } });
+    const { stack, contacts } = await stackFor({ env: { TELLI_MAX_CONCURRENCY: '2' }, sandbox: { latencyMs: 40 } });
     try {
       const picked = contacts.slice(0, 8);
       const responses = await Promise.all(picked.map((c) => stack.raw(`{ contact(id: "${c.id}") { id } }`)));

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_QUERY_LIMITS } from '../src/plugins/limits.js';
+import { DEFAULT_QUERY_LIMITS } from '../src/config.js';
 
 const MAX_REQUEST_BODY_BYTES = DEFAULT_QUERY_LIMITS.maxBodyBytes;
 import { FEDERATION_LINK } from '../src/schema/index.js';
@@ -31,9 +31,9 @@ describe('request body limit', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
         body,
-        // Required for a streaming request body.
+        // Required for a streaming request body (missing from the DOM typings).
         duplex: 'half',
-      }),
+      } as RequestInit),
     );
 
   it('refuses a declared Content-Length over the limit with 413, before reading the body', async () => {

@@ -85,7 +85,7 @@ describe('credentials are never shared', () => {
     stack = await createTestStack({
       auth: 'forward',
       sandbox: { apiKeys: [keyA], tenants: { [keyB]: createDemoContacts() }, latencyMs: 80 },
-      contactCache: { ttlMs: 60_000 },
+      env: { TELLI_CACHE_TTL_MS: '60000' },
     });
     shared = [...stack.sandbox.contacts.values()][5] as SandboxContact;
   });
@@ -128,7 +128,10 @@ describe('the optional TTL cache', () => {
     let stack: TestStack;
     let contacts: SandboxContact[];
     beforeAll(async () => {
-      stack = await createTestStack({ contactCache: { ttlMs: 5_000, maxEntries: 3, now: () => clock } });
+      stack = await createTestStack({
+        env: { TELLI_CACHE_TTL_MS: '5000', TELLI_CACHE_MAX_ENTRIES: '3' },
+        deps: { now: () => clock },
+      });
       contacts = [...stack.sandbox.contacts.values()];
     });
     afterAll(() => stack.close());

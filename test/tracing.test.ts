@@ -23,7 +23,7 @@ describe('tracing', () => {
     let stack: TestStack;
     beforeAll(async () => {
       tracing = createTracing({ serviceName: 'telli-graphql-test', processor: new SimpleSpanProcessor(exporter) });
-      stack = await createTestStack({ tracer: tracing.tracer });
+      stack = await createTestStack({ deps: { tracing } });
     });
     afterAll(async () => {
       await stack.close();

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import type { Context } from '../context.js';
 import { TelliHttpError, type ContactPageV2 } from '../telli/index.js';
 import { builder } from './builder.js';
-import { ContactRef, contactNeeds, listedContact, prefetch, type ContactParent } from './contact.js';
+import { ContactRef } from './contact.js';
+import { contactNeeds, listedContact, prefetch, type ContactParent } from './contact-sources.js';
+import { costExtensions } from './cost.js';
 import { badUserInput, toGraphQLError } from './errors.js';
 
 /** telli's `limit` range for `GET /v2/contacts`; `first` is clamped into it. */
@@ -167,6 +169,11 @@ builder.queryField('contactsPage', (t) =>
     type: ContactConnectionRef,
     nullable: true,
     description: `Every contact, page by page (\`GET /v2/contacts\`: one telli call per page). Selecting call-state fields (\`status\`, \`callAttempts\`, …) on the contacts adds one v1 batch call per page, never one per contact. Order is telli's; telli offers no filter, sort or total count.`,
+    // Listed records are full v2 records: fields only v2 has cost no call per contact below.
+    extensions: costExtensions({
+      contacts: (args) => (typeof args['first'] === 'number' ? args['first'] : 1),
+      withV2Records: true,
+    }),
     args: {
       first: t.arg.int({
         required: false,

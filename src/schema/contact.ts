@@ -1,166 +1,23 @@
-import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
-import { z } from 'zod';
 import type { Context } from '../context.js';
-import { TELLI_BATCH_LIMIT, type TelliContact, type TelliContactV2 } from '../telli/index.js';
+import type { TelliContact, TelliContactV2 } from '../telli/index.js';
 import { builder } from './builder.js';
 import { ContactPropertyRef } from './contact-property.js';
-import { badUserInput, toGraphQLError, upstreamInvalid } from './errors.js';
+import {
+  CONTACT_FIELD_SOURCES,
+  v1Of,
+  v2Of,
+  type ContactParent,
+  type SharedContact,
+  type Sources,
+} from './contact-sources.js';
+import { contactStatusOf, ContactStatus } from './contact-status.js';
+import { costExtensions, V2_READ_COST } from './cost.js';
 import { checkedUpstreamValue } from './scalars.js';
-import { selectedFieldNames } from './selection.js';
-
-/** Most ids one `contacts(ids:)` field accepts — telli's batch limit. */
-export const MAX_IDS_PER_FIELD = TELLI_BATCH_LIMIT;
-/** Longest external id accepted; bounds the URL we build. */
-export const MAX_EXTERNAL_ID_LENGTH = 512;
-
-export type ContactStatusValue = 'reached' | 'not_reached' | 'in_progress';
-const KNOWN_STATUSES: ReadonlySet<string> = new Set<ContactStatusValue>(['reached', 'not_reached', 'in_progress']);
-
-/** telli's status when it sent a known one; otherwise derived from the call timestamps. */
-export function contactStatusOf(contact: TelliContact): { status: ContactStatusValue; unknownRaw?: string } {
-  if (contact.status !== null && KNOWN_STATUSES.has(contact.status)) {
-    return { status: contact.status as ContactStatusValue };
-  }
-  const status: ContactStatusValue = contact.inCallSince
-    ? 'in_progress'
-    : contact.reachedAt
-      ? 'reached'
-      : 'not_reached';
-  return contact.status === null ? { status } : { status, unknownRaw: contact.status };
-}
-
-export const ContactStatus = builder.enumType('ContactStatus', {
-  description: "Where telli's AI agent stands with a contact.",
-  values: {
-    REACHED: { value: 'reached', description: 'A conversation with the contact has happened.' },
-    NOT_REACHED: { value: 'not_reached', description: 'The contact has not been reached (yet).' },
-    IN_PROGRESS: { value: 'in_progress', description: 'A call with the contact is in progress right now.' },
-  } as const,
-});
 
 /*
- * Where each Contact field comes from. telli's v1 batch read is cheap (one call per 1000 ids) and
- * the only source of call state, but has no typed properties or `updatedAt`; v2 has those, but
- * costs one call per contact and carries no call state. So each field names its source:
- *  - `v1` / `v2`: only that API has it;
- *  - `shared`: both have it. It is read from v2 when the operation reads this contact's v2 record
- *    anyway (a v2 field is selected, or the contact came from a v2 list or lookup), else from v1;
- *  - `key`: known without a read.
- * This one table drives both the planning in the root resolvers (which read establishes that the
- * contact exists, which other read to start early) and the field resolvers, so they cannot drift.
+ * The Contact type. Each field resolver reads the record `CONTACT_FIELD_SOURCES` names for it, and
+ * each field only telli v2 has weighs one v2 call per contact in the cost model.
  */
-export const CONTACT_FIELD_SOURCES = {
-  id: 'key',
-  externalId: 'shared',
-  externalUrl: 'shared',
-  createdAt: 'shared',
-  firstName: 'shared',
-  lastName: 'shared',
-  phoneNumber: 'shared',
-  email: 'shared',
-  timezone: 'shared',
-  salutation: 'shared',
-  status: 'v1',
-  inCallSince: 'v1',
-  reachedAt: 'v1',
-  nextCallAt: 'v1',
-  callAttempts: 'v1',
-  contactDetails: 'v1',
-  updatedAt: 'v2',
-  properties: 'v2',
-} as const satisfies Record<string, 'key' | 'shared' | 'v1' | 'v2'>;
-
-type Sources = typeof CONTACT_FIELD_SOURCES;
-type SharedField = { [F in keyof Sources]: Sources[F] extends 'shared' ? F : never }[keyof Sources];
-type SharedContact = Pick<TelliContact, SharedField>;
-// Both records must answer every shared field with the same type (v2's `timezoneIana` is mapped).
-type _V2AnswersSharedFields = TelliContactV2 extends SharedContact ? true : never;
-const _v2AnswersSharedFields: _V2AnswersSharedFields = true;
-void _v2AnswersSharedFields;
-
-const SOURCE_OF: ReadonlyMap<string, Sources[keyof Sources]> = new Map(Object.entries(CONTACT_FIELD_SOURCES));
-
-/**
- * A Contact as resolvers see it: its id and whichever telli records the operation has read for it
- * so far. A field whose record is missing loads it through the per-request loaders.
- */
-export interface ContactParent {
-  /** The telli id as telli spells it. */
-  id: string;
-  /** Which record answers the `shared` fields. */
-  shared: 'v1' | 'v2';
-  v1?: TelliContact;
-  v2?: TelliContactV2;
-}
-
-/** Whether a selection of Contact asks for fields only v1, or only v2, has. */
-export interface ContactNeeds {
-  v1: boolean;
-  v2: boolean;
-}
-
-/** What the Contact selections of the current field (at each of `paths` below it) need. */
-/**
- * `_entities` asks once per representation with the same `info`: remember the answer for it (the
- * key is per operation, so the memo dies with the request).
- */
-const needsByInfo = new WeakMap<GraphQLResolveInfo, ContactNeeds>();
-
-export function contactNeeds(info: GraphQLResolveInfo, paths?: readonly (readonly string[])[]): ContactNeeds {
-  if (paths) return computeNeeds(info, paths);
-  let needs = needsByInfo.get(info);
-  if (!needs) needsByInfo.set(info, (needs = computeNeeds(info, [[]])));
-  return needs;
-}
-
-function computeNeeds(info: GraphQLResolveInfo, paths: readonly (readonly string[])[]): ContactNeeds {
-  const needs = { v1: false, v2: false };
-  for (const path of paths) {
-    for (const name of selectedFieldNames(info, path)) {
-      const source = SOURCE_OF.get(name);
-      if (source === 'v1') needs.v1 = true;
-      else if (source === 'v2') needs.v2 = true;
-    }
-  }
-  return needs;
-}
-
-/** A contact telli listed (v2): it exists, and its shared fields are already at hand. */
-export function listedContact(v2: TelliContactV2): ContactParent {
-  return { id: v2.id, shared: 'v2', v2 };
-}
-
-/** Starts a read whose result a field resolver will pick up from the loader's cache later. */
-export function prefetch(load: Promise<unknown>): void {
-  // The cached promise reports its own failure to whichever field awaits it; this copy must not
-  // surface as an unhandled rejection.
-  load.catch(() => undefined);
-}
-
-/** telli's v1 and v2 APIs disagree about whether the contact exists (e.g. it was just deleted). */
-function disagreement(missingIn: 'v1' | 'v2'): GraphQLError {
-  const other = missingIn === 'v1' ? 'v2' : 'v1';
-  return upstreamInvalid(`telli's ${missingIn} API does not know this contact, although its ${other} API does.`);
-}
-
-async function settle<T>(ctx: Context, loading: Promise<T | null>, api: 'v1' | 'v2'): Promise<T> {
-  let record: T | null;
-  try {
-    record = await loading;
-  } catch (error) {
-    throw toGraphQLError(error, ctx.keySource);
-  }
-  if (record === null) throw disagreement(api);
-  return record;
-}
-
-function v1Of(parent: ContactParent, ctx: Context): TelliContact | Promise<TelliContact> {
-  return parent.v1 ?? settle(ctx, ctx.loaders.contactById.load(parent.id.toLowerCase()), 'v1');
-}
-
-function v2Of(parent: ContactParent, ctx: Context): TelliContactV2 | Promise<TelliContactV2> {
-  return parent.v2 ?? settle(ctx, ctx.loaders.contactV2ById.load(parent.id.toLowerCase()), 'v2');
-}
 
 type RecordOf<F extends keyof Sources> = Sources[F] extends 'v1'
   ? TelliContact
@@ -181,6 +38,11 @@ function read<F extends Exclude<keyof Sources, 'id'>, T>(
     const apply = (r: TelliContact | TelliContactV2) => pick(r as RecordOf<F>, ctx);
     return record instanceof Promise ? record.then(apply) : apply(record);
   };
+}
+
+/** What a field costs per contact it is read for: one v2 call when only v2 has it. */
+function sourceCost(field: keyof Sources) {
+  return CONTACT_FIELD_SOURCES[field] === 'v2' ? { extensions: costExtensions({ perContact: V2_READ_COST }) } : {};
 }
 
 export const ContactRef = builder.objectRef<ContactParent>('Contact');
@@ -215,6 +77,7 @@ ContactRef.implement({
       nullable: true,
       description:
         'When the contact last changed in telli. From telli v2 (`GET /v2/contacts/{id}`): one call per contact.',
+      ...sourceCost('updatedAt'),
       resolve: read('updatedAt', (c) => checkedUpstreamValue('DateTime', c.updatedAt)),
     }),
     firstName: t.string({
@@ -298,117 +161,8 @@ ContactRef.implement({
       nullable: false,
       description:
         "Typed custom fields (telli v2 `properties`), in telli's order. From `GET /v2/contacts/{id}`: one call per contact, at most 8 in flight per request.",
+      ...sourceCost('properties'),
       resolve: read('properties', (c) => c.properties),
-    }),
-  }),
-});
-
-/*
- * Contact is a federation entity: other subgraphs (deals, tickets, calendars) hold contact ids and
- * the gateway asks this layer for the rest via `_entities`. Representations follow the same rule
- * as root fields, so N of them cost one telli v1 call per 1000 distinct ids (plus one v2 call per
- * contact only when v2 fields are asked for).
- */
-builder.asEntity(ContactRef, {
-  key: builder.selection<{ id: string }>('id'),
-  resolveReference: (reference, ctx, info) => loadContact(ctx, String(reference.id), contactNeeds(info)),
-});
-
-const contactIdSchema = z.guid();
-
-/** A validated, lower-cased telli id, or the BAD_USER_INPUT error to report instead. */
-function parseContactId(id: string): string | GraphQLError {
-  const parsed = contactIdSchema.safeParse(id);
-  if (parsed.success) return parsed.data.toLowerCase();
-  const shown = id.length > 64 ? `${id.slice(0, 64)}…` : id;
-  return badUserInput(`"${shown}" is not a valid contact id: expected a UUID.`);
-}
-
-/**
- * A contact by id for a root field, or null when telli has none. Which read establishes that it
- * exists: the v1 batch (cheap, and needed anyway for call state), unless the selection needs v2
- * and nothing v1-only — then v2's 404 answers it and v1 is not called at all. When both are
- * needed, both reads start now so that v2's round trip overlaps v1's.
- */
-function loadContact(ctx: Context, id: string, needs: ContactNeeds): Promise<ContactParent | null> {
-  const key = parseContactId(id);
-  if (key instanceof GraphQLError) return Promise.reject(key);
-  return findContact(ctx, key, needs).catch((error: unknown) => Promise.reject(toGraphQLError(error, ctx.keySource)));
-}
-
-async function findContact(ctx: Context, key: string, needs: ContactNeeds): Promise<ContactParent | null> {
-  const shared = needs.v2 ? 'v2' : 'v1';
-  if (needs.v1 || !needs.v2) {
-    if (needs.v2) prefetch(ctx.loaders.contactV2ById.load(key));
-    const v1 = await ctx.loaders.contactById.load(key);
-    return v1 && { id: v1.id, shared, v1 };
-  }
-  const v2 = await ctx.loaders.contactV2ById.load(key);
-  return v2 && { id: v2.id, shared, v2 };
-}
-
-/**
- * A contact by external id. With v2 fields selected, v2's lookup answers in one call with the
- * whole v2 record (v1's lookup returns a reduced object, so v1 needs the lookup plus a batch read).
- */
-async function findByExternalId(ctx: Context, externalId: string, needs: ContactNeeds): Promise<ContactParent | null> {
-  if (!needs.v2) {
-    const v1 = await ctx.loaders.contactByExternalId.load(externalId);
-    return v1 && { id: v1.id, shared: 'v1', v1 };
-  }
-  const v2 = await ctx.loaders.contactV2ByExternalId.load(externalId);
-  if (v2 === null) return null;
-  if (needs.v1) prefetch(ctx.loaders.contactById.load(v2.id.toLowerCase()));
-  return { id: v2.id, shared: 'v2', v2 };
-}
-
-builder.queryType({
-  description:
-    'Read contacts from telli. Every id asked for in one operation is fetched in as few telli calls as possible, and only from the endpoints the selected fields need.',
-  fields: (t) => ({
-    contact: t.field({
-      type: ContactRef,
-      nullable: true,
-      description:
-        'The contact with this telli id, or null when telli has none. A malformed id is a BAD_USER_INPUT error.',
-      args: { id: t.arg.id({ required: true, description: 'The telli contact id (a UUID).' }) },
-      resolve: (_root, { id }, ctx, info) => loadContact(ctx, String(id), contactNeeds(info)),
-    }),
-    contacts: t.field({
-      type: [ContactRef],
-      nullable: { list: true, items: true },
-      description: `Contacts by telli id, in the order of \`ids\`: null where telli has no such contact, duplicates allowed. A malformed id fails only its own entry (BAD_USER_INPUT). More than ${MAX_IDS_PER_FIELD} ids: the field is null with BAD_USER_INPUT and telli is not called; the rest of the response is unaffected.`,
-      args: {
-        ids: t.arg.idList({ required: true, description: `At most ${MAX_IDS_PER_FIELD} telli contact ids.` }),
-      },
-      resolve: (_root, { ids }, ctx, info) => {
-        if (ids.length > MAX_IDS_PER_FIELD) {
-          throw badUserInput(`contacts(ids:) accepts at most ${MAX_IDS_PER_FIELD} ids; got ${ids.length}.`, {
-            maxIds: MAX_IDS_PER_FIELD,
-          });
-        }
-        const needs = contactNeeds(info);
-        return ids.map((id) => loadContact(ctx, String(id), needs));
-      },
-    }),
-    contactByExternalId: t.field({
-      type: ContactRef,
-      nullable: true,
-      description: 'The contact with this external id (your own id for it), or null when telli has none.',
-      args: {
-        externalId: t.arg.string({
-          required: true,
-          description: `Your id for the contact, 1–${MAX_EXTERNAL_ID_LENGTH} characters; any characters are allowed.`,
-        }),
-      },
-      resolve: (_root, { externalId }, ctx, info) => {
-        if (externalId.length < 1 || externalId.length > MAX_EXTERNAL_ID_LENGTH) {
-          throw badUserInput(`externalId must be 1–${MAX_EXTERNAL_ID_LENGTH} characters long.`);
-        }
-        return findByExternalId(ctx, externalId, contactNeeds(info)).catch((error: unknown) =>
-          Promise.reject(toGraphQLError(error, ctx.keySource)),
-        );
-      },
     }),
   }),
 });

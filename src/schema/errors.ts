@@ -1,28 +1,12 @@
 import { GraphQLError } from 'graphql';
 import type { KeySource } from '../context.js';
+import { ErrorCode } from '../error-codes.js';
 import { TelliError, TelliHttpError } from '../telli/index.js';
 
-/**
- * The stable `extensions.code` values clients may branch on. Anything not listed here is an
- * internal fault: masked as "Unexpected error." and logged with the request id.
+/*
+ * How failures become what a client sees: expected ones are GraphQLErrors with a code from
+ * `src/error-codes.ts`; anything else is returned as is, so that Yoga masks it.
  */
-export const ErrorCode = {
-  /** The caller's arguments are invalid (malformed id, too many ids, empty external id). */
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  /** Forwarded-key mode: no telli key was sent, or telli rejected the one that was. */
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  /** telli is rate limiting us; `extensions.retryAfterSeconds` when telli said. */
-  RATE_LIMITED: 'RATE_LIMITED',
-  /** telli did not answer in time. */
-  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
-  /** telli answered 5xx or the connection failed, after retries. */
-  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
-  /** telli's payload broke the documented contract (for this contact or field only). */
-  UPSTREAM_INVALID_RESPONSE: 'UPSTREAM_INVALID_RESPONSE',
-  /** telli's batch reported an error for this one contact (other than "not found"). */
-  UPSTREAM_ITEM_ERROR: 'UPSTREAM_ITEM_ERROR',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export function badUserInput(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, ...extensions } });

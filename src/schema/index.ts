@@ -4,6 +4,7 @@ import { builder } from './builder.js';
 import './scalars.js';
 import './contact-property.js';
 import './contact.js';
+import './contact-queries.js';
 import './contact-connection.js';
 import { FEDERATION_LINK } from './service.js';
 
@@ -58,5 +59,3 @@ function sortDocument(document: DocumentNode): DocumentNode {
       .sort((a, b) => schemaFirst(a) - schemaFirst(b) || byName(a as Named, b as Named)),
   };
 }
-
-export { ErrorCode } from './errors.js';

@@ -1,21 +1,21 @@
 import { Cancellation, type CancelSignal } from './cancel.js';
-import { ENDPOINTS, type CallOptions, type ContactResult, type TelliClient } from './client.js';
+import { ENDPOINTS, type TelliClient } from './client.js';
+import type { CallOptions } from './transport.js';
+import type { ContactResult } from './v1.js';
 import { TelliNetworkError, TelliTimeoutError } from './errors.js';
 import type { TelliContact } from './schemas.js';
 
 export interface ContactCacheOptions {
   /**
    * How long a contact telli returned may be served again to callers with the same API key,
-   * without asking telli. 0 (the default) turns the cache off.
+   * without asking telli. 0 turns the cache off.
    */
-  ttlMs?: number;
+  ttlMs: number;
   /** Most contacts kept, across all keys; the least recently used go first. */
-  maxEntries?: number;
+  maxEntries: number;
   /** Injected for tests; `Date.now` otherwise. */
   now?: () => number;
 }
-
-export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
 
 /**
  * Reads shared across the GraphQL requests of one app, below the per-request DataLoaders:
@@ -33,9 +33,12 @@ export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
  *
  * Created once per app (see `createApp`); holds no module-level state.
  */
-export function createCoalescingClient(inner: TelliClient, options: ContactCacheOptions = {}): TelliClient {
-  const ttlMs = options.ttlMs ?? 0;
-  const cache = ttlMs > 0 ? new ContactCache(ttlMs, options.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES) : undefined;
+export function createCoalescingClient(
+  inner: TelliClient,
+  options: ContactCacheOptions = { ttlMs: 0, maxEntries: 0 },
+): TelliClient {
+  const { ttlMs } = options;
+  const cache = ttlMs > 0 ? new ContactCache(ttlMs, options.maxEntries) : undefined;
   const now = options.now ?? Date.now;
   /** (key, id) → the upstream batch call fetching that id right now. */
   const contactsInFlight = new Map<string, Flight<Map<string, ContactResult>>>();

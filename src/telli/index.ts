@@ -4,6 +4,9 @@ export * from './coalescing.js';
 export * from './errors.js';
 export * from './json.js';
 export * from './limiter.js';
+export { parseRetryAfter, type CallOptions, type TelliClientHooks, type TelliClientOptions } from './transport.js';
+export { TELLI_BATCH_LIMIT, type ContactResult, type V1Reads } from './v1.js';
+export type { ContactPageV2, V2Reads } from './v2.js';
 export {
   PROPERTY_DATA_TYPES,
   type PropertyDataType,
@@ -12,4 +15,3 @@ export {
   type TelliContactV2,
   type TelliPropertyOption,
 } from './schemas.js';
-export type { ContactPageV2, V2Reads } from './v2.js';

@@ -1,13 +1,8 @@
-import type { CallOptions } from './client.js';
-import { TelliContractError, type TelliError } from './errors.js';
+import { TelliContractError } from './errors.js';
 import { describeIssues, v2ContactSchema, v2ListSchema, type TelliContactV2 } from './schemas.js';
+import { httpError, type CallOptions, type Transport } from './transport.js';
 
-/*
- * telli's v2 contact reads. They live beside `client.ts` rather than in it so that the v1 client
- * (and its transport: pool, timeouts, retries) evolves independently; they reach telli only
- * through the `send` the client hands them.
- */
-
+/** telli's v2 contact reads: typed properties and `updatedAt`, no call state, no batch read. */
 export const V2_ENDPOINTS = {
   contactV2: 'GET /v2/contacts/{id}',
   contactV2ByExternalId: 'GET /v2/external/contacts/{externalId}',
@@ -32,40 +27,24 @@ export interface V2Reads {
   listContactsV2(page: { limit: number; cursor: string | null }, call: CallOptions): Promise<ContactPageV2>;
 }
 
-/** What the client's transport answers: parsed JSON for 2xx, status and headers always. */
-export interface V2Response {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  json: unknown;
-}
-
-export type V2Send = (endpoint: string, method: 'GET', path: string, call: CallOptions) => Promise<V2Response>;
-
-export function createV2Reads(
-  send: V2Send,
-  /** The client's mapping of a non-2xx answer (status, `Retry-After`) to an error. */
-  httpError: (endpoint: string, response: V2Response) => TelliError,
-): V2Reads {
-  async function getOne(endpoint: string, path: string, call: CallOptions): Promise<TelliContactV2 | null> {
-    const response = await send(endpoint, 'GET', path, call);
-    if (response.status === 404) return null;
-    if (response.status !== 200) throw httpError(endpoint, response);
-    const parsed = v2ContactSchema.safeParse(response.json);
-    if (!parsed.success) throw new TelliContractError(endpoint, describeIssues(parsed.error));
-    return parsed.data;
-  }
-
+export function createV2Reads(transport: Transport): V2Reads {
   return {
-    getContactV2: (id, call) => getOne(V2_ENDPOINTS.contactV2, `/v2/contacts/${encodeURIComponent(id)}`, call),
+    getContactV2: (id, call) =>
+      transport.readOne(V2_ENDPOINTS.contactV2, `/v2/contacts/${encodeURIComponent(id)}`, call, v2ContactSchema),
 
     getContactV2ByExternalId: (externalId, call) =>
-      getOne(V2_ENDPOINTS.contactV2ByExternalId, `/v2/external/contacts/${encodeURIComponent(externalId)}`, call),
+      transport.readOne(
+        V2_ENDPOINTS.contactV2ByExternalId,
+        `/v2/external/contacts/${encodeURIComponent(externalId)}`,
+        call,
+        v2ContactSchema,
+      ),
 
     async listContactsV2({ limit, cursor }, call) {
       const endpoint = V2_ENDPOINTS.contactsV2;
       const query = new URLSearchParams({ limit: String(limit) });
       if (cursor !== null) query.set('cursor', cursor);
-      const response = await send(endpoint, 'GET', `/v2/contacts?${query}`, call);
+      const response = await transport.send(endpoint, 'GET', `/v2/contacts?${query}`, call);
       if (response.status !== 200) throw httpError(endpoint, response);
       const page = v2ListSchema.safeParse(response.json);
       if (!page.success) throw new TelliContractError(endpoint, describeIssues(page.error));

@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { exchange } from '../../src/telli/http.js';
+import { parseConfig } from '../../src/config.js';
 import { Cancellation, createCoalescingClient, createTelliClient } from '../../src/telli/index.js';
 
 const API_KEY = 'bench_0123456789abcdef';
@@ -42,7 +43,8 @@ if (!urls) throw new Error('sandbox process exited before it was ready');
 const ids = (await (await fetch(`${urls.control}/ids`)).json()) as string[];
 
 const pool = new Pool(new URL(urls.url).origin, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
-const client = createTelliClient({ baseUrl: urls.url, timeoutMs: 5_000 });
+const upstream = parseConfig({}).telli;
+const client = createTelliClient({ ...upstream, baseUrl: urls.url });
 const shared = createCoalescingClient(client);
 let n = 0;
 const nextId = () => ids[n++ % ids.length] as string;

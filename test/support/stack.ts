@@ -1,9 +1,8 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import type { Tracer } from '@opentelemetry/api';
 import { print, type ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { createApp, type App, type AppDeps } from '../../src/app.js';
-import { createMetrics, type MetricsOptions } from '../../src/metrics.js';
+import { createLayer, type Layer, type LayerDeps } from '../../src/app.js';
+import { parseConfig } from '../../src/config.js';
 import { createMemoryLogger } from '../../src/logger.js';
 import {
   startSandbox,
@@ -11,12 +10,7 @@ import {
   type SandboxContact,
   type StartSandboxOptions,
 } from '../../src/sandbox/index.js';
-import {
-  createTelliClient,
-  type ContactCacheOptions,
-  type TelliClient,
-  type TelliClientOptions,
-} from '../../src/telli/index.js';
+import type { TelliClient } from '../../src/telli/index.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionResult<T> {
   errors?: ExecutionResult['errors'] &
@@ -25,8 +19,11 @@ export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionR
 
 export interface TestStack {
   sandbox: RunningSandbox;
+  layer: Layer;
+  /** The telli client below the shared reads (its probe is what readiness calls). */
   telli: TelliClient;
-  app: App;
+  /** The request edge, the same one `node:http` serves: `app.fetch(url, init)` runs a request without a socket. */
+  app: Layer['edge'];
   logs: ReturnType<typeof createMemoryLogger>;
   /** Runs a codegen-typed operation through `app.fetch`, the way a frontend would. */
   run<TResult, TVariables>(
@@ -44,54 +41,41 @@ export interface TestStack {
 }
 
 /**
- * The production wiring (`createApp` + the real telli client) against the sandbox served over
- * loopback HTTP. Nothing is mocked: upstream calls are counted by the sandbox itself.
+ * The production wiring — `createLayer` from a parsed environment, exactly as `src/server.ts`
+ * builds it — against a sandbox served on loopback HTTP in server-key (or forwarded-key) mode.
+ * Nothing is mocked: upstream calls are counted by the sandbox itself.
  */
 export interface TestStackOptions {
   sandbox?: StartSandboxOptions;
-  /** Client settings; defaults keep retries fast (base delay 10 ms). */
-  client?: Partial<Omit<TelliClientOptions, 'baseUrl'>>;
+  /**
+   * Environment for `parseConfig`, on top of the stack's own: the sandbox's URL and key, fast
+   * retries (`TELLI_RETRY_BASE_MS=10`, `TELLI_RETRY_MAX_MS=50`) and metrics off.
+   */
+  env?: Record<string, string>;
   /** `forward`: callers send their own telli key. */
   auth?: 'server' | 'forward';
-  requestDeadlineMs?: number;
   /** Server-key mode: the key the layer sends (defaults to the sandbox's own). */
   serverApiKey?: string;
-  /** Further app options (limits, caller auth, introspection, CSRF, readiness). */
-  app?: Partial<Omit<AppDeps, 'telli' | 'auth' | 'logger' | 'metrics'>>;
-  /** Wire Prometheus metrics into the client and app, as production does (`true`, or its options). */
-  metrics?: boolean | MetricsOptions;
-  /** OpenTelemetry tracer for the client and the app, as production wires it. */
-  tracer?: Tracer;
-  /** The shared contact cache (off by default, as in production). */
-  contactCache?: ContactCacheOptions;
+  /** Injected parts (tracing, the cache's clock, the backoff's randomness). */
+  deps?: Omit<LayerDeps, 'logger'>;
 }
 
 export async function createTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const sandbox = await startSandbox(options.sandbox);
-  const metrics = options.metrics ? createMetrics(options.metrics === true ? {} : options.metrics) : undefined;
-  const telli = createTelliClient({
-    ...(metrics && { hooks: metrics.telliHooks }),
-    ...(options.tracer && { tracer: options.tracer }),
-    baseUrl: sandbox.url,
-    timeoutMs: 5000,
-    retryBaseDelayMs: 10,
-    retryMaxDelayMs: 50,
-    ...options.client,
-  });
   const logs = createMemoryLogger('debug');
-  const app = createApp({
-    telli,
-    auth:
-      options.auth === 'forward'
-        ? { mode: 'forward' }
-        : { mode: 'server', apiKey: options.serverApiKey ?? sandbox.apiKey },
-    logger: logs.logger,
-    ...(options.requestDeadlineMs !== undefined && { requestDeadlineMs: options.requestDeadlineMs }),
-    ...(metrics && { metrics }),
-    ...(options.tracer && { tracer: options.tracer }),
-    ...options.app,
-    ...(options.contactCache && { contactCache: options.contactCache }),
+  const target =
+    options.auth === 'forward' ? { TELLI_AUTH: 'forward' } : { TELLI_API_KEY: options.serverApiKey ?? sandbox.apiKey };
+  const config = parseConfig({
+    TELLI_BASE_URL: sandbox.url,
+    TELLI_RETRY_BASE_MS: '10',
+    TELLI_RETRY_MAX_MS: '50',
+    METRICS: 'false',
+    ...target,
+    ...options.env,
   });
+  const layer = await createLayer(config, { logger: logs.logger, ...options.deps });
+  layer.setServing(true);
+  const app = layer.edge;
 
   async function http(body: unknown, headers: Record<string, string> = {}) {
     const response = await app.fetch('http://layer.test/graphql', {
@@ -106,14 +90,15 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
 
   return {
     sandbox,
-    telli,
+    layer,
+    telli: layer.telli,
     app,
     logs,
     run: (document, variables) => post({ query: print(document), variables }) as never,
     raw: (query, variables, headers) => post({ query, variables }, headers),
     http: (query, headers) => http({ query }, headers),
     async close() {
-      await telli.close();
+      await layer.close();
       await sandbox.close();
     },
   };

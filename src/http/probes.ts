@@ -1,4 +1,7 @@
-import type { Plugin } from 'graphql-yoga';
+import type { RouteHandler } from './edge.js';
+
+/** `/health`: liveness — 200 while the process can answer at all. */
+export const health: RouteHandler = () => new Response(null, { status: 200, headers: { 'cache-control': 'no-store' } });
 
 /** The outcome of one readiness check, as served at `/readiness`. */
 export interface ReadinessReport {
@@ -21,7 +24,7 @@ export interface ReadinessOptions {
  * server is listening and not draining, and telli was reachable at the last check; 503 otherwise.
  * The telli check runs at most once per `cacheMs`, and concurrent probes share one check.
  */
-export function useReadiness(options: ReadinessOptions): Plugin {
+export function createReadiness(options: ReadinessOptions): RouteHandler {
   let cached: { at: number; result: 'ok' | string } | undefined;
   let inFlight: Promise<'ok' | string> | undefined;
 
@@ -38,19 +41,14 @@ export function useReadiness(options: ReadinessOptions): Plugin {
     return inFlight;
   };
 
-  return {
-    async onRequest({ url, endResponse }) {
-      if (url.pathname !== '/readiness') return;
-      const serving = options.serving();
-      const telli = serving ? await telliStatus() : 'not checked';
-      const report: ReadinessReport = {
-        ready: serving && telli === 'ok',
-        checks: { config: 'ok', server: serving ? 'ok' : 'not serving (starting or shutting down)', telli },
-        checkedAt: new Date(cached?.at ?? Date.now()).toISOString(),
-      };
-      endResponse(
-        Response.json(report, { status: report.ready ? 200 : 503, headers: { 'cache-control': 'no-store' } }),
-      );
-    },
+  return async () => {
+    const serving = options.serving();
+    const telli = serving ? await telliStatus() : 'not checked';
+    const report: ReadinessReport = {
+      ready: serving && telli === 'ok',
+      checks: { config: 'ok', server: serving ? 'ok' : 'not serving (starting or shutting down)', telli },
+      checkedAt: new Date(cached?.at ?? Date.now()).toISOString(),
+    };
+    return Response.json(report, { status: report.ready ? 200 : 503, headers: { 'cache-control': 'no-store' } });
   };
 }

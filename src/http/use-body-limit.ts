@@ -1,13 +1,14 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../error-codes.js';
 
 const CONTENT_LENGTH = /^\d+$/;
 
-function httpError(status: number, code: string, message: string): GraphQLError {
+function httpError(status: number, code: ErrorCode, message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { http: { status }, code } });
 }
 
-const tooLarge = (limit: number) => httpError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${limit} bytes.`);
+const tooLarge = (limit: number) => httpError(413, ErrorCode.PAYLOAD_TOO_LARGE, `Request body exceeds ${limit} bytes.`);
 
 /**
  * Yoga's request body limit, without its per-request cost. Yoga pipes every POST body through a
@@ -23,7 +24,7 @@ export function useRequestBodyLimit(limit: number): Plugin {
       const contentLength = request.headers.get('content-length');
       if (contentLength !== null) {
         if (!CONTENT_LENGTH.test(contentLength)) {
-          throw httpError(400, 'BAD_REQUEST', 'Content-Length header is invalid.');
+          throw httpError(400, ErrorCode.BAD_REQUEST, 'Content-Length header is invalid.');
         }
         if (Number(contentLength) > limit) {
           throw tooLarge(limit);

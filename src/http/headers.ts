@@ -1,0 +1,35 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+
+/** Caller-supplied ids are echoed into logs and sent to telli: accept only a conservative shape. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's `x-request-id` when it is sane, a fresh UUID otherwise. */
+export function requestIdOf(request: Request): string {
+  const given = request.headers.get('x-request-id');
+  return given && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+const BEARER = /^Bearer\s+([\x21-\x7e]{1,512})$/i;
+
+/** The token of `Authorization: Bearer <token>`, or undefined when absent or malformed. */
+export function bearerTokenOf(request: Request): string | undefined {
+  return BEARER.exec(request.headers.get('authorization')?.trim() ?? '')?.[1];
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Whether a presented secret is one of `tokens`. Compares fixed-length digests with
+ * timingSafeEqual: no early exit on the first differing byte, and no length leak. Every configured
+ * token is compared, always.
+ */
+export function tokenCheck(tokens: readonly string[]): (given: string | null | undefined) => boolean {
+  const expected = tokens.map(digest);
+  return (given) => {
+    if (!given) return false;
+    const candidate = digest(given);
+    let ok = false;
+    for (const token of expected) ok = timingSafeEqual(candidate, token) || ok;
+    return ok;
+  };
+}

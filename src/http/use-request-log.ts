@@ -1,0 +1,62 @@
+import { getOperationAST, GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { GraphQLContext } from '../context.js';
+import type { Logger } from '../logger.js';
+import { isRejectedKey } from '../schema/errors.js';
+import { isMasked, reportedCode } from './error-report.js';
+
+/**
+ * One access-log line per GraphQL operation, and every error Yoga is about to mask logged in full
+ * with the request id (the client sees only "Unexpected error." and the id).
+ */
+export function useRequestLog(): Plugin<GraphQLContext> {
+  return {
+    onExecute({ args }) {
+      const started = performance.now();
+      return {
+        onExecuteDone({ result }) {
+          const { logger } = args.contextValue;
+          const errors = 'errors' in result ? (result.errors ?? []) : [];
+          for (const error of errors) {
+            if (!isMasked(error)) continue;
+            const original = error.originalError;
+            if (isRejectedKey(original)) {
+              // Every request fails until an operator fixes TELLI_API_KEY: say so plainly.
+              logger.fatal(
+                { err: original, path: error.path, alert: 'telli-server-key-rejected' },
+                `telli rejected this server's API key (HTTP ${original.status}): check TELLI_API_KEY`,
+              );
+            } else {
+              logger.error({ err: original, path: error.path }, 'unexpected error (masked for the client)');
+            }
+          }
+          if (!logger.isLevelEnabled('info')) return;
+          logger.info(
+            {
+              operationName: getOperationAST(args.document, args.operationName)?.name?.value,
+              durationMs: Math.round((performance.now() - started) * 100) / 100,
+              errors: errors.length,
+              ...(errors.length && { codes: [...new Set(errors.map(reportedCode))] }),
+            },
+            'graphql operation',
+          );
+        },
+      };
+    },
+  };
+}
+
+/** Yoga's own log lines, through our logger. */
+export function yogaLogger(logger: Logger) {
+  const yoga = logger.child({ component: 'yoga' });
+  const write =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      // Errors Yoga masks were already logged, with the request id, by useRequestLog.
+      if (first instanceof GraphQLError && first.originalError) yoga.debug({ err: first }, first.message);
+      else if (first instanceof Error) yoga[level]({ err: first }, first.message);
+      else yoga[level]({ details: rest.length ? rest : undefined }, String(first));
+    };
+  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}

@@ -1,0 +1,307 @@
+import { context, propagation, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { Pool, errors as undiciErrors } from 'undici';
+import type { z } from 'zod';
+import { delay, type CancelSignal } from './cancel.js';
+import {
+  TelliContractError,
+  TelliCredentialsMissingError,
+  TelliError,
+  TelliHttpError,
+  TelliNetworkError,
+  TelliTimeoutError,
+} from './errors.js';
+import { ExchangeTimeoutError, exchange, type RawResponse } from './http.js';
+import { ConcurrencyLimiter } from './limiter.js';
+import { describeIssues } from './schemas.js';
+
+/**
+ * How every telli call travels: the keep-alive pool, the auth header, the per-attempt timeout, the
+ * concurrency limit, retries with backoff, tracing and the observability hooks. The endpoint
+ * modules (`v1.ts`, `v2.ts`) know paths and payloads; they reach telli only through `send`.
+ */
+
+/** Per-call inputs that vary by caller: whose key, which request, when to give up. */
+export interface CallOptions {
+  /** The telli key for this call; `undefined` fails the call before any I/O. */
+  apiKey: string | undefined;
+  /** Sent as `x-request-id` so telli-side logs can be correlated with ours. */
+  requestId?: string;
+  /** Aborts the call (and any queued or backing-off retry), e.g. at the GraphQL request's deadline. */
+  signal?: CancelSignal;
+  /** Epoch ms after which no retry is started (a `Retry-After` beyond it fails fast instead). */
+  deadline?: number;
+}
+
+/** Observability hooks (metrics, logs); called synchronously, must not throw. */
+export interface TelliClientHooks {
+  /** After every HTTP attempt that got a status (`status`) or failed at the socket (`error`). */
+  onAttempt?(event: {
+    endpoint: string;
+    status?: number;
+    error?: TelliError;
+    durationMs: number;
+    attempt: number;
+  }): void;
+  /** Before sleeping for a retry. */
+  onRetry?(event: { endpoint: string; attempt: number; delayMs: number; reason: string }): void;
+  /** For every batch chunk sent: how many ids it carries. */
+  onBatch?(size: number): void;
+}
+
+/** Every setting is required: their defaults are `src/config.ts`'s, and only there. */
+export interface TelliClientOptions {
+  baseUrl: string;
+  /** Upper bound for one attempt: connect, headers and body. */
+  timeoutMs: number;
+  /** Sockets kept open to telli (keep-alive pool). */
+  maxConnections: number;
+  /** Attempts per read, first one included (429, 502–504, reset/refused are retried). */
+  maxAttempts: number;
+  /** Backoff: full jitter over `min(retryMaxDelayMs, retryBaseDelayMs * 2^(attempt-1))`. */
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  /** Calls to telli in flight at once, across all callers; the rest queue. */
+  maxConcurrency: number;
+  hooks?: TelliClientHooks;
+  /** Injected for tests of the backoff; `Math.random` otherwise. */
+  random?: () => number;
+  /** OpenTelemetry tracer: a client span per attempt (off when omitted — no cost on the hot path). */
+  tracer?: Tracer;
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed body for 2xx; `undefined` otherwise (non-2xx bodies are drained, never read). */
+  json: unknown;
+}
+
+export type Method = 'GET' | 'POST';
+
+export interface Transport {
+  /** A call with retries (see `createTransport`). Throws a `TelliError` when no answer was had. */
+  send(endpoint: string, method: Method, path: string, call: CallOptions, body?: unknown): Promise<JsonResponse>;
+  /** One unretried, unlimited attempt (readiness probes). */
+  attemptOnce(endpoint: string, method: Method, path: string, call: CallOptions): Promise<JsonResponse>;
+  /**
+   * `GET path` of one record: parsed by `schema`, `null` on 404, a `TelliHttpError` for any other
+   * non-200 and a `TelliContractError` when the payload breaks the schema.
+   */
+  readOne<T>(endpoint: string, path: string, call: CallOptions, schema: z.ZodType<T>): Promise<T | null>;
+  /** Closes pooled connections; in-flight calls finish first. */
+  close(): Promise<void>;
+}
+
+const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+/** Socket failures worth another attempt: the request most likely never reached telli's logic. */
+const RETRY_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+export function createTransport(options: TelliClientOptions): Transport {
+  const base = new URL(options.baseUrl);
+  // A base URL may carry a path prefix (a proxy in front of telli); the pool is per origin.
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const { maxAttempts, retryBaseDelayMs: retryBase, retryMaxDelayMs: retryMax } = options;
+  const random = options.random ?? Math.random;
+  const hooks = options.hooks ?? {};
+  const limiter = new ConcurrencyLimiter(options.maxConcurrency);
+  /*
+   * One keep-alive pool for the process. A plain `fetch` per call pays for WHATWG Request/Response
+   * objects and a global dispatcher lookup each time; a pool's dispatcher reuses sockets directly
+   * and is the cheapest HTTP client Node has.
+   */
+  const pool = new Pool(base.origin, {
+    connections: options.maxConnections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    connect: { timeout: options.timeoutMs },
+  });
+
+  /** One HTTP exchange, bounded by the per-attempt timeout and the caller's signal. */
+  function attemptOnce(
+    endpoint: string,
+    method: Method,
+    path: string,
+    call: CallOptions,
+    body?: string,
+  ): Promise<JsonResponse> {
+    const tracer = options.tracer;
+    if (!tracer) return exchangeJson(endpoint, method, path, call, body);
+    // A client span per attempt, child of the GraphQL operation's span; telli gets `traceparent`.
+    return tracer.startActiveSpan(
+      `telli ${endpoint}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'http.request.method': method, 'url.path': path, 'telli.endpoint': endpoint },
+      },
+      async (span) => {
+        try {
+          const response = await exchangeJson(endpoint, method, path, call, body, (headers) =>
+            propagation.inject(context.active(), headers),
+          );
+          span.setAttribute('http.response.status_code', response.status);
+          if (response.status >= 400)
+            span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${response.status}` });
+          return response;
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof TelliError ? error.kind : 'error' });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  async function exchangeJson(
+    endpoint: string,
+    method: Method,
+    path: string,
+    call: CallOptions,
+    body: string | undefined,
+    decorate?: (headers: Record<string, string>) => void,
+  ): Promise<JsonResponse> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (call.apiKey) headers['authorization'] = `Bearer ${call.apiKey}`;
+    if (call.requestId) headers['x-request-id'] = call.requestId;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    decorate?.(headers);
+    let res: RawResponse;
+    try {
+      res = await exchange(pool, {
+        method,
+        path: prefix + path,
+        headers,
+        body,
+        timeoutMs: options.timeoutMs,
+        signal: call.signal,
+      });
+    } catch (error) {
+      const timedOut = error instanceof ExchangeTimeoutError;
+      throw toTelliError(error, endpoint, timedOut ? options.timeoutMs : undefined, call.signal);
+    }
+    if (res.text === undefined) return { status: res.status, headers: res.headers, json: undefined };
+    try {
+      return { status: res.status, headers: res.headers, json: JSON.parse(res.text) };
+    } catch {
+      throw new TelliContractError(endpoint, ['body is not valid JSON']);
+    }
+  }
+
+  /**
+   * Reads only (GET, and the batch POST, which reads): retried on 429/502/503/504 and on reset or
+   * refused connections, with exponential backoff and full jitter, at least as long as telli's
+   * `Retry-After`, never past the caller's deadline. Timeouts and other 4xx are not retried.
+   */
+  async function send(
+    endpoint: string,
+    method: Method,
+    path: string,
+    call: CallOptions,
+    body?: unknown,
+  ): Promise<JsonResponse> {
+    if (!call.apiKey) throw new TelliCredentialsMissingError();
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      let outcome: JsonResponse | TelliError;
+      try {
+        outcome = await limiter.run(() => attemptOnce(endpoint, method, path, call, payload), call.signal);
+      } catch (error) {
+        outcome = toTelliError(error, endpoint, undefined, call.signal);
+      }
+      const durationMs = performance.now() - started;
+      if (outcome instanceof TelliError) hooks.onAttempt?.({ endpoint, error: outcome, durationMs, attempt });
+      else hooks.onAttempt?.({ endpoint, status: outcome.status, durationMs, attempt });
+
+      const reason = retryReason(outcome);
+      if (reason === undefined || attempt >= maxAttempts) return settle(outcome);
+      const backoff = random() * Math.min(retryMax, retryBase * 2 ** (attempt - 1));
+      const retryAfterMs =
+        outcome instanceof TelliError ? 0 : (parseRetryAfter(outcome.headers['retry-after']) ?? 0) * 1000;
+      const delayMs = Math.max(backoff, retryAfterMs);
+      if (call.deadline !== undefined && Date.now() + delayMs >= call.deadline) return settle(outcome);
+      hooks.onRetry?.({ endpoint, attempt, delayMs, reason });
+      try {
+        await delay(delayMs, call.signal);
+      } catch {
+        throw new TelliTimeoutError(endpoint, 0);
+      }
+    }
+  }
+
+  return {
+    send,
+    attemptOnce: (endpoint, method, path, call) => attemptOnce(endpoint, method, path, call),
+    async readOne(endpoint, path, call, schema) {
+      const response = await send(endpoint, 'GET', path, call);
+      if (response.status === 404) return null;
+      if (response.status !== 200) throw httpError(endpoint, response);
+      const parsed = schema.safeParse(response.json);
+      if (!parsed.success) throw new TelliContractError(endpoint, describeIssues(parsed.error));
+      return parsed.data;
+    },
+    async close() {
+      await pool.close();
+    },
+  };
+}
+
+function settle(outcome: JsonResponse | TelliError): JsonResponse {
+  if (outcome instanceof TelliError) throw outcome;
+  return outcome;
+}
+
+function retryReason(outcome: JsonResponse | TelliError): string | undefined {
+  if (outcome instanceof TelliNetworkError) return RETRY_NETWORK_CODES.has(outcome.code) ? outcome.code : undefined;
+  if (outcome instanceof TelliError) return undefined;
+  return RETRY_STATUSES.has(outcome.status) ? `HTTP ${outcome.status}` : undefined;
+}
+
+/** A non-2xx answer as the error the rest of the layer maps: status and `Retry-After`. */
+export function httpError(endpoint: string, response: JsonResponse): TelliHttpError {
+  return new TelliHttpError(endpoint, response.status, parseRetryAfter(response.headers['retry-after']));
+}
+
+/** `Retry-After` as seconds (it may be delta-seconds or an HTTP-date). */
+export function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (!error || typeof error !== 'object') return undefined;
+  if ('code' in error && typeof error.code === 'string') return error.code;
+  if ('cause' in error) return errorCode(error.cause);
+  return undefined;
+}
+
+export function toTelliError(
+  error: unknown,
+  endpoint: string,
+  timedOutAfterMs: number | undefined,
+  callerSignal?: CancelSignal,
+): TelliError {
+  if (error instanceof TelliError) return error;
+  if (timedOutAfterMs !== undefined) return new TelliTimeoutError(endpoint, timedOutAfterMs);
+  if (
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError ||
+    error instanceof undiciErrors.ConnectTimeoutError
+  ) {
+    return new TelliTimeoutError(endpoint, 0);
+  }
+  // The caller's deadline passed (or the client went away) while waiting or in flight.
+  if (callerSignal?.aborted) return new TelliTimeoutError(endpoint, 0);
+  return new TelliNetworkError(endpoint, errorCode(error) ?? 'UNKNOWN');
+}
