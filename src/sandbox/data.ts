@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from '../telli/json.js';
+import { createRandom, type Random } from './random.js';
 
 /**
  * Deterministic demo contacts for the sandbox: the same seed always gives the same contacts, so
@@ -13,7 +14,7 @@ export interface SandboxProperty {
   label: string;
   dataType: PropertyDataType;
   value: JsonValue;
-  options?: { value: string; label: string; description: string }[];
+  options?: SandboxPropertyOption[];
 }
 
 export interface SandboxContact {
@@ -88,37 +89,21 @@ const LAST_NAMES = [
 const SALUTATIONS = ['Mr.', 'Ms.', 'Herr', 'Frau', null];
 const TIMEZONES = ['Europe/Berlin', 'Europe/London', 'America/New_York', 'Asia/Tokyo', 'Australia/Sydney', null];
 
-const PLAN_OPTIONS = [
+const PLAN_OPTIONS: SandboxPropertyOption[] = [
   { value: 'starter', label: 'Starter', description: 'Up to 1,000 calls a month' },
   { value: 'growth', label: 'Growth', description: 'Up to 10,000 calls a month' },
   { value: 'enterprise', label: 'Enterprise', description: 'Custom volume' },
 ];
-const INTEREST_OPTIONS = [
+const INTEREST_OPTIONS: SandboxPropertyOption[] = [
   { value: 'solar', label: 'Solar', description: 'Rooftop solar' },
   { value: 'heat_pump', label: 'Heat pump', description: 'Air-source heat pumps' },
   { value: 'ev_charger', label: 'EV charger', description: 'Home wallbox' },
 ];
 
-/** Small, fast, seedable PRNG (mulberry32). */
-function createRandom(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (max: number) => Math.floor(next() * max);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
-  const hex = (n: number) => Array.from({ length: n }, () => int(16).toString(16)).join('');
-  return { next, int, pick, hex };
-}
-
 const EPOCH = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
 
-function detailsFor(n: number, r: ReturnType<typeof createRandom>): JsonObject {
+function detailsFor(n: number, r: Random): JsonObject {
   // Offset so the sample contact (n = 0) shows a nested shape in GraphiQL.
   switch ((n + 2) % 9) {
     case 0:
@@ -150,42 +135,63 @@ function detailsFor(n: number, r: ReturnType<typeof createRandom>): JsonObject {
   }
 }
 
-function propertiesFor(
-  n: number,
-  c: Omit<SandboxContact, 'properties'>,
-  r: ReturnType<typeof createRandom>,
-): SandboxProperty[] {
+export interface SandboxPropertyOption {
+  value: string;
+  label: string;
+  description: string;
+}
+
+/** An account's definition of a typed contact property (§6): what `POST /v2/contacts` may set. */
+export interface SandboxPropertyDefinition {
+  key: string;
+  label: string;
+  dataType: PropertyDataType;
+  /** Only for `select` / `multi_select`: the allowed values. */
+  options?: SandboxPropertyOption[];
+}
+
+/**
+ * The property definitions every sandbox account has: one per data type, and exactly the keys the
+ * seeded contacts carry. v2 writes may set only these keys (telli validates against the account's
+ * definitions), and a written value is typed from its definition.
+ */
+export const PROPERTY_DEFINITIONS: readonly SandboxPropertyDefinition[] = [
+  { key: 'company', label: 'Company', dataType: 'string' },
+  { key: 'deal_size', label: 'Deal size (EUR)', dataType: 'number' },
+  { key: 'vip', label: 'VIP', dataType: 'boolean' },
+  { key: 'birthday', label: 'Birthday', dataType: 'date' },
+  { key: 'last_contacted', label: 'Last contacted', dataType: 'datetime' },
+  { key: 'plan', label: 'Plan', dataType: 'select', options: PLAN_OPTIONS },
+  { key: 'interests', label: 'Interests', dataType: 'multi_select', options: INTEREST_OPTIONS },
+  { key: 'mobile', label: 'Mobile', dataType: 'phone_number' },
+  { key: 'work_email', label: 'Work email', dataType: 'email' },
+];
+
+const DEFINITION_BY_KEY = new Map(PROPERTY_DEFINITIONS.map((d) => [d.key, d]));
+
+/** A contact's property with the given value, labelled and typed by the account's definition. */
+export function propertyFromDefinition(definition: SandboxPropertyDefinition, value: JsonValue): SandboxProperty {
+  const { key, label, dataType, options } = definition;
+  return options ? { key, label, dataType, value, options } : { key, label, dataType, value };
+}
+
+function propertiesFor(n: number, c: Omit<SandboxContact, 'properties'>, r: Random): SandboxProperty[] {
+  const typed = (key: string, value: JsonValue) =>
+    propertyFromDefinition(DEFINITION_BY_KEY.get(key) as SandboxPropertyDefinition, value);
+  // The values are drawn in this order; keep it, or every later contact's data changes.
   const all: SandboxProperty[] = [
-    { key: 'company', label: 'Company', dataType: 'string', value: r.pick(['Acme GmbH', 'Globex', 'Initech']) },
-    { key: 'deal_size', label: 'Deal size (EUR)', dataType: 'number', value: 1000 + r.int(90_000) },
-    { key: 'vip', label: 'VIP', dataType: 'boolean', value: n % 2 === 0 },
-    {
-      key: 'birthday',
-      label: 'Birthday',
-      dataType: 'date',
-      value: `19${60 + r.int(40)}-0${1 + r.int(9)}-1${r.int(10)}`,
-    },
-    {
-      key: 'last_contacted',
-      label: 'Last contacted',
-      dataType: 'datetime',
-      value: new Date(EPOCH - r.int(90) * DAY).toISOString(),
-    },
-    { key: 'plan', label: 'Plan', dataType: 'select', value: r.pick(PLAN_OPTIONS).value, options: PLAN_OPTIONS },
-    {
-      key: 'interests',
-      label: 'Interests',
-      dataType: 'multi_select',
-      value: INTEREST_OPTIONS.filter(() => r.next() < 0.5).map((o) => o.value),
-      options: INTEREST_OPTIONS,
-    },
-    { key: 'mobile', label: 'Mobile', dataType: 'phone_number', value: c.phoneNumber },
-    {
-      key: 'work_email',
-      label: 'Work email',
-      dataType: 'email',
-      value: `${c.firstName.toLowerCase()}.${n}@example.com`,
-    },
+    typed('company', r.pick(['Acme GmbH', 'Globex', 'Initech'])),
+    typed('deal_size', 1000 + r.int(90_000)),
+    typed('vip', n % 2 === 0),
+    typed('birthday', `19${60 + r.int(40)}-0${1 + r.int(9)}-1${r.int(10)}`),
+    typed('last_contacted', new Date(EPOCH - r.int(90) * DAY).toISOString()),
+    typed('plan', r.pick(PLAN_OPTIONS).value),
+    typed(
+      'interests',
+      INTEREST_OPTIONS.filter(() => r.next() < 0.5).map((o) => o.value),
+    ),
+    typed('mobile', c.phoneNumber),
+    typed('work_email', `${c.firstName.toLowerCase()}.${n}@example.com`),
   ];
   // Every contact gets some properties; contact n % 10 === 0 gets all nine data types.
   return n % 10 === 0 ? all : all.filter(() => r.next() < 0.4);
@@ -195,10 +201,7 @@ export function createDemoContacts(count = DEFAULT_CONTACT_COUNT, seed = 2026112
   const r = createRandom(seed);
   const contacts: SandboxContact[] = [];
   for (let n = 0; n < count; n++) {
-    const id =
-      n === 0
-        ? SAMPLE_CONTACT_ID
-        : `${r.hex(8)}-${r.hex(4)}-4${r.hex(3)}-${r.pick(['8', '9', 'a', 'b'])}${r.hex(3)}-${r.hex(12)}`;
+    const id = n === 0 ? SAMPLE_CONTACT_ID : r.uuid();
     const createdAt = new Date(EPOCH - ((count - n) * DAY) / 4).toISOString();
     const firstName = FIRST_NAMES[n % FIRST_NAMES.length] as string;
     const lastName = LAST_NAMES[(n * 7) % LAST_NAMES.length] as string;
@@ -225,7 +228,9 @@ export function createDemoContacts(count = DEFAULT_CONTACT_COUNT, seed = 2026112
       inCallSince,
       reachedAt,
       nextCallAt,
-      callAttempts: phase === 3 ? 0 : 1 + r.int(6),
+      // A contact reached earlier and in a call now has made at least two calls: the completed one
+      // at `reachedAt` and the ongoing one (the seeded calls are derived from this state).
+      callAttempts: phase === 3 ? 0 : Math.max(1 + r.int(6), inCallSince && reachedAt ? 2 : 1),
       contactDetails: detailsFor(n, r),
     };
     contacts.push({ ...base, properties: propertiesFor(n, base, r) });

@@ -1,3 +1,4 @@
+export * from './calls.js';
 export * from './data.js';
 export * from './handler.js';
 export * from './server.js';

@@ -26,7 +26,17 @@ export type SandboxFault =
   /** Reset the TCP connection (RST) without answering. */
   | { kind: 'reset' }
   /** 200 with a body that is not JSON. */
-  | { kind: 'malformed' };
+  | { kind: 'malformed' }
+  /**
+   * Handle the request (a write takes effect), then reset the connection without answering: the
+   * client cannot tell whether telli acted, which is the case its "may have happened" path covers.
+   */
+  | { kind: 'reset-after' }
+  /** Handle the request (a write takes effect), then never answer. */
+  | { kind: 'hang-after' };
+
+/** Faults that let the core handle the request first. */
+const AFTER_HANDLING: ReadonlySet<SandboxFault['kind']> = new Set(['reset-after', 'hang-after']);
 
 export interface FaultRule {
   fault: SandboxFault;
@@ -104,8 +114,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
       const method = req.method ?? 'GET';
       const url = req.url ?? '/';
       const fault = faults.length ? takeFault({ method, url, body }) : undefined;
-      if (fault) {
-        transport.faulted++;
+      if (fault) transport.faulted++;
+      if (fault && !AFTER_HANDLING.has(fault.kind)) {
         if (fault.kind === 'hang') return;
         if (fault.kind === 'reset') {
           req.socket.resetAndDestroy();
@@ -115,7 +125,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"contact_ids": [oops');
           return;
         }
-        res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers }).end(fault.body ?? '{}');
+        if (fault.kind === 'status')
+          res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers }).end(fault.body ?? '{}');
         return;
       }
       const result = core.handle({
@@ -126,10 +137,21 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
         ...(typeof requestId === 'string' && { requestId }),
       });
       const send = () => {
+        if (fault?.kind === 'hang-after') return;
+        if (fault?.kind === 'reset-after') {
+          req.socket.resetAndDestroy();
+          return;
+        }
         // Counted as finished once answered: the client may send its next request right after.
         finish();
-        const body = result.body === undefined ? '' : JSON.stringify(result.body);
-        res.writeHead(result.status, { 'content-type': 'application/json', ...result.headers }).end(body);
+        if (result.body === undefined) {
+          // 204: no body, so no content type either.
+          res.writeHead(result.status, { ...result.headers }).end();
+          return;
+        }
+        res
+          .writeHead(result.status, { 'content-type': 'application/json', ...result.headers })
+          .end(JSON.stringify(result.body));
       };
       if (latencyMs > 0) setTimeout(send, latencyMs);
       else send();
