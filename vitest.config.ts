@@ -9,6 +9,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds dist/server.js once per run; the process tests run that artifact.
+    globalSetup: ['test/support/build.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Suites start real servers on loopback; run files one at a time on this 2-core machine.

@@ -4,14 +4,16 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { createYoga, type YogaServerOptions } from 'graphql-yoga';
 import type { Config, TelliTarget } from './config.js';
 import { createContextFactory, type Context, type TelliAuth } from './context.js';
+import { createAdmission } from './http/admission.js';
 import { createEdge, type Edge, type EdgeContext, type Route, type RouteHandler } from './http/edge.js';
-import { bearerTokenOf } from './http/headers.js';
+import { bearerCredentialOf } from './http/headers.js';
 import { createReadiness, health } from './http/probes.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
 import { useCallerAuth } from './http/use-caller-auth.js';
 import { metricsRoute, useMetrics } from './http/use-metrics.js';
 import { useQueryLimits } from './http/use-query-limits.js';
 import { useRequestBudget } from './http/use-request-budget.js';
+import { useRefusals } from './http/use-refusals.js';
 import { useRequestLog, yogaLogger } from './http/use-request-log.js';
 import { useTracing } from './http/use-tracing.js';
 import type { Logger } from './logger.js';
@@ -145,7 +147,12 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   };
 
   return {
-    edge: createEdge({ routes, deadlineMs: config.requestDeadlineMs }),
+    edge: createEdge({
+      routes,
+      deadlineMs: config.requestDeadlineMs,
+      admission: createAdmission(config.admission),
+      ...(metrics && { onOverload: (bound) => metrics.series.overloads.inc({ bound }) }),
+    }),
     telli: upstream,
     sandbox,
     telliBaseUrl,
@@ -201,7 +208,15 @@ function createGraphQL(parts: GraphQLParts) {
   if (tracing) plugins.push(useTracing(tracing.tracer));
   if (metrics) plugins.push(useMetrics(metrics));
   if (config.csrfPrevention) plugins.push(useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }));
-  plugins.push(useRequestBodyLimit(config.limits.maxBodyBytes), ...useQueryLimits(config.limits, schema));
+  plugins.push(
+    useRequestBodyLimit(config.limits.maxBodyBytes),
+    useRefusals(),
+    ...useQueryLimits({
+      limits: config.limits,
+      schema,
+      ...(metrics && { onOverload: (bound) => metrics.series.overloads.inc({ bound }) }),
+    }),
+  );
   if (!config.introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin());
   plugins.push(useRequestLog(), useRequestBudget());
 
@@ -211,7 +226,7 @@ function createGraphQL(parts: GraphQLParts) {
       telli: parts.telli,
       auth: parts.auth,
       logger,
-      forwardedKeyOf: bearerTokenOf,
+      forwardedKeyOf: bearerCredentialOf,
       ...(metrics && { loaderHooks: metrics.loaderHooks }),
     }),
     graphqlEndpoint: '/graphql',

@@ -34,6 +34,14 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({
   maxBodyBytes: 1024 * 1024,
 });
 
+/**
+ * Admission control (see `src/http/admission.ts`), sized for a 2-core machine: enough operations
+ * in flight for 256 concurrent clients of cheap operations, and a cost budget of about five
+ * thousand contacts being fetched and serialised at once (five `contacts(ids:)` of 1000 ids —
+ * more would not finish sooner on two cores, only block the event loop longer).
+ */
+export const DEFAULT_ADMISSION = Object.freeze({ maxOperations: 256, maxCost: 5_000 });
+
 export const DEFAULT_TELLI_BASE_URL = 'https://api.telli.com';
 export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
 export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
@@ -87,6 +95,7 @@ const envSchema = z
     TELLI_RETRY_MAX_MS: positiveInt(2_000, 600_000),
     TELLI_MAX_CONCURRENCY: positiveInt(32, 1024),
     TELLI_MAX_CONNECTIONS: positiveInt(64, 1024),
+    TELLI_MAX_RESPONSE_BYTES: positiveInt(16 * 1024 * 1024, 1024 * 1024 * 1024),
     REQUEST_DEADLINE_MS: positiveInt(DEFAULT_REQUEST_DEADLINE_MS, 600_000),
     TELLI_CACHE_TTL_MS: nonNegativeInt(0, 3_600_000, ' (0 turns the cache off)'),
     TELLI_CACHE_MAX_ENTRIES: positiveInt(DEFAULT_CACHE_MAX_ENTRIES, 10_000_000),
@@ -96,6 +105,8 @@ const envSchema = z
     QUERY_MAX_TOKENS: positiveInt(DEFAULT_QUERY_LIMITS.maxTokens, 1_000_000),
     QUERY_MAX_COST: positiveInt(DEFAULT_QUERY_LIMITS.maxCost, 1_000_000),
     MAX_BODY_BYTES: positiveInt(DEFAULT_QUERY_LIMITS.maxBodyBytes, 100 * 1024 * 1024),
+    MAX_OPERATIONS_IN_FLIGHT: positiveInt(DEFAULT_ADMISSION.maxOperations, 100_000),
+    MAX_COST_IN_FLIGHT: positiveInt(DEFAULT_ADMISSION.maxCost, 100_000_000),
     CALLER_TOKENS: z
       .string()
       .transform((v) =>
@@ -117,6 +128,7 @@ const envSchema = z
     METRICS_TOKEN: z.string().trim().min(24, 'must be at least 24 characters').optional(),
     READINESS_CACHE_MS: positiveInt(10_000, 3_600_000),
     SHUTDOWN_GRACE_MS: positiveInt(10_000, 600_000),
+    SHUTDOWN_DRAIN_MS: nonNegativeInt(5_000, 600_000, ' (0 closes the listener at once)'),
     OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl().optional(),
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl().optional(),
     OTEL_SERVICE_NAME: z.string().min(1).default('telli-graphql'),
@@ -155,6 +167,8 @@ export interface UpstreamSettings {
   readonly maxConcurrency: number;
   /** Sockets kept open to telli. */
   readonly maxConnections: number;
+  /** Largest telli response body read; a larger one is UPSTREAM_INVALID_RESPONSE. */
+  readonly maxResponseBytes: number;
   /** Contacts served again within this many ms, per API key, without asking telli; 0 = off. */
   readonly cacheTtlMs: number;
   /** Most contacts the cache keeps, across keys. */
@@ -183,6 +197,8 @@ export interface Config {
   readonly requestDeadlineMs: number;
   readonly logLevel: LogLevel;
   readonly limits: QueryLimits;
+  /** Admission control: GraphQL requests, and their summed cost, in flight at once. */
+  readonly admission: { readonly maxOperations: number; readonly maxCost: number };
   /** Tokens callers must send in `header`; empty = caller auth off (it is always off in sandbox mode). */
   readonly callerAuth: { readonly tokens: readonly string[]; readonly header: string };
   readonly introspection: boolean;
@@ -193,6 +209,11 @@ export interface Config {
   readonly readinessCacheMs: number;
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT. */
   readonly shutdownGraceMs: number;
+  /**
+   * After SIGTERM: how long the server keeps accepting (with `/readiness` 503) before it closes
+   * the listener, so that load balancers see it leave instead of refused connections.
+   */
+  readonly shutdownDrainMs: number;
   /** OpenTelemetry export; undefined = tracing off. */
   readonly tracing: { readonly otlpTracesUrl: string; readonly serviceName: string } | undefined;
 }
@@ -244,6 +265,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       retryMaxDelayMs: e.TELLI_RETRY_MAX_MS,
       maxConcurrency: e.TELLI_MAX_CONCURRENCY,
       maxConnections: e.TELLI_MAX_CONNECTIONS,
+      maxResponseBytes: e.TELLI_MAX_RESPONSE_BYTES,
       cacheTtlMs: e.TELLI_CACHE_TTL_MS,
       cacheMaxEntries: e.TELLI_CACHE_MAX_ENTRIES,
     },
@@ -256,6 +278,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxCost: e.QUERY_MAX_COST,
       maxBodyBytes: e.MAX_BODY_BYTES,
     },
+    admission: { maxOperations: e.MAX_OPERATIONS_IN_FLIGHT, maxCost: e.MAX_COST_IN_FLIGHT },
     callerAuth: { tokens: e.CALLER_TOKENS ?? [], header: e.CALLER_TOKEN_HEADER },
     introspection: e.INTROSPECTION,
     csrfPrevention: e.CSRF_PREVENTION,
@@ -263,6 +286,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metricsToken: e.METRICS_TOKEN,
     readinessCacheMs: e.READINESS_CACHE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     tracing: tracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT, e.OTEL_SERVICE_NAME),
   };
   return deepFreeze(config);

@@ -12,6 +12,8 @@ export interface RequestFacts {
   requestId: string;
   /** Epoch ms by which everything the request asks of telli must be done. */
   deadline: number;
+  /** Where the operation reserves its cost (admission control); absent outside the edge's GraphQL route. */
+  admission?: { reserve(cost: number): boolean };
 }
 
 /** Everything a resolver may use. Built fresh for every GraphQL request by `createContextFactory`. */
@@ -39,13 +41,15 @@ export interface ContextDeps {
   auth: TelliAuth;
   logger: Logger;
   loaderHooks?: LoaderHooks;
-  /** The telli key a caller forwarded (`Authorization: Bearer`), for `forward` mode. */
-  forwardedKeyOf: (request: Request) => string | undefined;
+  /** The telli key a caller forwarded (`Authorization: Bearer`), or why there is none; for `forward` mode. */
+  forwardedKeyOf: (request: Request) => { token: string } | { missing: 'absent' | 'malformed' };
 }
 
 export function createContextFactory(deps: ContextDeps) {
   return ({ request, requestId, deadline }: RequestFacts): Context => {
-    const apiKey = deps.auth.mode === 'server' ? deps.auth.apiKey : deps.forwardedKeyOf(request);
+    const forwarded = deps.auth.mode === 'forward' ? deps.forwardedKeyOf(request) : undefined;
+    const apiKey =
+      deps.auth.mode === 'server' ? deps.auth.apiKey : forwarded && 'token' in forwarded ? forwarded.token : undefined;
     // One budget for everything this request asks of telli; a client that goes away aborts it too.
     // Built on first use only: most of its cost (a timer, a listener on the client's signal) is
     // wasted on operations that never call telli, and `release` frees it the moment execution
@@ -53,6 +57,7 @@ export function createContextFactory(deps: ContextDeps) {
     let budget: RequestBudget | undefined;
     const call: CallOptions = {
       apiKey,
+      ...(forwarded && 'missing' in forwarded && { missingKey: forwarded.missing }),
       requestId,
       deadline,
       get signal() {

@@ -25,10 +25,26 @@ export const ErrorCode = {
   COST_LIMIT_EXCEEDED: 'COST_LIMIT_EXCEEDED',
   /** The request body is larger than `MAX_BODY_BYTES` (HTTP 413). */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** The server is at capacity (operations or cost in flight); retry after `Retry-After` (HTTP 503). */
+  OVERLOADED: 'OVERLOADED',
   /** No such route: the path is not exactly one this server serves (HTTP 404). */
   NOT_FOUND: 'NOT_FOUND',
-  /** The HTTP request itself is malformed (e.g. an invalid `Content-Length`). */
+  /** The HTTP request itself is malformed: invalid JSON, an invalid `Content-Length`, no query (HTTP 400). */
   BAD_REQUEST: 'BAD_REQUEST',
+  /** A GET or "simple" POST without the `x-graphql-yoga-csrf` header (HTTP 403, CSRF prevention). */
+  CSRF_HEADER_REQUIRED: 'CSRF_HEADER_REQUIRED',
+  /** Not GET or POST, or a mutation over GET (HTTP 405). */
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  /** `Accept` names no media type this server answers in (HTTP 406). */
+  NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
+  /** A body of a media type this server does not read (HTTP 415). */
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** The document is not valid GraphQL syntax (Yoga's code; HTTP 400, or 200 for `Accept: application/json`). */
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  /** The document does not validate against the schema (Yoga's code; HTTP 400, or 200 for `application/json`). */
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  /** `operationName` names no operation of the document, or several operations and no name (Yoga's code). */
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
   /** What a client sees of an unexpected failure: masked as "Unexpected error.", logged in full. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;

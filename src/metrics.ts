@@ -78,6 +78,12 @@ function createSeries(registry: Registry) {
     registers: [registry],
   });
 
+  const overloads = new Counter({
+    name: 'telli_graphql_overload_refusals_total',
+    help: 'GraphQL requests refused with OVERLOADED, by which bound was full (operations or cost in flight).',
+    labelNames: ['bound'],
+    registers: [registry],
+  });
   const requests = new Counter({
     name: 'graphql_envelop_request',
     help: 'Counts the amount of GraphQL requests executed through Envelop',
@@ -111,6 +117,7 @@ function createSeries(registry: Registry) {
     retries,
     batchSize,
     loaderCache,
+    overloads,
     requests,
     requestDuration,
     errorResults,

@@ -16,13 +16,29 @@ export interface RunningServer {
   url: string;
   graphqlUrl: string;
   layer: Layer;
-  /** Stops accepting, lets in-flight requests finish, closes upstream connections. */
-  close(): Promise<void>;
+  /**
+   * Graceful stop: `/readiness` turns 503 at once; with `drain`, the server keeps answering for
+   * `SHUTDOWN_DRAIN_MS` (so load balancers see it leave); then it stops accepting, lets in-flight
+   * requests finish within `SHUTDOWN_GRACE_MS` and closes upstream connections.
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
 }
+
+/**
+ * Pending connections the kernel may queue for us. Node's default (511) overflows under a burst
+ * of clients, and an overflowing queue drops the SYNs of probes too (retried only after 1 s);
+ * Linux caps it at `net.core.somaxconn`.
+ */
+const LISTEN_BACKLOG = 4096;
 
 /** Binds the layer's edge to `node:http` and announces where it listens. */
 export async function serve(layer: Layer, config: Config, logger: Logger): Promise<RunningServer> {
-  const server: Server = createServer();
+  const server: Server = createServer({
+    // A request whose headers or body trickle in must not hold an admission slot forever: nothing
+    // is answered after REQUEST_DEADLINE_MS anyway.
+    requestTimeout: config.requestDeadlineMs + 1000,
+    headersTimeout: Math.min(60_000, config.requestDeadlineMs + 1000),
+  });
   let serving = false;
   // In-flight requests, so that shutdown can wait for exactly those.
   let inFlight = 0;
@@ -39,7 +55,7 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   serving = true;
   layer.setServing(true);
@@ -77,12 +93,18 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
     url,
     graphqlUrl,
     layer,
-    async close() {
-      // Stop accepting and turn /readiness to 503; let in-flight requests finish within the grace
-      // period (idle keep-alive sockets are closed now, busy ones after their response); then cut
-      // whatever is left, and close upstream connections.
+    async close({ drain = false } = {}) {
+      // Turn /readiness to 503 and ask keep-alive clients to reconnect elsewhere; keep answering
+      // for the drain period, so that a load balancer takes us out of rotation before the socket
+      // closes. Then stop accepting, let in-flight requests finish within the grace period (idle
+      // keep-alive sockets are closed now, busy ones after their response), cut whatever is
+      // left, and close upstream connections.
       serving = false;
       layer.setServing(false);
+      if (drain && config.shutdownDrainMs > 0) {
+        logger.info({ drainMs: config.shutdownDrainMs }, 'draining: /readiness is 503, still answering');
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+      }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {
@@ -101,11 +123,6 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
   };
 }
 
-/** `createLayer` + `serve`: what `main` runs. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  return serve(await createLayer(config, { logger }), config, logger);
-}
-
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -120,13 +137,14 @@ async function main(): Promise<void> {
   // Buffered, asynchronous stdout: an access-log line per request must not cost a blocking write.
   const destination = pino.destination({ dest: 1, sync: false });
   const logger = createLogger({ level: config.logLevel, destination });
-  const running = await startServer(config, logger);
+  const running = await serve(await createLayer(config, { logger }), config, logger);
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (signal: 'SIGTERM' | 'SIGINT') => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    running.close().then(
+    // SIGTERM is how an orchestrator stops a replica: drain. SIGINT is a person at a terminal.
+    running.close({ drain: signal === 'SIGTERM' }).then(
       () => {
         destination.flushSync();
         process.exit(0);

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_CONTACT_ID } from '../src/sandbox/index.js';
-import { ROOT, buildServer, startServerProcess, type ServerProcess } from './support/process.js';
+import { ROOT, startServerProcess, type ServerProcess } from './support/process.js';
 
 /**
  * A person's first minute: open GraphiQL on a fresh sandbox server in a real browser (Debian's
@@ -16,7 +16,6 @@ describe('GraphiQL in headless Chromium', () => {
   let graphiql: string;
 
   beforeAll(async () => {
-    buildServer();
     server = startServerProcess({ PORT: '0' });
     graphiql = (await server.waitForLine((l) => typeof l['graphiql'] === 'string'))['graphiql'] as string;
     browser = await chromium.launch({

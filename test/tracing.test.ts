@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { SAMPLE_CONTACT_ID, type SandboxContact } from '../src/sandbox/index.js';
 import { createTracing, type Tracing } from '../src/tracing.js';
-import { buildServer, startServerProcess } from './support/process.js';
+import { startServerProcess } from './support/process.js';
 import { createTestStack, type TestStack } from './support/stack.js';
 
 describe('tracing', () => {
@@ -61,7 +61,6 @@ describe('tracing', () => {
     });
     await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     try {
-      buildServer();
       const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
       const server = startServerProcess({ PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
       const url = (await server.waitForLine((l) => typeof l['graphiql'] === 'string'))['graphiql'] as string;

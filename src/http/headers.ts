@@ -16,6 +16,14 @@ export function bearerTokenOf(request: Request): string | undefined {
   return BEARER.exec(request.headers.get('authorization')?.trim() ?? '')?.[1];
 }
 
+/** A caller's bearer token, or why there is none: no header, or one that is not `Bearer <1–512 printable ASCII>`. */
+export function bearerCredentialOf(request: Request): { token: string } | { missing: 'absent' | 'malformed' } {
+  const header = request.headers.get('authorization');
+  if (header === null || header.trim() === '') return { missing: 'absent' };
+  const token = BEARER.exec(header.trim())?.[1];
+  return token === undefined ? { missing: 'malformed' } : { token };
+}
+
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**

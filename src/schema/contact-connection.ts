@@ -169,9 +169,10 @@ builder.queryField('contactsPage', (t) =>
     type: ContactConnectionRef,
     nullable: true,
     description: `Every contact, page by page (\`GET /v2/contacts\`: one telli call per page). Selecting call-state fields (\`status\`, \`callAttempts\`, …) on the contacts adds one v1 batch call per page, never one per contact. Order is telli's; telli offers no filter, sort or total count.`,
-    // Listed records are full v2 records: fields only v2 has cost no call per contact below.
+    // As many contacts as telli will list (`first` clamped, 50 when omitted). Listed records are
+    // full v2 records: fields only v2 has cost no call per contact below.
     extensions: costExtensions({
-      contacts: (args) => (typeof args['first'] === 'number' ? args['first'] : 1),
+      contacts: (args) => clampPageSize(typeof args['first'] === 'number' ? args['first'] : undefined),
       withV2Records: true,
     }),
     args: {

@@ -12,6 +12,7 @@ import { badUserInput, toGraphQLError } from './errors.js';
 export const MAX_IDS_PER_FIELD = TELLI_BATCH_LIMIT;
 /** Longest external id accepted; bounds the URL we build. */
 export const MAX_EXTERNAL_ID_LENGTH = 512;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /*
  * Contact is a federation entity: other subgraphs (deals, tickets, calendars) hold contact ids and
@@ -115,6 +116,10 @@ builder.queryType({
       resolve: (_root, { externalId }, ctx, info) => {
         if (externalId.length < 1 || externalId.length > MAX_EXTERNAL_ID_LENGTH) {
           throw badUserInput(`externalId must be 1–${MAX_EXTERNAL_ID_LENGTH} characters long.`);
+        }
+        // A lone surrogate (valid in a JSON string, not in Unicode) cannot be put into a URL.
+        if (LONE_SURROGATE.test(externalId)) {
+          throw badUserInput('externalId must be well-formed Unicode (it contains a lone surrogate).');
         }
         return findByExternalId(ctx, externalId, contactNeeds(info)).catch((error: unknown) =>
           Promise.reject(toGraphQLError(error, ctx.keySource)),

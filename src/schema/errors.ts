@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { KeySource } from '../context.js';
 import { ErrorCode } from '../error-codes.js';
-import { TelliError, TelliHttpError } from '../telli/index.js';
+import { TelliCredentialsMissingError, TelliError, TelliHttpError } from '../telli/index.js';
 
 /*
  * How failures become what a client sees: expected ones are GraphQLErrors with a code from
@@ -33,7 +33,11 @@ export function toGraphQLError(error: unknown, keySource: KeySource): GraphQLErr
     case 'contract':
       return upstreamInvalid('telli sent a response for this contact that breaks its documented contract.');
     case 'credentials':
-      return unauthenticated('Send your telli API key as `Authorization: Bearer <key>`.');
+      return unauthenticated(
+        error instanceof TelliCredentialsMissingError && error.reason === 'malformed'
+          ? 'The Authorization header must be `Bearer <telli API key>`, the key 1–512 printable ASCII characters.'
+          : 'Send your telli API key as `Authorization: Bearer <key>`.',
+      );
     case 'item':
       return new GraphQLError('telli reported an error for this contact.', {
         extensions: { code: ErrorCode.UPSTREAM_ITEM_ERROR },

@@ -23,6 +23,9 @@ export function selectedFieldNames(info: GraphQLResolveInfo, path: readonly stri
 
 function subfields(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, name?: string): FieldNode[] {
   const out: FieldNode[] = [];
+  // A fragment spread twice adds no field the first spread did not: visiting each fragment once
+  // keeps this linear in the document (a chain of fragments spreading the next twice is 2^n spreads).
+  const visited = new Set<string>();
   const visit = (selections: readonly SelectionNode[]) => {
     for (const selection of selections) {
       if (!included(selection, info)) continue;
@@ -33,7 +36,10 @@ function subfields(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, 
       } else {
         // Validation guarantees the fragment exists and that fragments do not cycle.
         const fragment = info.fragments[selection.name.value];
-        if (fragment) visit(fragment.selectionSet.selections);
+        if (fragment && !visited.has(fragment.name.value)) {
+          visited.add(fragment.name.value);
+          visit(fragment.selectionSet.selections);
+        }
       }
     }
   };

@@ -67,11 +67,14 @@ export class TelliItemError extends TelliError {
   }
 }
 
-/** No API key to call telli with (forwarded-key mode, caller sent none). Raised before any I/O. */
+/**
+ * No API key to call telli with (forwarded-key mode): the caller sent none, or an `Authorization`
+ * header that is not `Bearer <key>`. Raised before any I/O.
+ */
 export class TelliCredentialsMissingError extends TelliError {
   readonly kind = 'credentials';
-  constructor() {
-    super('no telli API key for this call');
+  constructor(readonly reason: 'absent' | 'malformed' = 'absent') {
+    super(reason === 'absent' ? 'no telli API key for this call' : 'the telli API key sent is malformed');
     this.name = 'TelliCredentialsMissingError';
   }
 }

@@ -16,6 +16,8 @@ export interface ExchangeOptions {
   body: string | undefined;
   /** Upper bound for the whole exchange: connect, headers and body. */
   timeoutMs: number;
+  /** Largest 2xx body read; a larger one aborts the exchange with `ResponseTooLargeError`. */
+  maxBodyBytes: number;
   /** Aborts the exchange (client gone, request deadline). */
   signal: CancelSignal | undefined;
 }
@@ -23,6 +25,14 @@ export interface ExchangeOptions {
 /** The exchange ran past `timeoutMs` (and was aborted). */
 export class ExchangeTimeoutError extends Error {
   override name = 'ExchangeTimeoutError';
+}
+
+/** The answer's body grew past `maxBodyBytes` (and the exchange was aborted before reading more). */
+export class ResponseTooLargeError extends Error {
+  override name = 'ResponseTooLargeError';
+  constructor(readonly limit: number) {
+    super(`response body exceeds ${limit} bytes`);
+  }
 }
 
 /**
@@ -44,6 +54,7 @@ export function exchange(dispatcher: Dispatcher, options: ExchangeOptions): Prom
     let status = 0;
     let headers: Record<string, string | string[] | undefined> = {};
     let chunks: Buffer[] | undefined;
+    let bytes = 0;
 
     const settle = (error: Error | undefined, response?: RawResponse) => {
       if (settled) return;
@@ -78,7 +89,11 @@ export function exchange(dispatcher: Dispatcher, options: ExchangeOptions): Prom
         if (statusCode >= 200 && statusCode < 300) chunks = [];
       },
       onResponseData(_ctrl, chunk) {
-        chunks?.push(chunk);
+        if (!chunks) return;
+        bytes += chunk.length;
+        // A hostile or broken upstream must not be able to fill our memory.
+        if (bytes > options.maxBodyBytes) giveUp(new ResponseTooLargeError(options.maxBodyBytes));
+        else chunks.push(chunk);
       },
       onResponseEnd() {
         let text: string | undefined;

@@ -10,7 +10,7 @@ import {
   TelliNetworkError,
   TelliTimeoutError,
 } from './errors.js';
-import { ExchangeTimeoutError, exchange, type RawResponse } from './http.js';
+import { ExchangeTimeoutError, ResponseTooLargeError, exchange, type RawResponse } from './http.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { describeIssues } from './schemas.js';
 
@@ -24,6 +24,8 @@ import { describeIssues } from './schemas.js';
 export interface CallOptions {
   /** The telli key for this call; `undefined` fails the call before any I/O. */
   apiKey: string | undefined;
+  /** Why there is no key, for the error (a caller's `Authorization` header that is not a bearer key). */
+  missingKey?: 'absent' | 'malformed';
   /** Sent as `x-request-id` so telli-side logs can be correlated with ours. */
   requestId?: string;
   /** Aborts the call (and any queued or backing-off retry), e.g. at the GraphQL request's deadline. */
@@ -55,6 +57,8 @@ export interface TelliClientOptions {
   timeoutMs: number;
   /** Sockets kept open to telli (keep-alive pool). */
   maxConnections: number;
+  /** Largest response body read; a larger one is a contract error (UPSTREAM_INVALID_RESPONSE). */
+  maxResponseBytes: number;
   /** Attempts per read, first one included (429, 502–504, reset/refused are retried). */
   maxAttempts: number;
   /** Backoff: full jitter over `min(retryMaxDelayMs, retryBaseDelayMs * 2^(attempt-1))`. */
@@ -180,9 +184,11 @@ export function createTransport(options: TelliClientOptions): Transport {
         headers,
         body,
         timeoutMs: options.timeoutMs,
+        maxBodyBytes: options.maxResponseBytes,
         signal: call.signal,
       });
     } catch (error) {
+      if (error instanceof ResponseTooLargeError) throw new TelliContractError(endpoint, [error.message]);
       const timedOut = error instanceof ExchangeTimeoutError;
       throw toTelliError(error, endpoint, timedOut ? options.timeoutMs : undefined, call.signal);
     }
@@ -206,7 +212,7 @@ export function createTransport(options: TelliClientOptions): Transport {
     call: CallOptions,
     body?: unknown,
   ): Promise<JsonResponse> {
-    if (!call.apiKey) throw new TelliCredentialsMissingError();
+    if (!call.apiKey) throw new TelliCredentialsMissingError(call.missingKey);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();

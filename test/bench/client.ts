@@ -63,6 +63,7 @@ const stacks: Record<string, () => Promise<unknown>> = {
       },
       body: JSON.stringify({ contact_ids: [nextId()] }),
       timeoutMs: 5_000,
+      maxBodyBytes: upstream.maxResponseBytes,
       signal: undefined,
     });
     return JSON.parse(response.text ?? 'null');

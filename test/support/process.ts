@@ -1,12 +1,8 @@
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/** The repository root. `dist/server.js` there is built once per test run (`test/support/build.ts`). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Builds dist/ exactly as `npm start` does. */
-export function buildServer(): void {
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
-}
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams;
@@ -23,11 +19,14 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the built server (`node dist/server.js`, what `npm start` runs) with exactly this env. */
+/**
+ * Starts the built server (`node dist/server.js`, what `npm start` runs) with this env. Tests stop
+ * it with SIGTERM, so the drain period is off unless a test asks for one.
+ */
 export function startServerProcess(env: Record<string, string>): ServerProcess {
   const child = spawn(process.execPath, ['dist/server.js'], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
+    env: { PATH: process.env['PATH'] ?? '', SHUTDOWN_DRAIN_MS: '0', ...env },
   });
   let out = '';
   let err = '';
@@ -84,6 +83,82 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null) child.kill(signal);
       return exited;
+    },
+  };
+}
+
+export interface RunningProcess {
+  server: ServerProcess;
+  /** e.g. `http://127.0.0.1:43121` */
+  url: string;
+  graphqlUrl: string;
+}
+
+/** Starts the built server and waits for its start-up line (sandbox or telli mode). */
+export async function startLayerProcess(env: Record<string, string>): Promise<RunningProcess> {
+  const server = startServerProcess({ PORT: '0', LOG_LEVEL: 'info', ...env });
+  const banner = await server
+    .waitForLine((l) => typeof l['graphiql'] === 'string' || typeof l['graphql'] === 'string')
+    .catch(async (error: unknown) => {
+      await server.stop('SIGKILL'); // never leave a half-started server behind
+      throw error;
+    });
+  const graphqlUrl = (banner['graphiql'] ?? banner['graphql']) as string;
+  return { server, graphqlUrl, url: new URL(graphqlUrl).origin };
+}
+
+/** A GraphQL POST over a real socket: status, headers and the parsed body. */
+export async function postGraphQL(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: GraphQLBody }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as GraphQLBody };
+}
+
+export interface GraphQLBody {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+/**
+ * Polls `url` from a process of its own — a fresh connection every 50 ms, as a load balancer's
+ * probe does — so that what it measures is the server's latency, not this test process's own
+ * event loop (which may be busy generating load). `stop` resolves with every probe's latency in
+ * ms (Infinity for a failed probe).
+ */
+export function startProbe(url: string): { stop(): Promise<number[]> } {
+  const script = `
+    const latencies = [];
+    let running = true;
+    process.stdin.on('data', () => { running = false; });
+    while (running) {
+      const t0 = performance.now();
+      try {
+        const res = await fetch(process.argv[1], { headers: { connection: 'close' } });
+        await res.arrayBuffer();
+        latencies.push(res.ok ? performance.now() - t0 : null);
+      } catch { latencies.push(null); }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    process.stdout.write(JSON.stringify(latencies));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, url], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async stop() {
+      child.stdin.end('stop');
+      await exited;
+      return (JSON.parse(out) as (number | null)[]).map((ms) => ms ?? Number.POSITIVE_INFINITY);
     },
   };
 }
