@@ -1,16 +1,12 @@
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config.js';
 import { createMemoryLogger } from '../src/logger.js';
 import { MAX_OPERATION_NAMES, OTHER_OPERATIONS } from '../src/http/use-metrics.js';
 import { operationCost, V2_READ_COST } from '../src/schema/cost.js';
 import { schema } from '../src/schema/index.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
-import { startServer, type RunningServer } from '../src/server.js';
 import { parse } from 'graphql';
 import { codesOf, createTestStack, unknownId, useSharedStack, type TestStack } from './support/stack.js';
 
-const BATCH = 'POST /v1/get-contacts-batch';
 /** A fresh object each time: fetch implementations may add headers to the object they are given. */
 const json = () => ({ 'content-type': 'application/json' });
 
@@ -394,57 +390,5 @@ describe('structured logs', () => {
     logger.info('hidden');
     logger.warn('shown');
     expect(lines().map((l) => l['msg'])).toEqual(['shown']);
-  });
-});
-
-describe('the started server', () => {
-  let server: RunningServer;
-  beforeAll(async () => {
-    server = await startServer(
-      parseConfig({ PORT: '0', CALLER_TOKENS: 'ignored-in-sandbox-mode-aaaaaaaa' }),
-      createMemoryLogger('warn').logger,
-    );
-  });
-  afterAll(() => server.close());
-
-  it('serves /health, /readiness and /metrics; caller auth stays off in sandbox mode', async () => {
-    expect((await fetch(`${server.url}/health`)).status).toBe(200);
-    expect((await fetch(`${server.url}/readiness`)).status).toBe(200);
-    expect(await (await fetch(`${server.url}/metrics`)).text()).toContain('process_resident_memory_bytes');
-    const res = await fetch(server.graphqlUrl, { method: 'POST', headers: json(), body: '{"query":"{ __typename }"}' });
-    expect(res.status).toBe(200);
-  });
-
-  it('caps a chunked body without Content-Length at the limit (413)', async () => {
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(
-        server.graphqlUrl,
-        { method: 'POST', headers: { ...json(), 'transfer-encoding': 'chunked' } },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on('error', reject);
-      req.write('{"query":"{ __typename }","variables":{"pad":"');
-      for (let i = 0; i < 20; i++) req.write('x'.repeat(64 * 1024));
-      req.end('"}}');
-    });
-    expect(status).toBe(413);
-  });
-
-  it('keeps batching through the real server: one telli call per operation', async () => {
-    const sandbox = server.layer.sandbox;
-    if (!sandbox) throw new Error('expected sandbox mode');
-    sandbox.resetStats();
-    const ids = [...sandbox.contacts.keys()].slice(0, 3);
-    await fetch(server.graphqlUrl, {
-      method: 'POST',
-      headers: json(),
-      body: JSON.stringify({
-        query: `{ a: contact(id: "${ids[0]}") { id } b: contacts(ids: ${JSON.stringify(ids)}) { id } }`,
-      }),
-    });
-    expect(sandbox.stats.calls).toEqual({ [BATCH]: 1 });
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
-import { buildServer, startServerProcess, type ServerProcess } from './support/process.js';
+import { startServerProcess, type ServerProcess } from './support/process.js';
 
 /** The front door: the built server as a real process, talking real HTTP. */
 const DONE_WHEN_QUERY = (ids: string[]) => `{
@@ -16,8 +16,6 @@ async function graphql(url: string, query: string, headers: Record<string, strin
   });
   return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] } };
 }
-
-beforeAll(() => buildServer());
 
 describe('npm start without TELLI_API_KEY (sandbox mode)', () => {
   let server: ServerProcess;
@@ -42,9 +40,22 @@ describe('npm start without TELLI_API_KEY (sandbox mode)', () => {
     expect(startedIn).toBeLessThan(10_000);
   });
 
-  it('answers /health with 200', async () => {
-    const res = await fetch(new URL('/health', graphiql));
-    expect(res.status).toBe(200);
+  it('serves /health, /readiness and /metrics', async () => {
+    expect((await fetch(new URL('/health', graphiql))).status).toBe(200);
+    expect((await fetch(new URL('/readiness', graphiql))).status).toBe(200);
+    expect(await (await fetch(new URL('/metrics', graphiql))).text()).toContain('process_resident_memory_bytes');
+  });
+
+  it('keeps caller auth off in sandbox mode (demo data only), saying so in its log', async () => {
+    const sandboxed = startServerProcess({ PORT: '0', CALLER_TOKENS: 'ignored-in-sandbox-mode-aaaaaaaa' });
+    try {
+      const url = (await sandboxed.waitForLine((l) => typeof l['graphiql'] === 'string'))['graphiql'] as string;
+      const res = await graphql(url, '{ __typename }');
+      expect(res).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
+      expect(sandboxed.lines.some((l) => String(l['msg']).includes('CALLER_TOKENS is ignored'))).toBe(true);
+    } finally {
+      await sandboxed.stop();
+    }
   });
 
   it('serves GraphiQL whose default query names a real demo contact', async () => {
