@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { parse, print } from 'graphql';
+import { parse, print, type DocumentNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { createLayer } from '../src/app.js';
 import { ConfigError, parseConfig } from '../src/config.js';
@@ -32,7 +32,7 @@ const CSRF = { 'x-graphql-yoga-csrf': '1' };
 const ACCEPT = { accept: 'application/graphql-response+json' };
 
 /** The hash the client preset put into a typed document (`__meta__.hash`, "sha256:<hex>"). */
-function hashOf(document: TypedDocumentNode<unknown, never>): string {
+function hashOf(document: DocumentNode): string {
   const hash = (document as { __meta__?: { hash?: unknown } }).__meta__?.hash;
   if (typeof hash !== 'string') throw new Error('typed document without __meta__.hash: run npm run codegen');
   return hash;
@@ -68,8 +68,7 @@ function persistedClient(stack: TestStack, headers: Record<string, string> = {})
   return async <TResult, TVariables>(
     document: TypedDocumentNode<TResult, TVariables>,
     variables: TVariables,
-  ): Promise<Reply<TResult>> =>
-    postJson<TResult>(stack, { documentId: hashOf(document as TypedDocumentNode<unknown, never>), variables }, headers);
+  ): Promise<Reply<TResult>> => postJson<TResult>(stack, { documentId: hashOf(document), variables }, headers);
 }
 
 async function getWithParams(stack: TestStack, params: Record<string, string>, headers: Record<string, string>) {
@@ -109,7 +108,7 @@ describe('the committed manifest and the typed documents', () => {
   it('holds every typed operation under the hash its typed document carries, as the sha256 of the stored text', async () => {
     const manifest = JSON.parse(await readFile(MANIFEST_PATH, 'utf8')) as Record<string, string>;
     for (const document of [ContactByIdDocument, ContactsByIdsDocument, ContactStatusDocument]) {
-      const hash = hashOf(document as TypedDocumentNode<unknown, never>);
+      const hash = hashOf(document);
       expect(hash).toMatch(/^sha256:[0-9a-f]{64}$/);
       const stored = manifest[hash];
       expect(stored, hash).toBeDefined();
@@ -154,7 +153,7 @@ describe('PERSISTED_OPERATIONS=only, no caller tokens', () => {
 
   it("accepts Apollo's APQ shape and the bare hex, case-insensitively", async () => {
     const id = (contacts[0] as SandboxContact).id;
-    const hex = hexOf(hashOf(ContactStatusDocument as TypedDocumentNode<unknown, never>));
+    const hex = hexOf(hashOf(ContactStatusDocument));
     for (const body of [
       { extensions: { persistedQuery: { version: 1, sha256Hash: hex } }, variables: { id } },
       { documentId: hex.toUpperCase(), variables: { id } },
@@ -188,7 +187,7 @@ describe('PERSISTED_OPERATIONS=only, no caller tokens', () => {
 
   it('refuses a raw document with PERSISTED_QUERY_ONLY, HTTP 400, before parse — even beside a valid hash', async () => {
     const id = (contacts[0] as SandboxContact).id;
-    const hash = hashOf(ContactStatusDocument as TypedDocumentNode<unknown, never>);
+    const hash = hashOf(ContactStatusDocument);
     for (const body of [
       { query: print(ContactStatusDocument), variables: { id } },
       { query: print(ContactStatusDocument), documentId: hash, variables: { id } },
@@ -204,7 +203,7 @@ describe('PERSISTED_OPERATIONS=only, no caller tokens', () => {
   });
 
   it('answers malformed ids with PERSISTED_QUERY_INVALID_ID, HTTP 400', async () => {
-    const hex = hexOf(hashOf(ContactStatusDocument as TypedDocumentNode<unknown, never>));
+    const hex = hexOf(hashOf(ContactStatusDocument));
     for (const body of [
       { documentId: 'abc' },
       { documentId: `sha1:${'0'.repeat(40)}` },
@@ -230,7 +229,7 @@ describe('PERSISTED_OPERATIONS=only, no caller tokens', () => {
   it('serves a GET with a hash (CSRF header required), cacheable privately with an ETag and a 304', async () => {
     const contact = contacts[0] as SandboxContact;
     const params = {
-      documentId: hashOf(ContactStatusDocument as TypedDocumentNode<unknown, never>),
+      documentId: hashOf(ContactStatusDocument),
       variables: JSON.stringify({ id: contact.id }),
     };
     expect((await getWithParams(stack, params, {})).status).toBe(403);
@@ -262,7 +261,7 @@ describe('PERSISTED_OPERATIONS=only, no caller tokens', () => {
 
   it('the APQ shape works over GET too; refusals over GET are not stored by caches', async () => {
     const id = (contacts[0] as SandboxContact).id;
-    const hex = hexOf(hashOf(ContactStatusDocument as TypedDocumentNode<unknown, never>));
+    const hex = hexOf(hashOf(ContactStatusDocument));
     const apq = await getWithParams(
       stack,
       {
@@ -387,7 +386,7 @@ describe('PERSISTED_OPERATIONS=allow', () => {
     // An Apollo-style retry: the document and its hash. The document is what runs.
     const both = await postJson(stack, {
       query: '{ __typename }',
-      documentId: hashOf(ContactStatusDocument as TypedDocumentNode<unknown, never>),
+      documentId: hashOf(ContactStatusDocument),
     });
     expect(both.status).toBe(200);
     expect(both.body.data).toEqual({ __typename: 'Query' });
@@ -416,7 +415,7 @@ describe('PERSISTED_OPERATIONS=off (the default): as before', () => {
   useSharedStack((s) => (stack = s));
 
   it('a hash alone is not a query; a document with an APQ extension runs; documentId is an unexpected parameter', async () => {
-    const hex = hexOf(hashOf(ContactStatusDocument as TypedDocumentNode<unknown, never>));
+    const hex = hexOf(hashOf(ContactStatusDocument));
     const hashOnly = await postJson(stack, { extensions: { persistedQuery: { version: 1, sha256Hash: hex } } });
     expect(hashOnly.status).toBe(400);
     expect(hashOnly.body.errors?.[0]?.message).toBe('Must provide query string.');
@@ -525,7 +524,7 @@ describe('the built server (dist/server.js) with PERSISTED_OPERATIONS=only', () 
   afterAll(() => server.stop());
 
   it('runs a hash over POST and GET (with a 304), and refuses a document with PERSISTED_QUERY_ONLY', async () => {
-    const documentId = hashOf(ContactStatusDocument as TypedDocumentNode<unknown, never>);
+    const documentId = hashOf(ContactStatusDocument);
     const variables = { id: '3c90c3cc-0d44-4b50-8888-8dd25736052a' };
     const post = await fetch(url, {
       method: 'POST',
