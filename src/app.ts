@@ -7,10 +7,12 @@ import { createContextFactory, type Context, type TelliAuth } from './context.js
 import { createAdmission } from './http/admission.js';
 import { createEdge, type Edge, type EdgeContext, type Route, type RouteHandler } from './http/edge.js';
 import { bearerCredentialOf } from './http/headers.js';
+import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
 import { useCallerAuth } from './http/use-caller-auth.js';
 import { metricsRoute, useMetrics } from './http/use-metrics.js';
+import { PERSISTED_DOCUMENT_PARAMS, usePersistedDocuments } from './http/use-persisted-documents.js';
 import { useQueryLimits } from './http/use-query-limits.js';
 import { useRequestBudget } from './http/use-request-budget.js';
 import { useRefusals } from './http/use-refusals.js';
@@ -89,6 +91,8 @@ query DemoContact {
 
 export async function createLayer(config: Config, deps: LayerDeps): Promise<Layer> {
   const { logger } = deps;
+  // Before anything is started: a bad manifest fails start-up like a bad variable, leaking nothing.
+  const persistedDocuments = await loadPersistedOperations(config, logger);
   const target = config.telli;
   const { sandbox, baseUrl: telliBaseUrl, auth } = await connectTelli(target);
 
@@ -129,6 +133,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     telli,
     auth,
     callerTokens,
+    persistedDocuments,
     metrics,
     tracing,
     ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID) }),
@@ -168,6 +173,21 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   };
 }
 
+/** The trusted-documents manifest when PERSISTED_OPERATIONS is `allow` or `only`. */
+async function loadPersistedOperations(
+  config: Config,
+  logger: Logger,
+): Promise<{ mode: 'allow' | 'only'; documents: PersistedDocuments } | undefined> {
+  const settings = config.persistedOperations;
+  if (settings.mode === 'off') {
+    if (settings.path) logger.warn('PERSISTED_DOCUMENTS_PATH is ignored with PERSISTED_OPERATIONS=off');
+    return undefined;
+  }
+  const documents = await loadPersistedDocuments(settings.path);
+  logger.info({ mode: settings.mode, documents: documents.size }, 'persisted documents loaded');
+  return { mode: settings.mode, documents };
+}
+
 /** Which telli to talk to and with whose key; in sandbox mode, the embedded emulator, started now. */
 async function connectTelli(
   target: TelliTarget,
@@ -191,6 +211,8 @@ interface GraphQLParts {
   auth: TelliAuth;
   /** Tokens a caller must present (e.g. a company gateway); caller auth is off when empty. */
   callerTokens: readonly string[];
+  /** Trusted documents; undefined = PERSISTED_OPERATIONS=off. */
+  persistedDocuments: { mode: 'allow' | 'only'; documents: PersistedDocuments } | undefined;
   metrics: Metrics | undefined;
   tracing: Tracing | undefined;
   /** The query GraphiQL opens with (sandbox mode puts a real demo contact id in it). */
@@ -201,16 +223,27 @@ interface GraphQLParts {
 function createGraphQL(parts: GraphQLParts) {
   const { config, logger, metrics, tracing } = parts;
   const plugins: NonNullable<YogaServerOptions<EdgeContext, Context>['plugins']> = [];
+  // Requests caller auth let through: only they may send documents under PERSISTED_OPERATIONS=only.
+  const authenticated = new WeakSet<Request>();
   // Reject unauthenticated callers before any other work.
   if (parts.callerTokens.length > 0) {
-    plugins.push(useCallerAuth({ tokens: parts.callerTokens, header: config.callerAuth.header }));
+    plugins.push(useCallerAuth({ tokens: parts.callerTokens, header: config.callerAuth.header, authenticated }));
   }
   if (tracing) plugins.push(useTracing(tracing.tracer));
   if (metrics) plugins.push(useMetrics(metrics));
   if (config.csrfPrevention) plugins.push(useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }));
+  plugins.push(useRequestBodyLimit(config.limits.maxBodyBytes), useRefusals());
+  // Answers unknown ids and refused documents in onParams, before the limits' parse-time checks.
+  if (parts.persistedDocuments) {
+    plugins.push(
+      ...usePersistedDocuments({
+        ...parts.persistedDocuments,
+        maySendDocuments: (request) => authenticated.has(request),
+        varyOn: ['authorization', ...(parts.callerTokens.length > 0 ? [config.callerAuth.header] : [])],
+      }),
+    );
+  }
   plugins.push(
-    useRequestBodyLimit(config.limits.maxBodyBytes),
-    useRefusals(),
     ...useQueryLimits({
       limits: config.limits,
       schema,
@@ -230,6 +263,8 @@ function createGraphQL(parts: GraphQLParts) {
       ...(metrics && { loaderHooks: metrics.loaderHooks }),
     }),
     graphqlEndpoint: '/graphql',
+    // `documentId` beside a document (allowed in `allow` mode) is not an unexpected parameter.
+    ...(parts.persistedDocuments && { extraParamNames: PERSISTED_DOCUMENT_PARAMS }),
     // The edge answers /health itself; Yoga's own check matches any URL that *ends* with its
     // endpoint, query string included. No URL can end with a space (it would be percent-encoded).
     healthCheckEndpoint: ' ',

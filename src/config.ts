@@ -7,6 +7,7 @@ import { z } from 'zod';
  * module imports nothing of the layer, so anything may read a default from it.
  */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const PERSISTED_OPERATION_MODES = ['off', 'allow', 'only'] as const;
 
 /**
  * Query limits, all enforced before execution — so before any telli call. Real operations are
@@ -134,6 +135,11 @@ const envSchema = z
     OTEL_SERVICE_NAME: z.string().min(1).default('telli-graphql'),
     SANDBOX_PORT: port(0),
     SANDBOX_LATENCY_MS: nonNegativeInt(0, 60_000),
+    PERSISTED_OPERATIONS: z
+      .enum(PERSISTED_OPERATION_MODES, { error: `must be one of ${PERSISTED_OPERATION_MODES.join(', ')}` })
+      .default('off'),
+    // Only the path: reading and checking the manifest is I/O, done at boot by `createLayer`.
+    PERSISTED_DOCUMENTS_PATH: z.string().optional(),
   })
   .superRefine((env, ctx) => {
     if (env.TELLI_AUTH === 'forward' && env.TELLI_API_KEY) {
@@ -149,6 +155,13 @@ const envSchema = z
         code: 'custom',
         path: ['TELLI_API_KEY'],
         message: 'is required when TELLI_BASE_URL is set (unset both to use the embedded sandbox)',
+      });
+    }
+    if (env.PERSISTED_OPERATIONS !== 'off' && !env.PERSISTED_DOCUMENTS_PATH) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PERSISTED_DOCUMENTS_PATH'],
+        message: `is required when PERSISTED_OPERATIONS=${env.PERSISTED_OPERATIONS} (the manifest of hash -> document)`,
       });
     }
   });
@@ -188,6 +201,17 @@ export type TelliTarget =
 
 export type TelliConfig = TelliTarget & UpstreamSettings;
 
+/**
+ * Trusted documents (persisted operations), see docs/persisted-documents.md:
+ * - `off`: documents only, as before; ids are not looked at;
+ * - `allow`: a manifest id or a document;
+ * - `only`: a manifest id; a document only from a caller with a valid caller token (a gateway).
+ * `path` is the manifest file; with `off` it is unused (kept so the layer can say it ignores it).
+ */
+export type PersistedOperationsConfig =
+  | { readonly mode: 'off'; readonly path: string | undefined }
+  | { readonly mode: 'allow' | 'only'; readonly path: string };
+
 export interface Config {
   /** Port the GraphQL server listens on (0 = any free port). */
   readonly port: number;
@@ -216,6 +240,7 @@ export interface Config {
   readonly shutdownDrainMs: number;
   /** OpenTelemetry export; undefined = tracing off. */
   readonly tracing: { readonly otlpTracesUrl: string; readonly serviceName: string } | undefined;
+  readonly persistedOperations: PersistedOperationsConfig;
 }
 
 export class ConfigError extends Error {
@@ -288,8 +313,16 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     tracing: tracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT, e.OTEL_SERVICE_NAME),
+    persistedOperations: persistedOperations(e),
   };
   return deepFreeze(config);
+}
+
+function persistedOperations(e: Env): PersistedOperationsConfig {
+  const path = e.PERSISTED_DOCUMENTS_PATH;
+  if (e.PERSISTED_OPERATIONS === 'off') return { mode: 'off', path };
+  // superRefine has already refused allow/only without a path.
+  return { mode: e.PERSISTED_OPERATIONS, path: path ?? '' };
 }
 
 /** The OTLP spec: a signal-specific endpoint is used as is; the base endpoint gets `/v1/traces`. */

@@ -45,6 +45,15 @@ export const ErrorCode = {
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   /** `operationName` names no operation of the document, or several operations and no name (Yoga's code). */
   OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+  /**
+   * Trusted documents: no document under this id (HTTP 404). Named as Apollo's APQ names it, so that
+   * Apollo clients and Hive Gateway's APQ transport retry with the document where that is allowed.
+   */
+  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  /** Trusted documents, `PERSISTED_OPERATIONS=only`: a document was sent where only an id is accepted (HTTP 400). */
+  PERSISTED_QUERY_ONLY: 'PERSISTED_QUERY_ONLY',
+  /** Trusted documents: the id is not a sha256 (`<64 hex>` or `sha256:<64 hex>`), or two ids disagree (HTTP 400). */
+  PERSISTED_QUERY_INVALID_ID: 'PERSISTED_QUERY_INVALID_ID',
   /** What a client sees of an unexpected failure: masked as "Unexpected error.", logged in full. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;

@@ -14,13 +14,21 @@ export interface CallerAuthOptions {
   tokens: readonly string[];
   /** Header carrying the token (lower-case). */
   header: string;
+  /**
+   * Filled with every request let through: plugins that grant authenticated callers more (the
+   * persisted-documents gateway exemption) ask this instead of hashing the token a second time.
+   */
+  authenticated?: WeakSet<Request>;
 }
 
 export function useCallerAuth(options: CallerAuthOptions): Plugin {
   const isValid = tokenCheck(options.tokens);
   return {
     onRequest({ request, endResponse }) {
-      if (isValid(request.headers.get(options.header))) return;
+      if (isValid(request.headers.get(options.header))) {
+        options.authenticated?.add(request);
+        return;
+      }
       endResponse(
         errorResponse(401, ErrorCode.UNAUTHENTICATED, `Missing or invalid ${options.header} header.`, {
           'www-authenticate': `Token header="${options.header}"`,
