@@ -6,6 +6,7 @@ import './contact-property.js';
 import './contact.js';
 import './contact-queries.js';
 import './contact-connection.js';
+import './subscriptions.js';
 import { FEDERATION_LINK } from './service.js';
 
 export { FEDERATION_LINK };
