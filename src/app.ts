@@ -108,10 +108,11 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     },
   });
   // One per layer: concurrent requests with the same key share upstream calls (and, when enabled,
-  // recently read contacts). Below the per-request loaders, which still batch and memoise.
+  // recently read contacts and agents). Below the per-request loaders, which still batch and memoise.
   const telli = createCoalescingClient(upstream, {
     ttlMs: target.cacheTtlMs,
     maxEntries: target.cacheMaxEntries,
+    agentTtlMs: target.agentCacheTtlMs,
     ...(deps.now && { now: deps.now }),
   });
 
