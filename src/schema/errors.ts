@@ -19,9 +19,9 @@ export function upstreamInvalid(message: string): GraphQLError {
 /**
  * Maps a failure from the telli client to what the client of this API sees. Messages are our own,
  * written for the caller: no key, no telli URL, no upstream body. Returns the input unchanged when
- * it is not an expected failure, so that Yoga masks it.
+ * it is not an expected failure, so that Yoga masks it. `what` names the record in messages.
  */
-export function toGraphQLError(error: unknown, keySource: KeySource): GraphQLError | Error {
+export function toGraphQLError(error: unknown, keySource: KeySource, what = 'contact'): GraphQLError | Error {
   if (error instanceof GraphQLError) return error;
   if (error instanceof TelliHttpError) return fromHttpError(error, keySource);
   if (!(error instanceof TelliError)) return error instanceof Error ? error : new Error(String(error));
@@ -31,7 +31,7 @@ export function toGraphQLError(error: unknown, keySource: KeySource): GraphQLErr
     case 'network':
       return new GraphQLError('telli is unreachable.', { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE } });
     case 'contract':
-      return upstreamInvalid('telli sent a response for this contact that breaks its documented contract.');
+      return upstreamInvalid(`telli sent a response for this ${what} that breaks its documented contract.`);
     case 'credentials':
       return unauthenticated(
         error instanceof TelliCredentialsMissingError && error.reason === 'malformed'

@@ -6,6 +6,8 @@ import './contact-property.js';
 import './contact.js';
 import './contact-queries.js';
 import './contact-connection.js';
+import './agent.js';
+import './call.js';
 import { FEDERATION_LINK } from './service.js';
 
 export { FEDERATION_LINK };

@@ -1,7 +1,10 @@
+export type { AgentPage, AgentReads, TelliAgent } from './agents.js';
+export type { CallPage, CallReads, TelliCall, TelliTranscriptMessage } from './calls.js';
 export * from './cancel.js';
 export * from './client.js';
 export * from './coalescing.js';
 export * from './errors.js';
+export { recordIdKey } from './ids.js';
 export * from './json.js';
 export * from './limiter.js';
 export { parseRetryAfter, type CallOptions, type TelliClientHooks, type TelliClientOptions } from './transport.js';
