@@ -2,11 +2,12 @@ import { TelliNetworkError } from './errors.js';
 import { createTransport, toTelliError, type TelliClientOptions } from './transport.js';
 import { createV1Reads, V1_ENDPOINTS, type V1Reads } from './v1.js';
 import { createV2Reads, V2_ENDPOINTS, type V2Reads } from './v2.js';
+import { createWrites, WRITE_ENDPOINTS, type Writes } from './writes.js';
 
 /** Every telli endpoint the layer calls, by the name metrics, logs and the sandbox's counters use. */
-export const ENDPOINTS = { ...V1_ENDPOINTS, ...V2_ENDPOINTS } as const;
+export const ENDPOINTS = { ...V1_ENDPOINTS, ...V2_ENDPOINTS, ...WRITE_ENDPOINTS } as const;
 
-export interface TelliClient extends V1Reads, V2Reads {
+export interface TelliClient extends V1Reads, V2Reads, Writes {
   /**
    * One cheap, unretried call (`GET /v1/verify-api-key`) for readiness probes: 'ok' when telli is
    * reachable (and accepts `apiKey`, when one is given), a short reason otherwise.
@@ -22,6 +23,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
   return {
     ...createV1Reads(transport, options.hooks ?? {}),
     ...createV2Reads(transport),
+    ...createWrites(transport),
 
     async probe(apiKey) {
       const endpoint = ENDPOINTS.verifyApiKey;
