@@ -18,6 +18,23 @@ export interface ContactCacheOptions {
 }
 
 /**
+ * Invalidation of what one process shares about a contact. Separate from the reads so that
+ * whatever learns of a change — a write of this process now, a webhook or another process
+ * later — can call it without knowing how the sharing works.
+ */
+export interface ContactInvalidation {
+  /**
+   * Drops the contact, for this API key only, from the TTL cache and from single-flight: a read
+   * in flight may have been answered before the change, so later callers start their own, and
+   * its answer is not cached. `externalIds` also drop lookups of those external ids in flight.
+   */
+  forget(apiKey: string, contactId: string, externalIds?: readonly string[]): void;
+}
+
+/** The telli client with reads shared across requests (see `createCoalescingClient`). */
+export type SharedReadsClient = TelliClient & ContactInvalidation;
+
+/**
  * Reads shared across the GraphQL requests of one app, below the per-request DataLoaders:
  *
  * - **Single-flight.** While a contact is being fetched for an API key, any other operation
@@ -36,7 +53,7 @@ export interface ContactCacheOptions {
 export function createCoalescingClient(
   inner: TelliClient,
   options: ContactCacheOptions = { ttlMs: 0, maxEntries: 0 },
-): TelliClient {
+): SharedReadsClient {
   const { ttlMs } = options;
   const cache = ttlMs > 0 ? new ContactCache(ttlMs, options.maxEntries) : undefined;
   const now = options.now ?? Date.now;
@@ -44,6 +61,8 @@ export function createCoalescingClient(
   const contactsInFlight = new Map<string, Flight<Map<string, ContactResult>>>();
   /** (key, external id) → the lookup in flight. */
   const externalInFlight = new Map<string, Flight<TelliContact | null>>();
+  /** Keys `forget` took from a flight: its answer for them may predate a write, so it is not cached. */
+  const forgottenKeys = new WeakMap<Flight<Map<string, ContactResult>>, Set<string>>();
 
   function startBatch(apiKey: string, ids: string[], call: CallOptions): Flight<Map<string, ContactResult>> {
     const keys = ids.map((id) => scoped(apiKey, id));
@@ -59,7 +78,9 @@ export function createCoalescingClient(
             for (let i = 0; i < ids.length; i++) {
               const result = results.get(ids[i] as string);
               // Errors and absences are not kept: both are likely to change soon (README).
-              if (result && !(result instanceof Error)) cache.set(keys[i] as string, result, at);
+              const key = keys[i] as string;
+              if (result && !(result instanceof Error) && !forgottenKeys.get(flight)?.has(key))
+                cache.set(key, result, at);
             }
           }
           return results;
@@ -78,6 +99,19 @@ export function createCoalescingClient(
 
   return {
     ...inner,
+
+    forget(apiKey, contactId, externalIds = []) {
+      const key = scoped(apiKey, contactId.toLowerCase());
+      cache?.delete(key);
+      const flight = contactsInFlight.get(key);
+      if (flight) {
+        contactsInFlight.delete(key);
+        const forgotten = forgottenKeys.get(flight);
+        if (forgotten) forgotten.add(key);
+        else forgottenKeys.set(flight, new Set([key]));
+      }
+      for (const externalId of externalIds) externalInFlight.delete(scoped(apiKey, externalId));
+    },
 
     async getContactsBatch(ids, call) {
       const { apiKey } = call;
@@ -254,6 +288,10 @@ class ContactCache {
     if (entry.expiresAt <= now) return undefined;
     this.#entries.set(key, entry);
     return entry.contact;
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 
   set(key: string, contact: TelliContact, now: number): void {
