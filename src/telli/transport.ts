@@ -274,7 +274,8 @@ export function createTransport(options: TelliClientOptions): Transport {
     if (res.status < 200 || res.status >= 300) {
       return { ...answer, json: undefined, errorBody: res.text === undefined ? undefined : parseLeniently(res.text) };
     }
-    if (res.text === undefined) return { ...answer, json: undefined, errorBody: undefined };
+    // A 204 (DELETE) has no body at all.
+    if (res.text === undefined || res.text === '') return { ...answer, json: undefined, errorBody: undefined };
     try {
       return { ...answer, json: JSON.parse(res.text), errorBody: undefined };
     } catch {
