@@ -194,14 +194,16 @@ export function safeTelliMessage(raw: unknown, apiKey: string | undefined): stri
   return chars.length <= MAX_TELLI_MESSAGE_LENGTH ? text : `${chars.slice(0, MAX_TELLI_MESSAGE_LENGTH - 1).join('')}…`;
 }
 
-const NOT_FOUND = /not[\s_-]*found/i;
-
-/** What telli's words say about a refusal (its v1 messages are undocumented beyond samples). */
+/**
+ * What telli's words say about a refusal. Its v1 messages are undocumented beyond samples
+ * (`Contact not found`, `External ID already exists, must be unique`): anything unrecognised is
+ * `invalid` for a 400/422 and `other` otherwise.
+ */
 function reasonOf(message: string | null, status: number | null): RejectionReason {
   const text = message ?? '';
   if (/already exists|must be unique/i.test(text) || status === 409) return 'external-id-taken';
-  if (/agent/i.test(text) && NOT_FOUND.test(text)) return 'agent-not-found';
-  if (NOT_FOUND.test(text) || status === 404) return 'contact-not-found';
+  if (/\bagent\b.*\bnot[\s_-]*found/i.test(text)) return 'agent-not-found';
+  if (/\bcontact\b.*\bnot[\s_-]*found/i.test(text) || status === 404) return 'contact-not-found';
   if (/not in (the )?(auto[\s-]?)?dialer/i.test(text)) return 'not-in-dialer';
   if (status === 400 || status === 422 || /invalid|must|required/i.test(text)) return 'invalid';
   return 'other';
