@@ -6,6 +6,9 @@ import './contact-property.js';
 import './contact.js';
 import './contact-queries.js';
 import './contact-connection.js';
+import './user-errors.js';
+import './contact-mutations.js';
+import './dialer-mutations.js';
 import { FEDERATION_LINK } from './service.js';
 
 export { FEDERATION_LINK };
