@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { SCHEDULE_DELAY_MS, type SandboxContact } from '../src/sandbox/index.js';
+import { readFile } from 'node:fs/promises';
+import { Kind, parse, print } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDemoContacts, SCHEDULE_DELAY_MS, type SandboxContact } from '../src/sandbox/index.js';
 import {
   ContactAfterWriteDocument,
   CreateContactDocument,
@@ -12,7 +14,7 @@ import {
   UpdateContactDocument,
   type CreateContactInput,
 } from './__generated__/graphql.js';
-import { codesOf, unknownId, useSharedStack, type TestStack } from './support/stack.js';
+import { codesOf, createTestStack, unknownId, useSharedStack, type TestStack } from './support/stack.js';
 
 /**
  * The mutations through the production wiring against the sandbox over loopback: the sandbox's
@@ -564,5 +566,123 @@ describe('V2 reads in a payload', () => {
     expect(res.data?.updateContact.contact?.updatedAt).toBe(stack.sandbox.contacts.get(c.id)?.updatedAt);
     expect(stack.sandbox.stats.calls[V2_READ]).toBeUndefined();
     expect(stack.sandbox.stats.calls).toEqual({ [PATCH]: 1, [BATCH_READ]: 1 });
+  });
+});
+
+describe('the edge applies to mutations', () => {
+  const mutation = print(CreateContactIdDocument);
+  const variables = { input: newContact(99, { externalId: 'edge-99' }) };
+
+  describe('with caller tokens', () => {
+    const token = 'caller-token-for-the-writes-tests';
+    let stack: TestStack;
+    beforeAll(async () => {
+      stack = await createTestStack({ env: { CALLER_TOKENS: token } });
+    });
+    afterAll(() => stack.close());
+
+    const post = (headers: Record<string, string>) =>
+      stack.app.fetch('http://layer.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query: mutation, variables }),
+      });
+
+    it('a mutation without the caller token is refused (401) and writes nothing', async () => {
+      expect((await post({})).status).toBe(401);
+      expect(stack.sandbox.transport.requests).toBe(0);
+    });
+
+    it('a mutation over GET is refused (405), even with the CSRF header, and writes nothing', async () => {
+      const query = new URLSearchParams({ query: mutation, variables: JSON.stringify(variables) });
+      const res = await stack.app.fetch(`http://layer.test/graphql?${query}`, {
+        headers: { 'x-caller-token': token, 'x-graphql-yoga-csrf': '1', accept: 'application/graphql-response+json' },
+      });
+      expect(res.status).toBe(405);
+      expect(stack.sandbox.transport.requests).toBe(0);
+    });
+
+    it('a "simple" cross-site POST (text/plain) is refused by CSRF prevention and writes nothing', async () => {
+      expect((await post({ 'x-caller-token': token, 'content-type': 'text/plain' })).status).toBe(403);
+      expect(stack.sandbox.transport.requests).toBe(0);
+    });
+
+    it('with the token, the same mutation writes once', async () => {
+      const res = await post({ 'x-caller-token': token });
+      expect(res.status).toBe(200);
+      expect(stack.sandbox.stats.calls).toEqual({ 'POST /v2/contacts': 1 });
+    });
+  });
+
+  describe('forwarded telli keys', () => {
+    const keyA = 'tk_tenant_a_writes_0123';
+    const keyB = 'tk_tenant_b_writes_4567';
+    let stack: TestStack;
+    let shared: SandboxContact;
+    beforeAll(async () => {
+      // Both tenants hold the same contact ids: only the key tells them apart.
+      stack = await createTestStack({
+        auth: 'forward',
+        sandbox: { apiKeys: [keyA], tenants: { [keyB]: createDemoContacts() } },
+        env: { TELLI_CACHE_TTL_MS: '600000' },
+      });
+      shared = [...stack.sandbox.contacts.values()][8] as SandboxContact;
+    });
+    afterAll(() => stack.close());
+
+    const as = (key: string | undefined, query: string, vars: Record<string, unknown>) =>
+      stack.raw(query, vars, key === undefined ? {} : { authorization: `Bearer ${key}` });
+    const read = (key: string) => as(key, '{ contact(id: "' + shared.id + '") { firstName } }', {});
+
+    it('a mutation without a key is UNAUTHENTICATED and makes no call', async () => {
+      const res = await as(undefined, mutation, variables);
+      expect(codesOf(res)).toEqual(['UNAUTHENTICATED']);
+      expect(res.errors?.[0]?.path).toEqual(['createContact', 'contact']);
+      expect(stack.sandbox.transport.requests).toBe(0);
+    });
+
+    it("one tenant's write changes only its own contact, and forgets only its own cached copy", async () => {
+      expect(await read(keyB)).toEqual({ data: { contact: { firstName: shared.firstName } } }); // B's copy cached
+      const update = print(UpdateContactDocument);
+      const res = await as(keyA, update, { input: { id: shared.id, firstName: 'OnlyA' } });
+      expect(res.data?.['updateContact']).toMatchObject({ contact: { firstName: 'OnlyA' }, userErrors: [] });
+      stack.sandbox.resetStats();
+      expect(await read(keyB)).toEqual({ data: { contact: { firstName: shared.firstName } } });
+      expect(stack.sandbox.transport.requests).toBe(0); // B's copy is still right: B's account did not change
+      // A v2 field is never cached: this asks telli, with B's key, and B's contact is as it was.
+      const fresh = await as(keyB, '{ contact(id: "' + shared.id + '") { firstName updatedAt } }', {});
+      expect(fresh.data?.['contact']).toMatchObject({ firstName: shared.firstName });
+      expect(stack.sandbox.stats.callsByKey).toEqual({ [keyB]: 1 });
+      stack.sandbox.resetStats();
+      // A's copy was read afresh by the payload, after the write, and cached then.
+      expect(await read(keyA)).toEqual({ data: { contact: { firstName: 'OnlyA' } } });
+      expect(stack.sandbox.transport.requests).toBe(0);
+    });
+  });
+});
+
+describe("the README's write examples", () => {
+  let stack: TestStack;
+  useSharedStack((s) => (stack = s));
+
+  it('run against the sandbox without errors or user errors, in the order shown', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Writes'));
+    const block = /```graphql\n([\s\S]*?)```/.exec(section)?.[1] as string;
+    const operations = parse(block).definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION ? [d] : []));
+    expect(operations.map((o) => o.name?.value)).toEqual(['AddLead', 'FixContact', 'CallNow', 'StopCalling', 'Import']);
+    const variables = {
+      contacts: [newContact(1, { externalId: 'readme-1' }), newContact(2, { externalId: 'readme-2' })],
+    };
+    for (const operation of operations) {
+      const res = await stack.raw(print(operation), variables);
+      expect(res.errors, operation.name?.value).toBeUndefined();
+      expect(JSON.stringify(res.data)).not.toMatch(/"userErrors":\[\{/);
+    }
+    // The README promises this exact PATCH body for FixContact.
+    expect(stack.sandbox.stats.writes.find((w) => w.endpoint === PATCH)?.body).toEqual({
+      lastName: 'King',
+      email: null,
+    });
   });
 });
