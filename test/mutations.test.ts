@@ -496,6 +496,25 @@ describe('the dialer', () => {
   });
 });
 
+describe('hard caps behind the cost limit (when an operator raises QUERY_MAX_COST)', () => {
+  let stack: TestStack;
+  useSharedStack((s) => (stack = s), { env: { QUERY_MAX_COST: '1000000', MAX_BODY_BYTES: String(8 * 1024 * 1024) } });
+
+  it('createContacts refuses more than 10 000 contacts, removeFromDialer more than 1000 ids, before any call', async () => {
+    const contacts = Array.from({ length: 10_001 }, (_, i) => newContact(i, { externalId: `cap-${i}` }));
+    const create = await stack.run(CreateContactsDocument, { input: { contacts } });
+    expect(create.data?.createContacts.userErrors).toEqual([
+      { code: 'INVALID', field: ['input', 'contacts'], message: 'contacts accepts at most 10000 contacts; got 10001.' },
+    ]);
+    const ids = Array.from({ length: 1001 }, (_, i) => unknownId(i));
+    const remove = await stack.run(RemoveFromDialerDocument, { input: { contactIds: ids } });
+    expect(remove.data?.removeFromDialer.userErrors).toEqual([
+      { code: 'INVALID', field: ['input', 'contactIds'], message: 'At most 1000 contacts per operation; got 1001.' },
+    ]);
+    expect(stack.sandbox.transport.requests).toBe(0);
+  });
+});
+
 describe('reads after writes are fresh, with the TTL cache on', () => {
   let stack: TestStack;
   let contacts: SandboxContact[];

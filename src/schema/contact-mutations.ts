@@ -12,7 +12,7 @@ import { ADD_CONTACTS_BATCH_LIMIT } from '../telli/index.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact.js';
 import type { ContactParent } from './contact-sources.js';
-import { costExtensions } from './cost.js';
+import { costExtensions, inputListLength } from './cost.js';
 import {
   email,
   externalId,
@@ -543,14 +543,6 @@ async function createContacts(items: Record<string, unknown>[], ctx: Context): P
     }
   });
   return { results, userErrors: results.flatMap((r) => r.userErrors) };
-}
-
-/** How many items a list argument of `input` holds (for the cost model, before execution). */
-export function inputListLength(args: Record<string, unknown>, list: string): number {
-  const input = args['input'];
-  if (!input || typeof input !== 'object') return 1;
-  const items = (input as Record<string, unknown>)[list];
-  return Array.isArray(items) ? items.length : 1;
 }
 
 builder.mutationType({

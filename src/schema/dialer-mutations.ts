@@ -3,9 +3,8 @@ import type { Context } from '../context.js';
 import { DIALER_BATCH_LIMIT, type ScheduleCallRequest, type TelliRejection } from '../telli/index.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact.js';
-import { inputListLength } from './contact-mutations.js';
 import type { ContactParent } from './contact-sources.js';
-import { costExtensions } from './cost.js';
+import { costExtensions, inputListLength } from './cost.js';
 import { phoneNumber, telliId, validate } from './input-rules.js';
 import {
   failed,
