@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
-import { createTelliClient, TelliNetworkError, TelliOutcomeUnknownError } from '../src/telli/index.js';
+import {
+  createCoalescingClient,
+  createTelliClient,
+  TelliNetworkError,
+  TelliOutcomeUnknownError,
+} from '../src/telli/index.js';
 import {
   CreateContactIdDocument,
   CreateContactsDocument,
@@ -355,6 +360,52 @@ describe('the wire', () => {
       expect(received[0]?.headers['authorization']).toBe('Bearer k');
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe('the invalidation hook (ContactInvalidation.forget)', () => {
+  it('a read in flight during a write is not joined afterwards, and its stale answer is not cached', async () => {
+    // A telli whose first batch read is slow and answers the name as it was when the read arrived.
+    const id = '3c90c3cc-0d44-4b50-8888-8dd25736052a';
+    let name = 'before';
+    let requests = 0;
+    const server = createServer((req, res) => {
+      const seen = name;
+      const delayMs = ++requests === 1 ? 200 : 10;
+      req.resume();
+      req.on('end', () =>
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify([{ status: 'success', contact: { contact_id: id, first_name: seen } }]));
+        }, delayMs),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const inner = createTelliClient({ ...parseConfig({}).telli, baseUrl });
+    const shared = createCoalescingClient(inner, { ttlMs: 60_000, maxEntries: 10 });
+    const firstName = async (p: ReturnType<typeof shared.getContactsBatch>) => {
+      const contact = (await p).get(id);
+      return contact && !(contact instanceof Error) ? contact.firstName : contact;
+    };
+    try {
+      const early = shared.getContactsBatch([id], { apiKey: 'k' });
+      await new Promise((resolve) => setTimeout(resolve, 50)); // telli has read 'before'
+      name = 'after'; // the write lands…
+      shared.forget('k', id); // …and the layer forgets
+      const later = shared.getContactsBatch([id], { apiKey: 'k' });
+      expect(await firstName(later)).toBe('after'); // its own call, not the early one
+      expect(await firstName(early)).toBe('before'); // asked before the write: fine
+      expect(await firstName(shared.getContactsBatch([id], { apiKey: 'k' }))).toBe('after'); // cached
+      expect(requests).toBe(2);
+      // Another key's view is untouched by a forget for 'k'.
+      shared.forget('other-key', id);
+      expect(await firstName(shared.getContactsBatch([id], { apiKey: 'k' }))).toBe('after');
+      expect(requests).toBe(2);
+    } finally {
+      await inner.close();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -285,8 +285,9 @@ export function createTransport(options: TelliClientOptions): Transport {
 
   /**
    * One call with the retries its effect allows (`CallEffect`): exponential backoff with full
-   * jitter, at least as long as telli's `Retry-After`, never past the caller's deadline.
-   * Timeouts and 4xx other than 429 are never retried.
+   * jitter, at least as long as telli's `Retry-After`, never past the caller's deadline. 4xx other
+   * than 429, and timeouts once the request was sent, are never retried; a failure before it was
+   * sent always is (telli cannot have seen it).
    */
   async function send(
     endpoint: string,
