@@ -22,7 +22,7 @@ import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
 import { schema } from './schema/index.js';
-import { createCoalescingClient, createTelliClient, type TelliClient } from './telli/index.js';
+import { createCoalescingClient, createTelliClient, type SharedReadsClient, type TelliClient } from './telli/index.js';
 import { createTracing, type Tracing } from './tracing.js';
 
 /**
@@ -234,7 +234,7 @@ async function connectTelli(
 interface GraphQLParts {
   config: Config;
   logger: Logger;
-  telli: TelliClient;
+  telli: SharedReadsClient;
   auth: TelliAuth;
   /** Tokens a caller must present (e.g. a company gateway); caller auth is off when empty. */
   callerTokens: readonly string[];

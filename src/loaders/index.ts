@@ -202,3 +202,17 @@ export function createLoaders(telli: TelliClient, call: CallOptions, hooks: Load
     agentsPage,
   };
 }
+
+/**
+ * After a write to the contact: this request reads it afresh. Its by-id records go; lookups by
+ * external id and list pages may hold it under other keys, so they go whole (a mutation reads
+ * few of them).
+ */
+export function forgetContact(loaders: Loaders, id: string): void {
+  const key = id.toLowerCase();
+  loaders.contactById.clear(key);
+  loaders.contactV2ById.clear(key);
+  loaders.contactByExternalId.clearAll();
+  loaders.contactV2ByExternalId.clearAll();
+  loaders.contactsPageV2.clearAll();
+}

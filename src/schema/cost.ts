@@ -64,6 +64,17 @@ export function costExtensions(cost: FieldCost): { cost: FieldCost } {
   return { cost };
 }
 
+/**
+ * How many items the list `list` of a mutation's `input` argument holds: a bulk mutation's
+ * `contacts` model (`createContacts(input: { contacts })` writes that many). 1 when absent.
+ */
+export function inputListLength(args: Record<string, unknown>, list: string): number {
+  const input = args['input'];
+  if (!input || typeof input !== 'object') return 1;
+  const items = (input as Record<string, unknown>)[list];
+  return Array.isArray(items) ? items.length : 1;
+}
+
 /** Fields the schema gets from plugins, so their type files cannot annotate them. */
 const BUILT_IN: Record<string, FieldCost> = {
   _entities: {

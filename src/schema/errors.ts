@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { KeySource } from '../context.js';
 import { ErrorCode } from '../error-codes.js';
-import { TelliCredentialsMissingError, TelliError, TelliHttpError } from '../telli/index.js';
+import { TelliCredentialsMissingError, TelliError, TelliHttpError, TelliOutcomeUnknownError } from '../telli/index.js';
 
 /*
  * How failures become what a client sees: expected ones are GraphQLErrors with a code from
@@ -24,6 +24,7 @@ export function upstreamInvalid(message: string): GraphQLError {
 export function toGraphQLError(error: unknown, keySource: KeySource, what = 'contact'): GraphQLError | Error {
   if (error instanceof GraphQLError) return error;
   if (error instanceof TelliHttpError) return fromHttpError(error, keySource);
+  if (error instanceof TelliOutcomeUnknownError) return outcomeUnknown(error.safeToRetry);
   if (!(error instanceof TelliError)) return error instanceof Error ? error : new Error(String(error));
   switch (error.kind) {
     case 'timeout':
@@ -45,6 +46,17 @@ export function toGraphQLError(error: unknown, keySource: KeySource, what = 'con
     default:
       return error;
   }
+}
+
+/** A write telli may or may not have carried out: the client must know before it sends it again. */
+export function outcomeUnknown(safeToRetry: boolean): GraphQLError {
+  const advice = safeToRetry
+    ? 'Sending the same mutation again is safe.'
+    : 'Check before sending it again: a retry may repeat it.';
+  return new GraphQLError(
+    `telli's answer to this write was lost (timeout, broken connection or telli error), so it may or may not have been carried out. ${advice}`,
+    { extensions: { code: ErrorCode.UPSTREAM_OUTCOME_UNKNOWN, safeToRetry } },
+  );
 }
 
 function unauthenticated(message: string): GraphQLError {

@@ -8,6 +8,9 @@ import './contact-queries.js';
 import './contact-connection.js';
 import './agent.js';
 import './call.js';
+import './user-errors.js';
+import './contact-mutations.js';
+import './dialer-mutations.js';
 import { FEDERATION_LINK } from './service.js';
 
 export { FEDERATION_LINK };

@@ -25,6 +25,23 @@ export interface ContactCacheOptions {
 }
 
 /**
+ * Invalidation of what one process shares about a contact. Separate from the reads so that
+ * whatever learns of a change — a write of this process now, a webhook or another process
+ * later — can call it without knowing how the sharing works.
+ */
+export interface ContactInvalidation {
+  /**
+   * Drops the contact, for this API key only, from the TTL cache and from single-flight: a read
+   * in flight may have been answered before the change, so later callers start their own, and
+   * its answer is not cached. `externalIds` also drop lookups of those external ids in flight.
+   */
+  forget(apiKey: string, contactId: string, externalIds?: readonly string[]): void;
+}
+
+/** The telli client with reads shared across requests (see `createCoalescingClient`). */
+export type SharedReadsClient = TelliClient & ContactInvalidation;
+
+/**
  * Reads shared across the GraphQL requests of one app, below the per-request DataLoaders:
  *
  * - **Single-flight.** While a contact is being fetched for an API key, any other operation
@@ -45,7 +62,7 @@ export interface ContactCacheOptions {
 export function createCoalescingClient(
   inner: TelliClient,
   options: ContactCacheOptions = { ttlMs: 0, maxEntries: 0 },
-): TelliClient {
+): SharedReadsClient {
   const { ttlMs } = options;
   const cache = ttlMs > 0 ? new TtlCache<TelliContact>(ttlMs, options.maxEntries) : undefined;
   const agentTtlMs = options.agentTtlMs ?? 0;
@@ -87,6 +104,8 @@ export function createCoalescingClient(
 
   const rememberAgent = (apiKey: string, agent: TelliAgent, at: number) =>
     agents?.set(scoped(apiKey, recordIdKey(agent.id)), agent, at);
+  /** Keys `forget` took from a flight: its answer for them may predate a write, so it is not cached. */
+  const forgottenKeys = new WeakMap<Flight<Map<string, ContactResult>>, Set<string>>();
 
   function startBatch(apiKey: string, ids: string[], call: CallOptions): Flight<Map<string, ContactResult>> {
     const keys = ids.map((id) => scoped(apiKey, id));
@@ -102,7 +121,9 @@ export function createCoalescingClient(
             for (let i = 0; i < ids.length; i++) {
               const result = results.get(ids[i] as string);
               // Errors and absences are not kept: both are likely to change soon (README).
-              if (result && !(result instanceof Error)) cache.set(keys[i] as string, result, at);
+              const key = keys[i] as string;
+              if (result && !(result instanceof Error) && !forgottenKeys.get(flight)?.has(key))
+                cache.set(key, result, at);
             }
           }
           return results;
@@ -121,6 +142,19 @@ export function createCoalescingClient(
 
   return {
     ...inner,
+
+    forget(apiKey, contactId, externalIds = []) {
+      const key = scoped(apiKey, contactId.toLowerCase());
+      cache?.delete(key);
+      const flight = contactsInFlight.get(key);
+      if (flight) {
+        contactsInFlight.delete(key);
+        const forgotten = forgottenKeys.get(flight);
+        if (forgotten) forgotten.add(key);
+        else forgottenKeys.set(flight, new Set([key]));
+      }
+      for (const externalId of externalIds) readsInFlight.delete(scoped(apiKey, externalLookup(externalId)));
+    },
 
     async getContactsBatch(ids, call) {
       const { apiKey } = call;
@@ -174,7 +208,7 @@ export function createCoalescingClient(
     },
 
     getContactByExternalId: (externalId, call) =>
-      shared(`external\n${externalId}`, ENDPOINTS.contactByExternalId, call, (c) =>
+      shared(externalLookup(externalId), ENDPOINTS.contactByExternalId, call, (c) =>
         inner.getContactByExternalId(externalId, c),
       ),
 
@@ -209,6 +243,11 @@ export function createCoalescingClient(
       return agent;
     },
   };
+}
+
+/** What single-flight calls the lookup of an external id (`forget` drops it after a write). */
+function externalLookup(externalId: string): string {
+  return `external\n${externalId}`;
 }
 
 /** A collision-free key for (API key, id): API keys never contain a newline (they are header values). */
@@ -307,6 +346,10 @@ class TtlCache<V> {
     if (entry.expiresAt <= now) return undefined;
     this.#entries.set(key, entry);
     return entry.value;
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 
   set(key: string, value: V, now: number): void {
