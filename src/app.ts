@@ -84,7 +84,11 @@ export interface Layer {
   close(): Promise<void>;
 }
 
-/** GraphiQL's opening query in sandbox mode: a real demo contact, with fields from telli v1 and v2. */
+/**
+ * GraphiQL's opening query in sandbox mode: a real demo contact, with fields from telli v1 and v2,
+ * and its latest calls. The sample contact is in a call right now, so its newest call has no
+ * transcript yet: two calls show the ongoing one and the completed conversation before it.
+ */
 export function sandboxDefaultQuery(contactId: string): string {
   return `# Sandbox mode: demo data from the embedded telli emulator.
 # Press the run button (or Ctrl/Cmd+Enter).
@@ -110,6 +114,28 @@ query DemoContact {
       label
       dataType
       value
+    }
+    # What the agent did (list-calls: one more call):
+    # the call in progress now, and the finished one
+    # before it, with its transcript.
+    calls(first: 2) {
+      nodes {
+        id
+        status
+        rawStatus
+        direction
+        startedAt
+        endedAt
+        durationMinutes
+        agent {
+          title
+        }
+        transcriptMessages {
+          role
+          content
+        }
+        outcome
+      }
     }
   }
 }
@@ -147,10 +173,11 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     },
   });
   // One per layer: concurrent requests with the same key share upstream calls (and, when enabled,
-  // recently read contacts). Below the per-request loaders, which still batch and memoise.
+  // recently read contacts and agents). Below the per-request loaders, which still batch and memoise.
   const telli = createCoalescingClient(upstream, {
     ttlMs: target.cacheTtlMs,
     maxEntries: target.cacheMaxEntries,
+    agentTtlMs: target.agentCacheTtlMs,
     ...(deps.now && { now: deps.now }),
   });
 

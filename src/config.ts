@@ -118,6 +118,7 @@ const envSchema = z
     REQUEST_DEADLINE_MS: positiveInt(DEFAULT_REQUEST_DEADLINE_MS, 600_000),
     TELLI_CACHE_TTL_MS: nonNegativeInt(0, 3_600_000, ' (0 turns the cache off)'),
     TELLI_CACHE_MAX_ENTRIES: positiveInt(DEFAULT_CACHE_MAX_ENTRIES, 10_000_000),
+    TELLI_AGENT_CACHE_TTL_MS: nonNegativeInt(0, 3_600_000, ' (0 turns the agent cache off)'),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     QUERY_MAX_DEPTH: positiveInt(DEFAULT_QUERY_LIMITS.maxDepth, 100),
     QUERY_MAX_ALIASES: positiveInt(DEFAULT_QUERY_LIMITS.maxAliases, 10_000),
@@ -225,8 +226,10 @@ export interface UpstreamSettings {
   readonly maxResponseBytes: number;
   /** Contacts served again within this many ms, per API key, without asking telli; 0 = off. */
   readonly cacheTtlMs: number;
-  /** Most contacts the cache keeps, across keys. */
+  /** Most contacts the cache keeps, across keys (and, separately, most agents). */
   readonly cacheMaxEntries: number;
+  /** Agents served again within this many ms, per API key, without asking telli; 0 = off. */
+  readonly agentCacheTtlMs: number;
 }
 
 /**
@@ -362,6 +365,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxResponseBytes: e.TELLI_MAX_RESPONSE_BYTES,
       cacheTtlMs: e.TELLI_CACHE_TTL_MS,
       cacheMaxEntries: e.TELLI_CACHE_MAX_ENTRIES,
+      agentCacheTtlMs: e.TELLI_AGENT_CACHE_TTL_MS,
     },
     requestDeadlineMs: e.REQUEST_DEADLINE_MS,
     logLevel: e.LOG_LEVEL,

@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { EventStream, LiveHub, SubscribeRequest } from './live/hub.js';
-import { createLoaders, type LoaderHooks, type Loaders } from './loaders/index.js';
+import { createLoaders, forgetContact, type LoaderHooks, type Loaders } from './loaders/index.js';
 import type { Logger } from './logger.js';
-import { Cancellation, type CallOptions, type CancelSignal, type TelliClient } from './telli/index.js';
+import {
+  Cancellation,
+  type CallOptions,
+  type CancelSignal,
+  type SharedReadsClient,
+  type Writes,
+} from './telli/index.js';
 
 /** Whose telli key a request uses: this deployment's, or the one the caller forwarded. */
 export type KeySource = 'server' | 'caller';
@@ -34,6 +40,13 @@ export interface Context {
   logger: Logger;
   loaders: Loaders;
   keySource: KeySource;
+  /** telli's writes with this request's key, request id and deadline. Reads go through `loaders`. */
+  writes: RequestWrites;
+  /**
+   * After a successful write to the contact: drops it from this request's loaders and from what
+   * the process shares for this request's key, so whatever reads it next asks telli.
+   */
+  forgetContact(contactId: string, externalIds?: readonly string[]): void;
   /** Ends the request's telli budget (clears its deadline timer); the edge calls it once execution is done. */
   release(): void;
   /**
@@ -44,6 +57,22 @@ export interface Context {
   forEvent(): Context;
   /** Subscriptions; undefined when the layer serves no live events. */
   live: LiveAccess | undefined;
+}
+
+/** A telli write with the request's `CallOptions` already applied. */
+type Bound<F> = F extends (...args: [...infer A, CallOptions]) => infer R ? (...args: A) => R : never;
+export type RequestWrites = { [K in keyof Writes]: Bound<Writes[K]> };
+
+function bindWrites(writes: Writes, call: CallOptions): RequestWrites {
+  return {
+    createContact: (contact) => writes.createContact(contact, call),
+    updateContact: (id, patch) => writes.updateContact(id, patch, call),
+    deleteContact: (id) => writes.deleteContact(id, call),
+    addContacts: (contacts) => writes.addContacts(contacts, call),
+    scheduleCall: (request) => writes.scheduleCall(request, call),
+    scheduleCalls: (requests) => writes.scheduleCalls(requests, call),
+    removeFromDialer: (contactIds) => writes.removeFromDialer(contactIds, call),
+  };
 }
 
 /** What Yoga's hooks see: Yoga's own context, the edge's facts and ours. */
@@ -57,7 +86,8 @@ export type GraphQLContext = RequestFacts & Context;
 export type TelliAuth = { mode: 'server'; apiKey: string } | { mode: 'forward' };
 
 export interface ContextDeps {
-  telli: TelliClient;
+  /** The shared-reads client (its `forget` keeps reads after a write fresh). */
+  telli: SharedReadsClient;
   auth: TelliAuth;
   logger: Logger;
   loaderHooks?: LoaderHooks;
@@ -93,12 +123,22 @@ export function createContextFactory(deps: ContextDeps) {
         return budget.signal;
       },
     };
+    const loaders = createLoaders(deps.telli, call, deps.loaderHooks);
+    let writes: RequestWrites | undefined;
     const { live } = deps;
     return {
       requestId,
       logger: deps.logger.child({ requestId }),
       keySource: deps.auth.mode === 'server' ? 'server' : 'caller',
-      loaders: createLoaders(deps.telli, call, deps.loaderHooks),
+      loaders,
+      // Bound on first use: most requests only read.
+      get writes() {
+        return (writes ??= bindWrites(deps.telli, call));
+      },
+      forgetContact(contactId, externalIds) {
+        forgetContact(loaders, contactId);
+        if (apiKey) deps.telli.forget(apiKey, contactId, externalIds);
+      },
       release: () => budget?.release(),
       forEvent: () => build(request, requestId, Date.now() + deps.eventBudgetMs, callerId),
       live: live && {

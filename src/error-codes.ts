@@ -17,6 +17,13 @@ export const ErrorCode = {
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   /** telli's payload broke the documented contract (for this contact or field only). */
   UPSTREAM_INVALID_RESPONSE: 'UPSTREAM_INVALID_RESPONSE',
+  /**
+   * A write's answer was lost (timeout, broken connection, telli 5xx) and could not be settled:
+   * telli may or may not have carried it out. `extensions.safeToRetry` says whether sending the
+   * same mutation again is harmless (an update, a delete, a create with an `externalId`) or may
+   * repeat it (a create without one, a scheduled call).
+   */
+  UPSTREAM_OUTCOME_UNKNOWN: 'UPSTREAM_OUTCOME_UNKNOWN',
   /** telli's batch reported an error for this one contact (other than "not found"). */
   UPSTREAM_ITEM_ERROR: 'UPSTREAM_ITEM_ERROR',
   /** Depth, alias or token limit exceeded (HTTP 400, before any telli call). */

@@ -38,6 +38,8 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
     // is answered after REQUEST_DEADLINE_MS anyway.
     requestTimeout: config.requestDeadlineMs + 1000,
     headersTimeout: Math.min(60_000, config.requestDeadlineMs + 1000),
+    // How often node:http enforces those two (its default, 30 s, would let them slip that long).
+    connectionsCheckingInterval: 1000,
   });
   let serving = false;
   // In-flight requests, so that shutdown can wait for exactly those.

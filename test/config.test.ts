@@ -87,6 +87,13 @@ describe('parseConfig', () => {
     );
   });
 
+  it('reads the agent cache TTL: off by default, bounded to an hour', () => {
+    expect(parseConfig({}).telli.agentCacheTtlMs).toBe(0);
+    expect(parseConfig({ TELLI_AGENT_CACHE_TTL_MS: '30000' }).telli.agentCacheTtlMs).toBe(30_000);
+    expect(() => parseConfig({ TELLI_AGENT_CACHE_TTL_MS: '3600001' })).toThrow(/TELLI_AGENT_CACHE_TTL_MS/);
+    expect(() => parseConfig({ TELLI_AGENT_CACHE_TTL_MS: 'soon' })).toThrow(/TELLI_AGENT_CACHE_TTL_MS/);
+  });
+
   it('reads METRICS_TOKEN, refusing a short one without echoing it', () => {
     expect(parseConfig({}).metricsToken).toBeUndefined();
     const token = 'scrape-token-0123456789abcdef';

@@ -48,7 +48,8 @@ describe('subgraph compatibility', () => {
     expect(sdl).toMatch(
       /extend schema\s+@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+", import: \[[^\]]*"@key"/,
     );
-    expect(sdl).toMatch(/type Contact\s+@key\(fields: "id"\)/);
+    for (const entity of ['Contact', 'Call', 'Agent'])
+      expect(sdl).toMatch(new RegExp(`type ${entity}\\s+@key\\(fields: "id"\\)`));
     const committed = await readFile(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
     expect(sortSdl(sdl)).toBe(committed);
   });
@@ -70,7 +71,8 @@ describe('subgraph compatibility', () => {
     expect(data.__schema.queryType.fields.map((f) => f.name)).toEqual(
       expect.arrayContaining(['_entities', '_service', 'contact', 'contacts', 'contactByExternalId']),
     );
-    expect(data.entity).toEqual({ kind: 'UNION', possibleTypes: [{ name: 'Contact' }] });
+    expect(data.entity.kind).toBe('UNION');
+    expect(data.entity.possibleTypes.map((t) => t.name).sort()).toEqual(['Agent', 'Call', 'Contact']);
     expect(data.any.kind).toBe('SCALAR');
     expect(data.service.fields.map((f) => f.name)).toContain('sdl');
   });
@@ -138,7 +140,9 @@ describe('composition', () => {
     ]);
     expect(compositionHasErrors(result) ? result.errors.map((e) => e.message) : []).toEqual([]);
     if (compositionHasErrors(result)) return;
-    expect(result.supergraphSdl).toMatch(/type Contact\s+@join__type\(graph: CONTACTS, key: "id"\)/);
+    for (const entity of ['Contact', 'Call', 'Agent']) {
+      expect(result.supergraphSdl).toMatch(new RegExp(`type ${entity}\\s+@join__type\\(graph: CONTACTS, key: "id"\\)`));
+    }
     expect(result.publicSdl).toMatch(/type Deal \{[^}]*contact: Contact/s);
   });
 });
@@ -217,6 +221,23 @@ describe('through Hive Gateway', () => {
     expect(toContacts[0]?.query).toContain('_entities');
     expect(stack.sandbox.stats.calls).toEqual({ [BATCH]: 1 });
     expect(stack.sandbox.stats.batchSizes).toEqual([49]); // deal 50 repeats contact 0
+  });
+
+  it("deals with their contacts' latest call: one _entities request, one list-calls per distinct contact", async () => {
+    const { deals } = createDeals();
+    const res = await viaGateway('{ deals { id contact { calls(first: 1) { nodes { status agent { title } } } } } }');
+    expect(res.errors).toBeUndefined();
+    const got = res.data?.['deals'] as { contact: { calls: { nodes: { status: string }[] } } }[];
+    const byId = new Map(contacts.map((c) => [c.id, c]));
+    got.forEach((deal, i) => {
+      const contact = byId.get((deals[i] as { contactId: string }).contactId) as SandboxContact;
+      expect(deal.contact.calls.nodes).toHaveLength(Math.min(1, stack.sandbox.calls(contact.id).length));
+    });
+    expect(subgraphCalls.filter((c) => c.url === contactsUrl)).toHaveLength(1);
+    const { calls } = stack.sandbox.stats;
+    expect(calls[BATCH]).toBe(1);
+    expect(calls['GET /v1/list-calls']).toBe(49); // deal 50 repeats contact 0
+    expect(calls['GET /v2/agents/{id}']).toBeLessThanOrEqual(stack.sandbox.agents.length);
   });
 
   it('an unknown contact nulls only its deal.contact; a malformed one keeps its BAD_USER_INPUT code', async () => {

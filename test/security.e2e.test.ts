@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
 import {
@@ -192,5 +193,54 @@ describe('graceful shutdown with a drain period', () => {
     expect(query.headers.get('connection')).toBe('close');
     expect(await layer.server.exited).toBe(0);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(1400);
+  });
+});
+
+describe('a client that sends its body slowly', () => {
+  it('is answered at the deadline, and holds its admission slot no longer than its connection', async () => {
+    const layer = await startLayerProcess({ REQUEST_DEADLINE_MS: '800', MAX_OPERATIONS_IN_FLIGHT: '2' });
+    try {
+      // Two requests that declare a body and send only half of it, holding both slots.
+      const slow = [0, 1].map(
+        () =>
+          new Promise<{ status: number; body: string; ms: number }>((resolve, reject) => {
+            const t0 = performance.now();
+            const body = JSON.stringify({ query: '{ __typename }' });
+            const req = httpRequest(
+              layer.graphqlUrl,
+              {
+                method: 'POST',
+                headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+              },
+              (res) => {
+                let text = '';
+                res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+                res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, ms: performance.now() - t0 }));
+              },
+            );
+            req.on('error', reject);
+            req.write(body.slice(0, 10));
+          }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const third = await postGraphQL(layer.graphqlUrl, { query: '{ __typename }' });
+      expect(third.status).toBe(503);
+      expect(codes(third.body)).toEqual(['OVERLOADED']);
+
+      for (const res of await Promise.all(slow)) {
+        expect(res.status).toBe(504);
+        expect(JSON.parse(res.body)).toMatchObject({ errors: [{ extensions: { code: 'UPSTREAM_TIMEOUT' } }] });
+        expect(res.ms).toBeLessThan(800 + 500);
+      }
+      // The 504 closes each trickling connection, and that frees its slot (its body would never end).
+      await expect
+        .poll(async () => (await postGraphQL(layer.graphqlUrl, { query: '{ __typename }' })).status, {
+          timeout: 5000,
+          interval: 200,
+        })
+        .toBe(200);
+    } finally {
+      await layer.server.stop();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { createServerAdapter, type ServerAdapterInitialContext } from '@whatwg-node/server';
 import { ErrorCode } from '../error-codes.js';
 import { OVERLOAD_RETRY_AFTER_SECONDS, type Admission, type AdmissionTicket } from './admission.js';
@@ -42,10 +43,10 @@ export interface EdgeContext {
   admission?: AdmissionTicket;
 }
 
-export type RouteHandler = (
-  request: Request,
-  context: EdgeContext & Partial<ServerAdapterInitialContext>,
-) => Response | Promise<Response>;
+/** What the server adapter hands every request: under `node:http`, the response it writes to. */
+type ServerContext = Partial<ServerAdapterInitialContext> & { res?: ServerResponse };
+
+export type RouteHandler = (request: Request, context: EdgeContext & ServerContext) => Response | Promise<Response>;
 
 export interface EdgeOptions {
   /** A handler per route; a route without one is a 404 like any unknown path. */
@@ -78,24 +79,30 @@ export function deadlineMarginMs(deadlineMs: number): number {
 export function createEdge(options: EdgeOptions) {
   const { routes, deadlineMs, admission } = options;
   const margin = deadlineMarginMs(deadlineMs);
+  // `Connection: close` ends the socket after this answer, and with it whatever the request is
+  // still waiting for (a body that trickles in), so that its work stops and frees its admission.
   const timedOut = () =>
     errorResponse(
       504,
       ErrorCode.UPSTREAM_TIMEOUT,
       `The request did not complete within REQUEST_DEADLINE_MS (${deadlineMs} ms).`,
+      { connection: 'close' },
     );
 
   /**
-   * GraphQL work, admitted by count before its body is read, and answered by the deadline whatever
-   * happens — queueing in the event loop included. The slot is held until the work itself ends, not
-   * just until the deadline's answer: the work still costs memory and CPU until it stops.
+   * GraphQL work, admitted before its body is read, and answered by the deadline whatever happens
+   * — queueing in the event loop included. The slot is held until the work itself ends, not just
+   * until the deadline's answer (the work still costs memory and CPU until it stops), or until the
+   * connection closes: a request whose client stopped sending its body never ends by itself (the
+   * body stream neither ends nor fails when the socket goes), and must not hold a slot forever.
    */
-  function admitted(handler: RouteHandler, request: Request, context: EdgeContext, respondBy: number) {
+  function admitted(handler: RouteHandler, request: Request, context: EdgeContext & ServerContext, respondBy: number) {
     const ticket = admission.enter(bodyBytesOf(request));
     if (typeof ticket === 'string') {
       options.onOverload?.(ticket);
       return overloaded();
     }
+    context.res?.once('close', () => ticket.done());
     const handling = Promise.resolve()
       .then(() => handler(request, { ...context, admission: ticket }))
       .finally(() => ticket.done());
@@ -106,7 +113,7 @@ export function createEdge(options: EdgeOptions) {
     return Promise.race([handling, late]).finally(() => clearTimeout(timer));
   }
 
-  return createServerAdapter<Partial<ServerAdapterInitialContext>>(async (request, serverContext) => {
+  return createServerAdapter<ServerContext>(async (request, serverContext) => {
     const arrived = Date.now();
     const edge: EdgeContext = { requestId: requestIdOf(request), deadline: arrived + deadlineMs - margin };
     const route = routeOf(new URL(request.url).pathname);

@@ -5,7 +5,7 @@ import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { QueryLimits } from '../config.js';
 import { ErrorCode } from '../error-codes.js';
-import { operationCost, V2_READ_COST } from '../schema/cost.js';
+import { operationCost, UNBATCHED_READ_COST, V2_READ_COST } from '../schema/cost.js';
 import type { GraphQLContext } from '../context.js';
 import { OVERLOAD_RETRY_AFTER_SECONDS } from './admission.js';
 
@@ -68,7 +68,7 @@ function useCostLimit(
       setResultAndStopExecution({
         errors: [
           createGraphQLError(
-            `Operation cost ${shown} exceeds the limit of ${maxCost} (one per field, one per contact requested through a list, ${V2_READ_COST} per contact for each field read from telli v2).`,
+            `Operation cost ${shown} exceeds the limit of ${maxCost} (one per field, one per contact requested through a list, ${V2_READ_COST} per contact for each field read from telli v2, ${UNBATCHED_READ_COST} per contact whose calls are listed and per call or agent asked for by id).`,
             { extensions: { code: ErrorCode.COST_LIMIT_EXCEEDED, cost: shown, maxCost, http: { status: 400 } } },
           ),
         ],

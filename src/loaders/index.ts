@@ -1,18 +1,24 @@
 import DataLoader from 'dataloader';
 import {
   TELLI_BATCH_LIMIT,
+  type AgentPage,
   type CallOptions,
+  type CallPage,
   type ContactPageV2,
+  type TelliAgent,
+  type TelliCall,
   type TelliClient,
   type TelliContact,
   type TelliContactV2,
   ConcurrencyLimiter,
+  recordIdKey,
 } from '../telli/index.js';
 
 /**
- * Most v2 single reads one GraphQL request keeps in flight. v2 has no batch read, so N contacts
- * cost N calls; the bound keeps one request from taking the whole connection pool (64 sockets by
- * default) and from bursting into telli's (undocumented) rate limit.
+ * Most unbatched reads (v2 contacts, call lists, calls, agents) one GraphQL request keeps in
+ * flight. None of them has a batch read, so N contacts cost N calls; the bound keeps one request
+ * from taking the whole connection pool (64 sockets by default) and from bursting into telli's
+ * (undocumented) rate limit.
  */
 export const V2_CONCURRENCY = 8;
 
@@ -32,6 +38,14 @@ export interface Loaders {
   contactV2ByExternalId: DataLoader<string, TelliContactV2 | null>;
   /** One page of telli's v2 contact list; the same page asked twice in an operation costs one call. */
   contactsPageV2: DataLoader<ContactPageKey, ContactPageV2, string>;
+  /** One page of a contact's calls (`list-calls`): one call per distinct (contact, limit, cursor). */
+  callsPage: DataLoader<CallPageKey, CallPage, string>;
+  /** A call by id (`get-call`): one call per distinct id. */
+  callById: DataLoader<string, TelliCall | null>;
+  /** An agent by id: one read per distinct agent per request, however many calls name it. */
+  agentById: DataLoader<string, TelliAgent | null>;
+  /** One page of telli's agent list; listed agents prime `agentById`. */
+  agentsPage: DataLoader<AgentPageKey, AgentPage, string>;
 }
 
 /** Observability hooks for loaders (metrics); must not throw. */
@@ -60,6 +74,17 @@ class CountingMap<V> extends Map<string, V> {
 
 /** Which page of `GET /v2/contacts`: telli's `limit` (1–100) and `cursor` (`null` for the first page). */
 export interface ContactPageKey {
+  limit: number;
+  cursor: string | null;
+}
+
+/** Which page of `GET /v2/agents`: the same paging as `GET /v2/contacts`. */
+export type AgentPageKey = ContactPageKey;
+
+/** Which page of a contact's calls: telli's `limit` (1–100) and `cursor` (`null` for the first page). */
+export interface CallPageKey {
+  /** The telli contact id (a UUID; case does not matter). */
+  contactId: string;
   limit: number;
   cursor: string | null;
 }
@@ -99,7 +124,7 @@ export function createLoaders(telli: TelliClient, call: CallOptions, hooks: Load
     { maxBatchSize: 100, cacheMap: new CountingMap('contactByExternalId', hooks) },
   );
 
-  // One bound for every v2 read of this request, whichever loader asks.
+  // One bound for every unbatched read of this request, whichever loader asks.
   const v2Limiter = new ConcurrencyLimiter(V2_CONCURRENCY);
   const limit = <T>(task: () => Promise<T>) => v2Limiter.run(task);
 
@@ -133,5 +158,61 @@ export function createLoaders(telli: TelliClient, call: CallOptions, hooks: Load
     { cacheKeyFn: ({ limit: size, cursor }) => JSON.stringify([size, cursor]) },
   );
 
-  return { contactById, contactByExternalId, contactV2ById, contactV2ByExternalId, contactsPageV2 };
+  const callById = new DataLoader<string, TelliCall | null, string>(
+    (ids) => Promise.all(ids.map((id) => limit(() => telli.getCall(id, call)).catch(asError))),
+    { cacheKeyFn: recordIdKey },
+  );
+
+  const callsPage = new DataLoader<CallPageKey, CallPage, string>(
+    (pages) => Promise.all(pages.map((page) => limit(() => telli.listCalls(page, call)).catch(asError))),
+    { cacheKeyFn: ({ contactId, limit: size, cursor }) => JSON.stringify([contactId.toLowerCase(), size, cursor]) },
+  );
+
+  const agentById = new DataLoader<string, TelliAgent | null, string>(
+    (ids) => Promise.all(ids.map((id) => limit(() => telli.getAgent(id, call)).catch(asError))),
+    { cacheKeyFn: recordIdKey, cacheMap: new CountingMap('agentById', hooks) },
+  );
+
+  const agentsPage = new DataLoader<AgentPageKey, AgentPage, string>(
+    (pages) =>
+      Promise.all(
+        pages.map(async (page) => {
+          try {
+            const result = await limit(() => telli.listAgents(page, call));
+            // Listed agents are whole records: a `Call.agent` resolved after this page costs nothing.
+            for (const listed of result.agents) if (!(listed instanceof Error)) agentById.prime(listed.id, listed);
+            return result;
+          } catch (error) {
+            return asError(error);
+          }
+        }),
+      ),
+    { cacheKeyFn: ({ limit: size, cursor }) => JSON.stringify([size, cursor]) },
+  );
+
+  return {
+    contactById,
+    contactByExternalId,
+    contactV2ById,
+    contactV2ByExternalId,
+    contactsPageV2,
+    callsPage,
+    callById,
+    agentById,
+    agentsPage,
+  };
+}
+
+/**
+ * After a write to the contact: this request reads it afresh. Its by-id records go; lookups by
+ * external id and list pages may hold it under other keys, so they go whole (a mutation reads
+ * few of them).
+ */
+export function forgetContact(loaders: Loaders, id: string): void {
+  const key = id.toLowerCase();
+  loaders.contactById.clear(key);
+  loaders.contactV2ById.clear(key);
+  loaders.contactByExternalId.clearAll();
+  loaders.contactV2ByExternalId.clearAll();
+  loaders.contactsPageV2.clearAll();
 }

@@ -41,7 +41,7 @@ function parseContactId(id: string): string | GraphQLError {
  * and nothing v1-only — then v2's 404 answers it and v1 is not called at all. When both are
  * needed, both reads start now so that v2's round trip overlaps v1's.
  */
-function loadContact(ctx: Context, id: string, needs: ContactNeeds): Promise<ContactParent | null> {
+export function loadContact(ctx: Context, id: string, needs: ContactNeeds): Promise<ContactParent | null> {
   const key = parseContactId(id);
   if (key instanceof GraphQLError) return Promise.reject(key);
   return findContact(ctx, key, needs).catch((error: unknown) => Promise.reject(toGraphQLError(error, ctx.keySource)));
@@ -75,7 +75,7 @@ async function findByExternalId(ctx: Context, externalId: string, needs: Contact
 
 builder.queryType({
   description:
-    'Read contacts from telli. Every id asked for in one operation is fetched in as few telli calls as possible, and only from the endpoints the selected fields need.',
+    "Read contacts, their calls and the account's agents from telli. Every id asked for in one operation is fetched in as few telli calls as possible, and only from the endpoints the selected fields need.",
   fields: (t) => ({
     contact: t.field({
       type: ContactRef,

@@ -11,7 +11,8 @@ import { selectedFieldNames } from './selection.js';
  *  - `v1` / `v2`: only that API has it;
  *  - `shared`: both have it. It is read from v2 when the operation reads this contact's v2 record
  *    anyway (a v2 field is selected, or the contact came from a v2 list or lookup), else from v1;
- *  - `key`: known without a read.
+ *  - `key`: needs no contact record — known without a read (`id`), or read from an endpoint of
+ *    its own by the id alone (`calls`: `list-calls`, weighed in the cost model by its own field).
  * This one table drives the planning in the root resolvers (which read establishes that the
  * contact exists, which other read to start early), the field resolvers and the cost model, so
  * they cannot drift.
@@ -35,6 +36,7 @@ export const CONTACT_FIELD_SOURCES = {
   contactDetails: 'v1',
   updatedAt: 'v2',
   properties: 'v2',
+  calls: 'key',
 } as const satisfies Record<string, 'key' | 'shared' | 'v1' | 'v2'>;
 
 export type Sources = typeof CONTACT_FIELD_SOURCES;

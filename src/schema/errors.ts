@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { KeySource } from '../context.js';
 import { ErrorCode } from '../error-codes.js';
-import { TelliCredentialsMissingError, TelliError, TelliHttpError } from '../telli/index.js';
+import { TelliCredentialsMissingError, TelliError, TelliHttpError, TelliOutcomeUnknownError } from '../telli/index.js';
 
 /*
  * How failures become what a client sees: expected ones are GraphQLErrors with a code from
@@ -19,11 +19,12 @@ export function upstreamInvalid(message: string): GraphQLError {
 /**
  * Maps a failure from the telli client to what the client of this API sees. Messages are our own,
  * written for the caller: no key, no telli URL, no upstream body. Returns the input unchanged when
- * it is not an expected failure, so that Yoga masks it.
+ * it is not an expected failure, so that Yoga masks it. `what` names the record in messages.
  */
-export function toGraphQLError(error: unknown, keySource: KeySource): GraphQLError | Error {
+export function toGraphQLError(error: unknown, keySource: KeySource, what = 'contact'): GraphQLError | Error {
   if (error instanceof GraphQLError) return error;
   if (error instanceof TelliHttpError) return fromHttpError(error, keySource);
+  if (error instanceof TelliOutcomeUnknownError) return outcomeUnknown(error.safeToRetry);
   if (!(error instanceof TelliError)) return error instanceof Error ? error : new Error(String(error));
   switch (error.kind) {
     case 'timeout':
@@ -31,7 +32,7 @@ export function toGraphQLError(error: unknown, keySource: KeySource): GraphQLErr
     case 'network':
       return new GraphQLError('telli is unreachable.', { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE } });
     case 'contract':
-      return upstreamInvalid('telli sent a response for this contact that breaks its documented contract.');
+      return upstreamInvalid(`telli sent a response for this ${what} that breaks its documented contract.`);
     case 'credentials':
       return unauthenticated(
         error instanceof TelliCredentialsMissingError && error.reason === 'malformed'
@@ -45,6 +46,17 @@ export function toGraphQLError(error: unknown, keySource: KeySource): GraphQLErr
     default:
       return error;
   }
+}
+
+/** A write telli may or may not have carried out: the client must know before it sends it again. */
+export function outcomeUnknown(safeToRetry: boolean): GraphQLError {
+  const advice = safeToRetry
+    ? 'Sending the same mutation again is safe.'
+    : 'Check before sending it again: a retry may repeat it.';
+  return new GraphQLError(
+    `telli's answer to this write was lost (timeout, broken connection or telli error), so it may or may not have been carried out. ${advice}`,
+    { extensions: { code: ErrorCode.UPSTREAM_OUTCOME_UNKNOWN, safeToRetry } },
+  );
 }
 
 function unauthenticated(message: string): GraphQLError {

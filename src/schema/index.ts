@@ -6,6 +6,11 @@ import './contact-property.js';
 import './contact.js';
 import './contact-queries.js';
 import './contact-connection.js';
+import './agent.js';
+import './call.js';
+import './user-errors.js';
+import './contact-mutations.js';
+import './dialer-mutations.js';
 import './subscriptions.js';
 import { FEDERATION_LINK } from './service.js';
 

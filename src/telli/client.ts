@@ -1,12 +1,21 @@
+import { AGENT_ENDPOINTS, createAgentReads, type AgentReads } from './agents.js';
+import { CALL_ENDPOINTS, createCallReads, type CallReads } from './calls.js';
 import { TelliNetworkError } from './errors.js';
 import { createTransport, toTelliError, type TelliClientOptions } from './transport.js';
 import { createV1Reads, V1_ENDPOINTS, type V1Reads } from './v1.js';
 import { createV2Reads, V2_ENDPOINTS, type V2Reads } from './v2.js';
+import { createWrites, WRITE_ENDPOINTS, type Writes } from './writes.js';
 
 /** Every telli endpoint the layer calls, by the name metrics, logs and the sandbox's counters use. */
-export const ENDPOINTS = { ...V1_ENDPOINTS, ...V2_ENDPOINTS } as const;
+export const ENDPOINTS = {
+  ...V1_ENDPOINTS,
+  ...V2_ENDPOINTS,
+  ...CALL_ENDPOINTS,
+  ...AGENT_ENDPOINTS,
+  ...WRITE_ENDPOINTS,
+} as const;
 
-export interface TelliClient extends V1Reads, V2Reads {
+export interface TelliClient extends V1Reads, V2Reads, CallReads, AgentReads, Writes {
   /**
    * One cheap, unretried call (`GET /v1/verify-api-key`) for readiness probes: 'ok' when telli is
    * reachable (and accepts `apiKey`, when one is given), a short reason otherwise.
@@ -22,6 +31,9 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
   return {
     ...createV1Reads(transport, options.hooks ?? {}),
     ...createV2Reads(transport),
+    ...createCallReads(transport),
+    ...createAgentReads(transport),
+    ...createWrites(transport),
 
     async probe(apiKey) {
       const endpoint = ENDPOINTS.verifyApiKey;

@@ -2,7 +2,9 @@ import { Cancellation, type CancelSignal } from './cancel.js';
 import { ENDPOINTS, type TelliClient } from './client.js';
 import type { CallOptions } from './transport.js';
 import type { ContactResult } from './v1.js';
+import type { TelliAgent } from './agents.js';
 import { TelliNetworkError, TelliTimeoutError } from './errors.js';
+import { recordIdKey } from './ids.js';
 import type { TelliContact } from './schemas.js';
 
 export interface ContactCacheOptions {
@@ -11,22 +13,33 @@ export interface ContactCacheOptions {
    * without asking telli. 0 turns the cache off.
    */
   ttlMs: number;
-  /** Most contacts kept, across all keys; the least recently used go first. */
+  /** Most contacts kept, across all keys; the least recently used go first. Also bounds the agent cache. */
   maxEntries: number;
+  /**
+   * How long an agent telli returned (by id or listed) may be served again to callers with the
+   * same API key. Agents rarely change; 0 (the default) turns this cache off.
+   */
+  agentTtlMs?: number;
   /** Injected for tests; `Date.now` otherwise. */
   now?: () => number;
 }
 
 /**
- * Invalidation of what one process shares about a contact, separate from the reads so that
- * whatever learns of a change (a telli webhook, on any instance) can call it without knowing how
- * the sharing works.
+ * Invalidation of what one process shares about a contact. Separate from the reads so that
+ * whatever learns of a change — a write of this process now, a webhook or another process
+ * later — can call it without knowing how the sharing works.
  */
 export interface ContactInvalidation {
   /**
-   * Drops the contact, for every API key, from the TTL cache and from single-flight: a read in
-   * flight may have been answered before the change, so later callers start their own, and its
-   * answer is not cached. `externalIds` also drop lookups of those external ids in flight.
+   * Drops the contact, for this API key only, from the TTL cache and from single-flight: a read
+   * in flight may have been answered before the change, so later callers start their own, and
+   * its answer is not cached. `externalIds` also drop lookups of those external ids in flight.
+   */
+  forget(apiKey: string, contactId: string, externalIds?: readonly string[]): void;
+  /**
+   * The same for every API key — what a telli webhook needs: it says which contact changed, not
+   * for whose key it was read. Also drops that contact's call lists in flight (a `call_ended`
+   * adds a call).
    */
   forgetForEveryKey(contactId: string, externalIds?: readonly string[]): void;
 }
@@ -42,6 +55,8 @@ export type SharedReadsClient = TelliClient & ContactInvalidation;
  *   is coalesced per id: ids already in flight join their calls, the rest go upstream together.
  * - **Optional TTL cache** (off by default) of contacts, per API key, bounded, least recently
  *   used first out. Only contacts are cached: never an error, and never "not found" (see README).
+ * - The external-id lookup, calls and agents are single-flight too, each per (API key, endpoint,
+ *   arguments); agents have an optional TTL cache of their own (off by default).
  *
  * Everything is keyed by (API key, id): nothing is ever shared between keys. A caller that gives
  * up (deadline, client gone) leaves the shared call with UPSTREAM_TIMEOUT for itself; the call is
@@ -55,13 +70,47 @@ export function createCoalescingClient(
   options: ContactCacheOptions = { ttlMs: 0, maxEntries: 0 },
 ): SharedReadsClient {
   const { ttlMs } = options;
-  const cache = ttlMs > 0 ? new ContactCache(ttlMs, options.maxEntries) : undefined;
+  const cache = ttlMs > 0 ? new TtlCache<TelliContact>(ttlMs, options.maxEntries) : undefined;
+  const agentTtlMs = options.agentTtlMs ?? 0;
+  const agents = agentTtlMs > 0 ? new TtlCache<TelliAgent>(agentTtlMs, options.maxEntries) : undefined;
   const now = options.now ?? Date.now;
   /** (key, id) → the upstream batch call fetching that id right now. */
   const contactsInFlight = new Map<string, Flight<Map<string, ContactResult>>>();
-  /** (key, external id) → the lookup in flight. */
-  const externalInFlight = new Map<string, Flight<TelliContact | null>>();
-  /** Keys taken from a flight by invalidation: its answer for them may predate the change, so it is not cached. */
+  /** (key, endpoint and arguments) → the single read in flight. */
+  const readsInFlight = new Map<string, Flight<unknown>>();
+
+  /**
+   * One upstream call per (API key, `what`) at a time: a caller asking for what is in flight
+   * joins it. `what` names the endpoint and every argument, so different reads never share.
+   */
+  function shared<T>(
+    what: string,
+    endpoint: string,
+    call: CallOptions,
+    read: (call: CallOptions) => Promise<T>,
+  ): Promise<T> {
+    const { apiKey } = call;
+    // No key: the inner client fails it before any I/O, with the usual error.
+    if (!apiKey) return read(call);
+    const key = scoped(apiKey, what);
+    let flight = readsInFlight.get(key) as Flight<T> | undefined;
+    if (!flight) {
+      const forget = () => {
+        if (readsInFlight.get(key) === started) readsInFlight.delete(key);
+      };
+      const started: Flight<T> = new Flight((signal) =>
+        read({ apiKey, requestId: call.requestId, deadline: call.deadline, signal }).finally(forget),
+      );
+      started.onAbandoned = forget;
+      readsInFlight.set(key, started);
+      flight = started;
+    }
+    return flight.join(call.signal, endpoint);
+  }
+
+  const rememberAgent = (apiKey: string, agent: TelliAgent, at: number) =>
+    agents?.set(scoped(apiKey, recordIdKey(agent.id)), agent, at);
+  /** Keys `forget` took from a flight: its answer for them may predate a write, so it is not cached. */
   const forgottenKeys = new WeakMap<Flight<Map<string, ContactResult>>, Set<string>>();
 
   function startBatch(apiKey: string, ids: string[], call: CallOptions): Flight<Map<string, ContactResult>> {
@@ -100,10 +149,24 @@ export function createCoalescingClient(
   return {
     ...inner,
 
+    forget(apiKey, contactId, externalIds = []) {
+      const key = scoped(apiKey, contactId.toLowerCase());
+      cache?.delete(key);
+      const flight = contactsInFlight.get(key);
+      if (flight) {
+        contactsInFlight.delete(key);
+        const forgotten = forgottenKeys.get(flight);
+        if (forgotten) forgotten.add(key);
+        else forgottenKeys.set(flight, new Set([key]));
+      }
+      for (const externalId of externalIds) readsInFlight.delete(scoped(apiKey, externalLookup(externalId)));
+    },
+
     forgetForEveryKey(contactId, externalIds = []) {
-      // Keys are `apiKey\nid`: a scan, bounded by the cache's size plus the reads in flight —
+      // Keys are `apiKey\n…`: a scan, bounded by the cache's size plus the reads in flight —
       // about a millisecond at the default 10 000 entries, once per webhook event.
-      const suffix = `\n${contactId.toLowerCase()}`;
+      const id = contactId.toLowerCase();
+      const suffix = `\n${id}`;
       cache?.deleteWhere((key) => key.endsWith(suffix));
       for (const [key, flight] of contactsInFlight) {
         if (!key.endsWith(suffix)) continue;
@@ -112,9 +175,10 @@ export function createCoalescingClient(
         if (forgotten) forgotten.add(key);
         else forgottenKeys.set(flight, new Set([key]));
       }
-      for (const externalId of externalIds) {
-        const externalSuffix = `\n${externalId}`;
-        for (const key of externalInFlight.keys()) if (key.endsWith(externalSuffix)) externalInFlight.delete(key);
+      const calls = `\ncalls\n${id}\n`;
+      const lookups = externalIds.map((externalId) => `\n${externalLookup(externalId)}`);
+      for (const key of readsInFlight.keys()) {
+        if (key.includes(calls) || lookups.some((lookup) => key.endsWith(lookup))) readsInFlight.delete(key);
       }
     },
 
@@ -169,32 +233,47 @@ export function createCoalescingClient(
       return out;
     },
 
-    async getContactByExternalId(externalId, call) {
-      const { apiKey } = call;
-      if (!apiKey) return inner.getContactByExternalId(externalId, call);
-      const key = scoped(apiKey, externalId);
-      let flight = externalInFlight.get(key);
-      if (!flight) {
-        const forget = () => {
-          if (externalInFlight.get(key) === started) externalInFlight.delete(key);
-        };
-        const started: Flight<TelliContact | null> = new Flight((signal) =>
-          inner
-            .getContactByExternalId(externalId, {
-              apiKey,
-              requestId: call.requestId,
-              deadline: call.deadline,
-              signal,
-            })
-            .finally(forget),
-        );
-        started.onAbandoned = forget;
-        externalInFlight.set(key, started);
-        flight = started;
+    getContactByExternalId: (externalId, call) =>
+      shared(externalLookup(externalId), ENDPOINTS.contactByExternalId, call, (c) =>
+        inner.getContactByExternalId(externalId, c),
+      ),
+
+    listCalls: (page, call) =>
+      shared(
+        `calls\n${page.contactId.toLowerCase()}\n${page.limit}\n${page.cursor ?? ''}`,
+        ENDPOINTS.listCalls,
+        call,
+        (c) => inner.listCalls(page, c),
+      ),
+
+    getCall: (id, call) => shared(`call\n${recordIdKey(id)}`, ENDPOINTS.getCall, call, (c) => inner.getCall(id, c)),
+
+    async listAgents(page, call) {
+      const result = await shared(`agents\n${page.limit}\n${page.cursor ?? ''}`, ENDPOINTS.agents, call, (c) =>
+        inner.listAgents(page, c),
+      );
+      if (agents && call.apiKey) {
+        const at = now();
+        for (const agent of result.agents) if (!(agent instanceof Error)) rememberAgent(call.apiKey, agent, at);
       }
-      return flight.join(call.signal, ENDPOINTS.contactByExternalId);
+      return result;
+    },
+
+    async getAgent(id, call) {
+      const { apiKey } = call;
+      const cached = apiKey ? agents?.get(scoped(apiKey, recordIdKey(id)), now()) : undefined;
+      if (cached) return cached;
+      const agent = await shared(`agent\n${recordIdKey(id)}`, ENDPOINTS.agent, call, (c) => inner.getAgent(id, c));
+      // Like contacts: an agent is kept, "not found" and errors never are.
+      if (agent && apiKey) rememberAgent(apiKey, agent, now());
+      return agent;
     },
   };
+}
+
+/** What single-flight calls the lookup of an external id (`forget` drops it after a write). */
+function externalLookup(externalId: string): string {
+  return `external\n${externalId}`;
 }
 
 /** A collision-free key for (API key, id): API keys never contain a newline (they are header values). */
@@ -275,33 +354,37 @@ class Flight<T> {
 }
 
 /**
- * Contacts by (API key, id) with an expiry, at most `maxEntries`. A `Map` keeps insertion order,
+ * Records by (API key, id) with an expiry, at most `maxEntries`. A `Map` keeps insertion order,
  * so re-inserting on every hit makes its first key the least recently used one.
  */
-class ContactCache {
-  readonly #entries = new Map<string, { contact: TelliContact; expiresAt: number }>();
+class TtlCache<V> {
+  readonly #entries = new Map<string, { value: V; expiresAt: number }>();
 
   constructor(
     readonly ttlMs: number,
     readonly maxEntries: number,
   ) {}
 
-  get(key: string, now: number): TelliContact | undefined {
+  get(key: string, now: number): V | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     this.#entries.delete(key);
     if (entry.expiresAt <= now) return undefined;
     this.#entries.set(key, entry);
-    return entry.contact;
+    return entry.value;
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 
   deleteWhere(matches: (key: string) => boolean): void {
     for (const key of this.#entries.keys()) if (matches(key)) this.#entries.delete(key);
   }
 
-  set(key: string, contact: TelliContact, now: number): void {
+  set(key: string, value: V, now: number): void {
     this.#entries.delete(key);
-    this.#entries.set(key, { contact, expiresAt: now + this.ttlMs });
+    this.#entries.set(key, { value, expiresAt: now + this.ttlMs });
     if (this.#entries.size > this.maxEntries) {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);

@@ -4,7 +4,17 @@
  * messages are written to be safe to log.
  */
 export abstract class TelliError extends Error {
-  abstract readonly kind: 'http' | 'timeout' | 'network' | 'contract' | 'item' | 'credentials';
+  abstract readonly kind: 'http' | 'timeout' | 'network' | 'contract' | 'item' | 'credentials' | 'outcome-unknown';
+}
+
+/** Where a failed attempt stopped: whether telli may have received (and acted on) the request. */
+export interface AttemptFailure {
+  /**
+   * `false` only when the request certainly never left this process: it failed before undici
+   * started writing it to a socket (connection refused, DNS, connect timeout, still queued).
+   * A write that failed like that cannot have happened, so even a create may be retried.
+   */
+  mayHaveReachedTelli?: boolean;
 }
 
 /** telli answered the whole request with a non-2xx status. */
@@ -24,24 +34,32 @@ export class TelliHttpError extends TelliError {
 /** An attempt or the caller's deadline ran out before telli answered. */
 export class TelliTimeoutError extends TelliError {
   readonly kind = 'timeout';
+  /** See `AttemptFailure`: true unless the transport knows the request was never sent. */
+  readonly mayHaveReachedTelli: boolean;
   constructor(
     readonly endpoint: string,
     readonly afterMs: number,
+    failure: AttemptFailure = {},
   ) {
     super(`telli ${endpoint} did not answer within ${afterMs} ms`);
     this.name = 'TelliTimeoutError';
+    this.mayHaveReachedTelli = failure.mayHaveReachedTelli ?? true;
   }
 }
 
 /** The connection failed (refused, reset, DNS). `code` is the socket error code, e.g. ECONNRESET. */
 export class TelliNetworkError extends TelliError {
   readonly kind = 'network';
+  /** See `AttemptFailure`: true unless the transport knows the request was never sent. */
+  readonly mayHaveReachedTelli: boolean;
   constructor(
     readonly endpoint: string,
     readonly code: string,
+    failure: AttemptFailure = {},
   ) {
     super(`telli ${endpoint} connection failed (${code})`);
     this.name = 'TelliNetworkError';
+    this.mayHaveReachedTelli = failure.mayHaveReachedTelli ?? true;
   }
 }
 
@@ -76,5 +94,23 @@ export class TelliCredentialsMissingError extends TelliError {
   constructor(readonly reason: 'absent' | 'malformed' = 'absent') {
     super(reason === 'absent' ? 'no telli API key for this call' : 'the telli API key sent is malformed');
     this.name = 'TelliCredentialsMissingError';
+  }
+}
+
+/**
+ * A write whose outcome is unknown: an attempt may have reached telli (it timed out, the
+ * connection broke after the request was sent, or telli answered 5xx) and no later attempt
+ * settled it. telli may or may not have acted; `lastFailure` is the last attempt's failure.
+ */
+export class TelliOutcomeUnknownError extends TelliError {
+  readonly kind = 'outcome-unknown';
+  constructor(
+    readonly endpoint: string,
+    readonly lastFailure: TelliError,
+    /** Whether sending the same write again is harmless (PATCH, DELETE) or may repeat it (a create, a scheduled call). */
+    readonly safeToRetry: boolean,
+  ) {
+    super(`telli ${endpoint}: the write may or may not have happened (${lastFailure.message})`);
+    this.name = 'TelliOutcomeUnknownError';
   }
 }

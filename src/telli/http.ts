@@ -1,16 +1,21 @@
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from './cancel.js';
 
-/** One HTTP exchange's outcome. The body is read only for 2xx (others are drained unread). */
+/**
+ * One HTTP exchange's outcome. The body is read for 2xx; other bodies are drained unread unless
+ * `errorBodyLimit` asks for them.
+ */
 export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  /** The UTF-8 body for 2xx answers; `undefined` otherwise. */
+  /** The UTF-8 body of a 2xx answer, or of another answer within `errorBodyLimit`; `undefined` otherwise. */
   text: string | undefined;
 }
 
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
 export interface ExchangeOptions {
-  method: 'GET' | 'POST';
+  method: HttpMethod;
   path: string;
   headers: Record<string, string>;
   body: string | undefined;
@@ -20,6 +25,11 @@ export interface ExchangeOptions {
   maxBodyBytes: number;
   /** Aborts the exchange (client gone, request deadline). */
   signal: CancelSignal | undefined;
+  /**
+   * Also read non-2xx bodies of at most this many bytes (a longer one is dropped). Writes set it
+   * to learn telli's validation message; reads leave it unset and never buffer error bodies.
+   */
+  errorBodyLimit?: number;
 }
 
 /** The exchange ran past `timeoutMs` (and was aborted). */
@@ -32,6 +42,19 @@ export class ResponseTooLargeError extends Error {
   override name = 'ResponseTooLargeError';
   constructor(readonly limit: number) {
     super(`response body exceeds ${limit} bytes`);
+  }
+}
+
+/**
+ * The exchange failed before undici began to write the request to a socket: `reason` (refused,
+ * DNS, connect timeout, our timer or the caller's signal) struck while the request was queued or
+ * connecting. undici calls `onRequestStart` right before it writes a request, so until then not
+ * one byte of it has left the process.
+ */
+export class RequestNotSentError extends Error {
+  override name = 'RequestNotSentError';
+  constructor(readonly reason: unknown) {
+    super('the request was not sent');
   }
 }
 
@@ -55,13 +78,16 @@ export function exchange(dispatcher: Dispatcher, options: ExchangeOptions): Prom
     let headers: Record<string, string | string[] | undefined> = {};
     let chunks: Buffer[] | undefined;
     let bytes = 0;
+    /** Bytes of a non-2xx body still allowed (`errorBodyLimit`). */
+    let errorBodyRoom = 0;
 
     const settle = (error: Error | undefined, response?: RawResponse) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      if (error) reject(error);
+      // No controller yet: undici never started writing this request (see RequestNotSentError).
+      if (error) reject(controller ? error : new RequestNotSentError(error));
       else resolve(response as RawResponse);
     };
     const giveUp = (reason: Error) => {
@@ -87,9 +113,20 @@ export function exchange(dispatcher: Dispatcher, options: ExchangeOptions): Prom
         status = statusCode;
         headers = responseHeaders;
         if (statusCode >= 200 && statusCode < 300) chunks = [];
+        else if (options.errorBodyLimit !== undefined) {
+          chunks = [];
+          errorBodyRoom = options.errorBodyLimit;
+        }
       },
       onResponseData(_ctrl, chunk) {
         if (!chunks) return;
+        if (status < 200 || status >= 300) {
+          errorBodyRoom -= chunk.length;
+          // Too long to be a validation message: drain the rest unread.
+          if (errorBodyRoom < 0) chunks = undefined;
+          else chunks.push(chunk);
+          return;
+        }
         bytes += chunk.length;
         // A hostile or broken upstream must not be able to fill our memory.
         if (bytes > options.maxBodyBytes) giveUp(new ResponseTooLargeError(options.maxBodyBytes));

@@ -1,12 +1,39 @@
+export type { AgentPage, AgentReads, TelliAgent } from './agents.js';
+export type { CallPage, CallReads, TelliCall, TelliTranscriptMessage } from './calls.js';
 export * from './cancel.js';
 export * from './client.js';
 export * from './coalescing.js';
 export * from './errors.js';
+export { recordIdKey } from './ids.js';
 export * from './json.js';
 export * from './limiter.js';
-export { parseRetryAfter, type CallOptions, type TelliClientHooks, type TelliClientOptions } from './transport.js';
+export {
+  parseRetryAfter,
+  type CallEffect,
+  type CallOptions,
+  type TelliClientHooks,
+  type TelliClientOptions,
+} from './transport.js';
 export { TELLI_BATCH_LIMIT, type ContactResult, type V1Reads } from './v1.js';
 export type { ContactPageV2, V2Reads } from './v2.js';
+export {
+  ADD_CONTACTS_BATCH_LIMIT,
+  DIALER_BATCH_LIMIT,
+  MAX_TELLI_MESSAGE_LENGTH,
+  safeTelliMessage,
+  WRITE_ENDPOINTS,
+  type ContactPatch,
+  type CreatedContact,
+  type ItemOutcome,
+  type NewBulkContact,
+  type NewContact,
+  type PropertyWrite,
+  type RejectionReason,
+  type ScheduleCallRequest,
+  type TelliRejection,
+  type Writes,
+  type Written,
+} from './writes.js';
 export {
   PROPERTY_DATA_TYPES,
   type PropertyDataType,

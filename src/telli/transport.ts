@@ -8,16 +8,26 @@ import {
   TelliError,
   TelliHttpError,
   TelliNetworkError,
+  TelliOutcomeUnknownError,
   TelliTimeoutError,
+  type AttemptFailure,
 } from './errors.js';
-import { ExchangeTimeoutError, ResponseTooLargeError, exchange, type RawResponse } from './http.js';
+import {
+  ExchangeTimeoutError,
+  RequestNotSentError,
+  ResponseTooLargeError,
+  exchange,
+  type HttpMethod,
+  type RawResponse,
+} from './http.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { describeIssues } from './schemas.js';
 
 /**
  * How every telli call travels: the keep-alive pool, the auth header, the per-attempt timeout, the
  * concurrency limit, retries with backoff, tracing and the observability hooks. The endpoint
- * modules (`v1.ts`, `v2.ts`) know paths and payloads; they reach telli only through `send`.
+ * modules (`v1.ts`, `v2.ts`, `writes.ts`) know paths and payloads; they reach telli only through
+ * `send`, which also decides which failures a call may be retried after (see `CallEffect`).
  */
 
 /** Per-call inputs that vary by caller: whose key, which request, when to give up. */
@@ -59,7 +69,7 @@ export interface TelliClientOptions {
   maxConnections: number;
   /** Largest response body read; a larger one is a contract error (UPSTREAM_INVALID_RESPONSE). */
   maxResponseBytes: number;
-  /** Attempts per read, first one included (429, 502–504, reset/refused are retried). */
+  /** Attempts per call, first one included (which failures are retried depends on the call's `CallEffect`). */
   maxAttempts: number;
   /** Backoff: full jitter over `min(retryMaxDelayMs, retryBaseDelayMs * 2^(attempt-1))`. */
   retryBaseDelayMs: number;
@@ -76,15 +86,61 @@ export interface TelliClientOptions {
 export interface JsonResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  /** Parsed body for 2xx; `undefined` otherwise (non-2xx bodies are drained, never read). */
+  /** Parsed body for 2xx; `undefined` otherwise. */
   json: unknown;
+  /**
+   * Writes only: the parsed body of a non-2xx answer (telli's `{ message, code }`), `undefined`
+   * when there was none, it was not JSON or it was too long. Reads drain error bodies unread.
+   */
+  errorBody: unknown;
+  /**
+   * Writes only: an earlier attempt of this call may have reached telli before this answer (it
+   * was retried after a reset or a 5xx). A DELETE answered 404 then most likely deleted.
+   */
+  earlierAttemptMayHaveActed: boolean;
 }
 
-export type Method = 'GET' | 'POST';
+export type Method = HttpMethod;
+
+/**
+ * What a call does to telli's data, which decides what it may be retried after:
+ * - `read`: retried on 429, 502–504 and broken connections (ECONNRESET, …);
+ * - `idempotent-write` (PATCH, PUT, DELETE): the same retries — sending it twice has the effect
+ *   of sending it once. A failure after an attempt that may have reached telli is a
+ *   `TelliOutcomeUnknownError` with `safeToRetry`;
+ * - `write` (creates, dialer calls: a POST does it again each time it arrives): retried only when
+ *   telli certainly did not act — 429, and failures before the request was sent. After a
+ *   timeout, a broken connection or a 5xx the call fails with `TelliOutcomeUnknownError`.
+ * The default follows the method: GET reads, POST writes (a POST that only reads, like the v1
+ * batch read, says so), PATCH / PUT / DELETE are idempotent writes.
+ */
+export type CallEffect = 'read' | 'idempotent-write' | 'write';
+
+export interface SendOptions {
+  effect?: CallEffect;
+}
+
+/** The longest error body a write reads: a validation message, never a page of HTML. */
+const ERROR_BODY_LIMIT = 8 * 1024;
+
+function defaultEffect(method: Method): CallEffect {
+  if (method === 'GET') return 'read';
+  return method === 'POST' ? 'write' : 'idempotent-write';
+}
 
 export interface Transport {
-  /** A call with retries (see `createTransport`). Throws a `TelliError` when no answer was had. */
-  send(endpoint: string, method: Method, path: string, call: CallOptions, body?: unknown): Promise<JsonResponse>;
+  /**
+   * A call with the retries its `CallEffect` allows (see `createTransport`). Throws a `TelliError`
+   * when no answer was had — for writes a `TelliOutcomeUnknownError` when telli may have acted.
+   */
+  send(
+    endpoint: string,
+    method: Method,
+    path: string,
+    call: CallOptions,
+    body?: unknown,
+    options?: SendOptions,
+  ): Promise<JsonResponse>;
   /** One unretried, unlimited attempt (readiness probes). */
   attemptOnce(endpoint: string, method: Method, path: string, call: CallOptions): Promise<JsonResponse>;
   /**
@@ -97,7 +153,10 @@ export interface Transport {
 }
 
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
-/** Socket failures worth another attempt: the request most likely never reached telli's logic. */
+/**
+ * Socket failures worth another attempt of a read or an idempotent write: the request most likely
+ * never reached telli's logic — but "most likely" is not enough for a create (see `CONNECT_CODES`).
+ */
 const RETRY_NETWORK_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -105,6 +164,27 @@ const RETRY_NETWORK_CODES = new Set([
   'EAI_AGAIN',
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
+]);
+
+/**
+ * Failures that can only happen while connecting, so before a byte of the request is written:
+ * nothing listens (ECONNREFUSED), the name does not resolve (ENOTFOUND, EAI_AGAIN), there is no
+ * route (EHOSTUNREACH, ENETUNREACH), or the TCP/TLS handshake did not finish in time
+ * (UND_ERR_CONNECT_TIMEOUT). A request that failed like this is retried even when it is a create.
+ * Deliberately absent: ECONNRESET, EPIPE and UND_ERR_SOCKET ("other side closed") — a peer may
+ * reset or close the connection after reading (and acting on) the request, as the sandbox's
+ * `reset-after` fault does; and UND_ERR_CLOSED / UND_ERR_DESTROYED, which mean we are shutting down.
+ * A code alone is not trusted: the exchange must also have failed before undici started writing
+ * the request (`RequestNotSentError`), so a code seen in an unexpected phase errs towards
+ * "may have reached telli", never towards a duplicate.
+ */
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
 export function createTransport(options: TelliClientOptions): Transport {
@@ -134,9 +214,10 @@ export function createTransport(options: TelliClientOptions): Transport {
     path: string,
     call: CallOptions,
     body?: string,
+    readErrorBody = false,
   ): Promise<JsonResponse> {
     const tracer = options.tracer;
-    if (!tracer) return exchangeJson(endpoint, method, path, call, body);
+    if (!tracer) return exchangeJson(endpoint, method, path, call, body, readErrorBody);
     // A client span per attempt, child of the GraphQL operation's span; telli gets `traceparent`.
     return tracer.startActiveSpan(
       `telli ${endpoint}`,
@@ -146,7 +227,7 @@ export function createTransport(options: TelliClientOptions): Transport {
       },
       async (span) => {
         try {
-          const response = await exchangeJson(endpoint, method, path, call, body, (headers) =>
+          const response = await exchangeJson(endpoint, method, path, call, body, readErrorBody, (headers) =>
             propagation.inject(context.active(), headers),
           );
           span.setAttribute('http.response.status_code', response.status);
@@ -169,11 +250,13 @@ export function createTransport(options: TelliClientOptions): Transport {
     path: string,
     call: CallOptions,
     body: string | undefined,
+    readErrorBody: boolean,
     decorate?: (headers: Record<string, string>) => void,
   ): Promise<JsonResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (call.apiKey) headers['authorization'] = `Bearer ${call.apiKey}`;
     if (call.requestId) headers['x-request-id'] = call.requestId;
+    // Only a request with a body declares one: a DELETE carries none (telli-api.md §3.8).
     if (body !== undefined) headers['content-type'] = 'application/json';
     decorate?.(headers);
     let res: RawResponse;
@@ -186,24 +269,38 @@ export function createTransport(options: TelliClientOptions): Transport {
         timeoutMs: options.timeoutMs,
         maxBodyBytes: options.maxResponseBytes,
         signal: call.signal,
+        ...(readErrorBody && { errorBodyLimit: ERROR_BODY_LIMIT }),
       });
     } catch (error) {
       if (error instanceof ResponseTooLargeError) throw new TelliContractError(endpoint, [error.message]);
-      const timedOut = error instanceof ExchangeTimeoutError;
-      throw toTelliError(error, endpoint, timedOut ? options.timeoutMs : undefined, call.signal);
+      const notSent = error instanceof RequestNotSentError;
+      const cause = notSent ? error.reason : error;
+      const timedOut = cause instanceof ExchangeTimeoutError;
+      // Not sent, and failed in a way that only happens before sending (see CONNECT_CODES).
+      const certainlyUnsent =
+        notSent && (timedOut || call.signal?.aborted === true || CONNECT_CODES.has(errorCode(cause) ?? ''));
+      throw toTelliError(cause, endpoint, timedOut ? options.timeoutMs : undefined, call.signal, {
+        mayHaveReachedTelli: !certainlyUnsent,
+      });
     }
-    if (res.text === undefined) return { status: res.status, headers: res.headers, json: undefined };
+    const answer = { status: res.status, headers: res.headers, earlierAttemptMayHaveActed: false };
+    if (res.status < 200 || res.status >= 300) {
+      return { ...answer, json: undefined, errorBody: res.text === undefined ? undefined : parseLeniently(res.text) };
+    }
+    // A 204 (DELETE) has no body at all.
+    if (res.text === undefined || res.text === '') return { ...answer, json: undefined, errorBody: undefined };
     try {
-      return { status: res.status, headers: res.headers, json: JSON.parse(res.text) };
+      return { ...answer, json: JSON.parse(res.text), errorBody: undefined };
     } catch {
       throw new TelliContractError(endpoint, ['body is not valid JSON']);
     }
   }
 
   /**
-   * Reads only (GET, and the batch POST, which reads): retried on 429/502/503/504 and on reset or
-   * refused connections, with exponential backoff and full jitter, at least as long as telli's
-   * `Retry-After`, never past the caller's deadline. Timeouts and other 4xx are not retried.
+   * One call with the retries its effect allows (`CallEffect`): exponential backoff with full
+   * jitter, at least as long as telli's `Retry-After`, never past the caller's deadline. 4xx other
+   * than 429, and timeouts once the request was sent, are never retried; a failure before it was
+   * sent always is (telli cannot have seen it).
    */
   async function send(
     endpoint: string,
@@ -211,34 +308,57 @@ export function createTransport(options: TelliClientOptions): Transport {
     path: string,
     call: CallOptions,
     body?: unknown,
+    sendOptions: SendOptions = {},
   ): Promise<JsonResponse> {
     if (!call.apiKey) throw new TelliCredentialsMissingError(call.missingKey);
+    const effect = sendOptions.effect ?? defaultEffect(method);
+    const isWrite = effect !== 'read';
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    /** Whether an attempt before the current one may have reached telli (writes only). */
+    let earlierMayHaveActed = false;
+    /**
+     * The call's end. A write that got no definitive answer (2xx, or a 4xx other than 429) after
+     * an attempt that may have reached telli has an unknown outcome; anything else is as it was.
+     */
+    const conclude = (outcome: JsonResponse | TelliError, mayHaveActed: boolean): JsonResponse => {
+      const definitive = !(outcome instanceof TelliError) && outcome.status < 500 && outcome.status !== 429;
+      if (definitive) return isWrite ? { ...outcome, earlierAttemptMayHaveActed: earlierMayHaveActed } : outcome;
+      if (isWrite && mayHaveActed) {
+        const last = outcome instanceof TelliError ? outcome : httpError(endpoint, outcome);
+        throw new TelliOutcomeUnknownError(endpoint, last, effect === 'idempotent-write');
+      }
+      if (outcome instanceof TelliError) throw outcome;
+      return outcome;
+    };
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       let outcome: JsonResponse | TelliError;
       try {
-        outcome = await limiter.run(() => attemptOnce(endpoint, method, path, call, payload), call.signal);
+        outcome = await limiter.run(() => attemptOnce(endpoint, method, path, call, payload, isWrite), call.signal);
       } catch (error) {
-        outcome = toTelliError(error, endpoint, undefined, call.signal);
+        // Everything the exchange throws is a TelliError already; anything else is the limiter
+        // giving up on a queued call (deadline, client gone) — it never left the process.
+        outcome = toTelliError(error, endpoint, undefined, call.signal, { mayHaveReachedTelli: false });
       }
       const durationMs = performance.now() - started;
       if (outcome instanceof TelliError) hooks.onAttempt?.({ endpoint, error: outcome, durationMs, attempt });
       else hooks.onAttempt?.({ endpoint, status: outcome.status, durationMs, attempt });
 
-      const reason = retryReason(outcome);
-      if (reason === undefined || attempt >= maxAttempts) return settle(outcome);
+      const mayHaveActed: boolean = earlierMayHaveActed || (isWrite && attemptMayHaveActed(outcome));
+      const reason = retryReason(outcome, effect, call.signal);
+      if (reason === undefined || attempt >= maxAttempts) return conclude(outcome, mayHaveActed);
       const backoff = random() * Math.min(retryMax, retryBase * 2 ** (attempt - 1));
       const retryAfterMs =
         outcome instanceof TelliError ? 0 : (parseRetryAfter(outcome.headers['retry-after']) ?? 0) * 1000;
       const delayMs = Math.max(backoff, retryAfterMs);
-      if (call.deadline !== undefined && Date.now() + delayMs >= call.deadline) return settle(outcome);
+      if (call.deadline !== undefined && Date.now() + delayMs >= call.deadline) return conclude(outcome, mayHaveActed);
       hooks.onRetry?.({ endpoint, attempt, delayMs, reason });
       try {
         await delay(delayMs, call.signal);
       } catch {
-        throw new TelliTimeoutError(endpoint, 0);
+        return conclude(new TelliTimeoutError(endpoint, 0, { mayHaveReachedTelli: false }), mayHaveActed);
       }
+      earlierMayHaveActed = mayHaveActed;
     }
   }
 
@@ -259,15 +379,41 @@ export function createTransport(options: TelliClientOptions): Transport {
   };
 }
 
-function settle(outcome: JsonResponse | TelliError): JsonResponse {
-  if (outcome instanceof TelliError) throw outcome;
-  return outcome;
+/** Why this outcome is worth another attempt of a call with this effect; `undefined` when it is not. */
+function retryReason(
+  outcome: JsonResponse | TelliError,
+  effect: CallEffect,
+  signal?: CancelSignal,
+): string | undefined {
+  if (outcome instanceof TelliNetworkError || outcome instanceof TelliTimeoutError) {
+    // Never sent: telli cannot have acted, whatever the call does — unless the caller gave up.
+    if (!outcome.mayHaveReachedTelli && !signal?.aborted) {
+      return outcome instanceof TelliNetworkError ? `${outcome.code} (not sent)` : 'timeout (not sent)';
+    }
+    if (effect === 'write' || outcome instanceof TelliTimeoutError) return undefined;
+    return RETRY_NETWORK_CODES.has(outcome.code) ? outcome.code : undefined;
+  }
+  if (outcome instanceof TelliError) return undefined;
+  // 429: telli refused to look at the request, so even a create is safe to send again.
+  if (outcome.status === 429) return 'HTTP 429';
+  return effect !== 'write' && RETRY_STATUSES.has(outcome.status) ? `HTTP ${outcome.status}` : undefined;
 }
 
-function retryReason(outcome: JsonResponse | TelliError): string | undefined {
-  if (outcome instanceof TelliNetworkError) return RETRY_NETWORK_CODES.has(outcome.code) ? outcome.code : undefined;
-  if (outcome instanceof TelliError) return undefined;
-  return RETRY_STATUSES.has(outcome.status) ? `HTTP ${outcome.status}` : undefined;
+/** Whether telli may have acted on an attempt that ended like this. */
+function attemptMayHaveActed(outcome: JsonResponse | TelliError): boolean {
+  if (outcome instanceof TelliNetworkError || outcome instanceof TelliTimeoutError) return outcome.mayHaveReachedTelli;
+  // A 2xx whose body is not JSON: telli did act, we just cannot read what it says.
+  if (outcome instanceof TelliContractError) return true;
+  if (outcome instanceof TelliError) return false;
+  return outcome.status >= 500;
+}
+
+function parseLeniently(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A non-2xx answer as the error the rest of the layer maps: status and `Retry-After`. */
@@ -297,17 +443,18 @@ export function toTelliError(
   endpoint: string,
   timedOutAfterMs: number | undefined,
   callerSignal?: CancelSignal,
+  failure: AttemptFailure = {},
 ): TelliError {
   if (error instanceof TelliError) return error;
-  if (timedOutAfterMs !== undefined) return new TelliTimeoutError(endpoint, timedOutAfterMs);
+  if (timedOutAfterMs !== undefined) return new TelliTimeoutError(endpoint, timedOutAfterMs, failure);
   if (
     error instanceof undiciErrors.HeadersTimeoutError ||
     error instanceof undiciErrors.BodyTimeoutError ||
     error instanceof undiciErrors.ConnectTimeoutError
   ) {
-    return new TelliTimeoutError(endpoint, 0);
+    return new TelliTimeoutError(endpoint, 0, failure);
   }
   // The caller's deadline passed (or the client went away) while waiting or in flight.
-  if (callerSignal?.aborted) return new TelliTimeoutError(endpoint, 0);
-  return new TelliNetworkError(endpoint, errorCode(error) ?? 'UNKNOWN');
+  if (callerSignal?.aborted) return new TelliTimeoutError(endpoint, 0, failure);
+  return new TelliNetworkError(endpoint, errorCode(error) ?? 'UNKNOWN', failure);
 }

@@ -29,7 +29,15 @@ export function createV1Reads(transport: Transport, hooks: TelliClientHooks): V1
     const endpoint = V1_ENDPOINTS.contactsBatch;
     let json: unknown;
     try {
-      const response = await transport.send(endpoint, 'POST', '/v1/get-contacts-batch', call, { contact_ids: ids });
+      // A POST that only reads: retried like any read.
+      const response = await transport.send(
+        endpoint,
+        'POST',
+        '/v1/get-contacts-batch',
+        call,
+        { contact_ids: ids },
+        { effect: 'read' },
+      );
       if (response.status !== 200) throw httpError(endpoint, response);
       json = response.json;
     } catch (error) {

@@ -42,21 +42,12 @@ export function createV2Reads(transport: Transport): V2Reads {
 
     async listContactsV2({ limit, cursor }, call) {
       const endpoint = V2_ENDPOINTS.contactsV2;
-      const query = new URLSearchParams({ limit: String(limit) });
-      if (cursor !== null) query.set('cursor', cursor);
-      const response = await transport.send(endpoint, 'GET', `/v2/contacts?${query}`, call);
-      if (response.status !== 200) throw httpError(endpoint, response);
-      const page = v2ListSchema.safeParse(response.json);
-      if (!page.success) throw new TelliContractError(endpoint, describeIssues(page.error));
-      const { hasNextPage, nextCursor } = page.data.pageInfo;
-      // Either would make a client that follows `endCursor` stop early or loop forever.
-      if (hasNextPage && nextCursor === null) {
-        throw new TelliContractError(endpoint, ['pageInfo.nextCursor: missing although hasNextPage is true']);
-      }
-      if (hasNextPage && nextCursor === cursor) {
-        throw new TelliContractError(endpoint, ['pageInfo.nextCursor: did not advance']);
-      }
-      const contacts = page.data.data.map((raw, index) => {
+      const { items, hasNextPage, nextCursor } = await readV2ListPage(transport, endpoint, '/v2/contacts', {
+        limit,
+        cursor,
+        call,
+      });
+      const contacts = items.map((raw, index) => {
         const parsed = v2ContactSchema.safeParse(raw);
         if (parsed.success) return parsed.data;
         return new TelliContractError(
@@ -64,7 +55,34 @@ export function createV2Reads(transport: Transport): V2Reads {
           describeIssues(parsed.error).map((issue) => `data[${index}].${issue}`),
         );
       });
-      return { contacts, hasNextPage, nextCursor: hasNextPage ? nextCursor : null };
+      return { contacts, hasNextPage, nextCursor };
     },
   };
+}
+
+/**
+ * One page of a v2 list endpoint (`/v2/contacts`, `/v2/agents`: the same envelope), its items not
+ * yet validated — one broken record must not fail its page. `nextCursor` is `null` on the last page.
+ */
+export async function readV2ListPage(
+  transport: Transport,
+  endpoint: string,
+  path: string,
+  { limit, cursor, call }: { limit: number; cursor: string | null; call: CallOptions },
+): Promise<{ items: unknown[]; hasNextPage: boolean; nextCursor: string | null }> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor !== null) query.set('cursor', cursor);
+  const response = await transport.send(endpoint, 'GET', `${path}?${query}`, call);
+  if (response.status !== 200) throw httpError(endpoint, response);
+  const page = v2ListSchema.safeParse(response.json);
+  if (!page.success) throw new TelliContractError(endpoint, describeIssues(page.error));
+  const { hasNextPage, nextCursor } = page.data.pageInfo;
+  // Either would make a client that follows `endCursor` stop early or loop forever.
+  if (hasNextPage && nextCursor === null) {
+    throw new TelliContractError(endpoint, ['pageInfo.nextCursor: missing although hasNextPage is true']);
+  }
+  if (hasNextPage && nextCursor === cursor) {
+    throw new TelliContractError(endpoint, ['pageInfo.nextCursor: did not advance']);
+  }
+  return { items: page.data.data, hasNextPage, nextCursor: hasNextPage ? nextCursor : null };
 }
