@@ -89,7 +89,7 @@ export interface Layer {
  * and its latest calls. The sample contact is in a call right now, so its newest call has no
  * transcript yet: two calls show the ongoing one and the completed conversation before it.
  */
-export function sandboxDefaultQuery(contactId: string): string {
+export function sandboxDefaultQuery(contactId: string, liveContactId?: string): string {
   return `# Sandbox mode: demo data from the embedded telli emulator.
 # Press the run button (or Ctrl/Cmd+Enter).
 query DemoContact {
@@ -136,6 +136,68 @@ query DemoContact {
         }
         outcome
       }
+    }
+  }
+}
+${liveContactId ? sandboxLiveOperations(liveContactId) : ''}`;
+}
+
+/**
+ * GraphiQL's live operations in sandbox mode: the two subscriptions, and a call to start. The
+ * sandbox's dialer places the call and sends telli's webhooks to this server.
+ */
+function sandboxLiveOperations(contactId: string): string {
+  return `
+# Live updates: telli's webhooks as subscriptions. Here the sandbox is telli's
+# dialer: it calls the contact below every few seconds (its autopilot), and
+# CallDemoContact starts a call at once. Run a subscription, then watch.
+subscription LiveContacts {
+  contactStatusChanged {
+    contact {
+      id
+      firstName
+      status
+      callAttempts
+    }
+    status
+    webhookStatus
+    occurredAt
+  }
+}
+
+subscription CallsEnding {
+  callEnded(contactIds: ["${contactId}"]) {
+    contact {
+      firstName
+      status
+      reachedAt
+    }
+    call {
+      id
+      status
+      durationMinutes
+      transcriptMessages {
+        role
+        content
+      }
+    }
+    occurredAt
+  }
+}
+
+# Schedules a call: the dialer dials a few seconds later (in a second tab,
+# while a subscription runs in the first).
+mutation CallDemoContact {
+  scheduleCall(input: { contactId: "${contactId}" }) {
+    loopId
+    contact {
+      id
+      nextCallAt
+    }
+    userErrors {
+      field
+      message
+      code
     }
   }
 }
@@ -215,7 +277,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     metrics,
     tracing,
     live,
-    ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID) }),
+    ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId) }),
   });
 
   let serving = false;

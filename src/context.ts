@@ -4,6 +4,7 @@ import { createLoaders, forgetContact, type LoaderHooks, type Loaders } from './
 import type { Logger } from './logger.js';
 import {
   Cancellation,
+  TelliCredentialsMissingError,
   type CallOptions,
   type CancelSignal,
   type SharedReadsClient,
@@ -142,7 +143,13 @@ export function createContextFactory(deps: ContextDeps) {
       release: () => budget?.release(),
       forEvent: () => build(request, requestId, Date.now() + deps.eventBudgetMs, callerId),
       live: live && {
-        subscribe: (subscription) => live.subscribe({ ...subscription, callerId: callerId() }),
+        subscribe: (subscription) => {
+          // Forwarded-key mode without a key: nothing would ever be readable, so every event
+          // would be skipped in silence. Say so now, as a query would.
+          if (!apiKey)
+            throw new TelliCredentialsMissingError(forwarded && 'missing' in forwarded ? forwarded.missing : 'absent');
+          return live.subscribe({ ...subscription, callerId: callerId() });
+        },
         report: (type, outcome) => deps.onSubscriptionEvent?.(type, outcome),
       },
     };

@@ -6,10 +6,13 @@ import type { CallEndedEvent, ContactStatusChangedEvent, LiveEvent } from '../li
 import { SubscriptionLimitError, type EventStream } from '../live/hub.js';
 import type { TelliContact } from '../telli/index.js';
 import { builder } from './builder.js';
+import { CallRef } from './call.js';
 import { ContactRef } from './contact.js';
 import { contactNeeds, prefetch, type ContactParent } from './contact-sources.js';
 import { contactStatusOf, ContactStatus } from './contact-status.js';
+import { costExtensions, UNBATCHED_READ_COST } from './cost.js';
 import { badUserInput, toGraphQLError } from './errors.js';
+import { parseRecordId } from './telli-ids.js';
 
 /*
  * Subscriptions: telli's webhooks, as typed events. An event is a hint that a contact changed;
@@ -82,7 +85,7 @@ function subscribeTo<E extends LiveEvent>(
         extensions: { code: ErrorCode.TOO_MANY_SUBSCRIPTIONS, limit: error.limit, scope: error.scope },
       });
     }
-    throw error;
+    throw toGraphQLError(error, ctx.keySource);
   }
   const live = ctx.live;
 
@@ -197,6 +200,20 @@ CallEndedRef.implement({
       nullable: false,
       description: contactDescription,
       resolve: (payload, _args, ctx, info) => eventContact(payload, ctx, contactNeeds(info).v2),
+    }),
+    call: t.field({
+      type: CallRef,
+      nullable: true,
+      description:
+        "The call that ended, read from telli (`GET /v1/get-call/{id}`) with the subscriber's credentials: its transcript, analysis and outcome. Null when the webhook named no call or telli does not know it.",
+      extensions: costExtensions({ fanOut: { perItem: UNBATCHED_READ_COST, items: () => 1 } }),
+      resolve: (payload, _args, ctx) => {
+        const { callId } = payload.event;
+        if (callId === null) return null;
+        return ctx.loaders.callById
+          .load(parseRecordId(callId, 'call'))
+          .catch((error: unknown) => Promise.reject(toGraphQLError(error, ctx.keySource, 'call')));
+      },
     }),
     callId: t.id({
       nullable: true,

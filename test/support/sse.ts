@@ -49,9 +49,9 @@ export async function subscribe(
     for (const waiter of waiters.splice(0)) waiter();
   };
 
+  const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
   void (async () => {
-    if (!response.body) return;
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    if (!reader) return;
     let buffer = '';
     try {
       for (;;) {
@@ -115,7 +115,9 @@ export async function subscribe(
       }
     },
     async close() {
+      // Without a socket (edge.fetch) the abort signal does not reach the body: cancel it too.
       controller.abort();
+      await reader?.cancel().catch(() => undefined);
       await completed;
     },
   };
