@@ -91,7 +91,7 @@ export interface Layer {
  */
 export function sandboxDefaultQuery(contactId: string, liveContactId?: string): string {
   return `# Sandbox mode: demo data from the embedded telli emulator.
-# Press the run button (or Ctrl/Cmd+Enter).
+# Press the run button (or Ctrl/Cmd+Enter) and pick DemoContact.
 query DemoContact {
   contact(id: "${contactId}") {
     id
@@ -481,6 +481,9 @@ function createGraphQL(parts: GraphQLParts) {
     graphiql: config.introspection && {
       title: 'telli-graphql',
       ...(parts.graphiqlDefaultQuery !== undefined && { defaultQuery: parts.graphiqlDefaultQuery }),
+      // GraphiQL subscribes over SSE with a GET, which CSRF prevention refuses without this
+      // header; the page is same-origin, so it may send it (a cross-site page cannot).
+      ...(config.csrfPrevention && { additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' } }),
     },
     // Expected failures are GraphQLErrors with a code; everything else is masked. `isDev` is pinned
     // off so NODE_ENV=development can never put stack traces or upstream details into responses.
