@@ -383,3 +383,16 @@ describe('tenancy (forwarded keys): no event crosses accounts', () => {
     expect(frame.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
   });
 });
+
+describe('without TELLI_WEBHOOK_SECRET', () => {
+  it('/webhooks/telli is not a route (404), like any unknown path', async () => {
+    const stack = await createTestStack();
+    try {
+      const res = await stack.app.fetch('http://layer.test/webhooks/telli', { method: 'POST', body: '{}' });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
+    } finally {
+      await stack.close();
+    }
+  });
+});
