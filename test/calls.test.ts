@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { Kind, parse, print } from 'graphql';
+import { parse } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { V2_CONCURRENCY } from '../src/loaders/index.js';
 import { createDemoContacts, type SandboxCall, type SandboxContact } from '../src/sandbox/index.js';
@@ -626,25 +625,5 @@ describe('across requests', () => {
     expect((await as(keyA, query)).data).toEqual({ agent: null });
     expect((await as(keyA, query)).data).toEqual({ agent: null });
     expect(shared.sandbox.stats.calls[AGENT]).toBe(2);
-  });
-});
-
-describe('the README', () => {
-  it('runs every example of "Calls and agents" against the sandbox without an error', async () => {
-    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-    const section = readme.split('\n## Calls and agents\n')[1]?.split('\n## ')[0] ?? '';
-    const blocks = [...section.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1] as string);
-    const operations = blocks.flatMap((block) => parse(block).definitions);
-    expect(operations.length).toBeGreaterThanOrEqual(4);
-    const ids = contacts.slice(0, 20).map((c) => c.id);
-    for (const operation of operations) {
-      if (operation.kind !== Kind.OPERATION_DEFINITION) continue;
-      const res = await stack.raw(print(operation), { ids });
-      expect({ operation: operation.name?.value, errors: res.errors }).toEqual({
-        operation: operation.name?.value,
-        errors: undefined,
-      });
-      expect(Object.values(res.data ?? {}).every((value) => value !== null)).toBe(true);
-    }
   });
 });

@@ -680,14 +680,13 @@ describe('the edge applies to mutations', () => {
   });
 });
 
-describe("the README's write examples", () => {
+describe("docs/writes.md's examples", () => {
   let stack: TestStack;
   useSharedStack((s) => (stack = s));
 
   it('run against the sandbox without errors or user errors, in the order shown', async () => {
-    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-    const section = readme.slice(readme.indexOf('## Writes'));
-    const block = /```graphql\n([\s\S]*?)```/.exec(section)?.[1] as string;
+    const page = await readFile(new URL('../docs/writes.md', import.meta.url), 'utf8');
+    const block = /```graphql\n([\s\S]*?)```/.exec(page)?.[1] as string;
     const operations = parse(block).definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION ? [d] : []));
     expect(operations.map((o) => o.name?.value)).toEqual(['AddLead', 'FixContact', 'CallNow', 'StopCalling', 'Import']);
     const variables = {
@@ -698,7 +697,7 @@ describe("the README's write examples", () => {
       expect(res.errors, operation.name?.value).toBeUndefined();
       expect(JSON.stringify(res.data)).not.toMatch(/"userErrors":\[\{/);
     }
-    // The README promises this exact PATCH body for FixContact.
+    // docs/writes.md promises this exact PATCH body for FixContact.
     expect(stack.sandbox.stats.writes.find((w) => w.endpoint === PATCH)?.body).toEqual({
       lastName: 'King',
       email: null,
