@@ -29,7 +29,7 @@ import { useRequestLog, yogaLogger } from './http/use-request-log.js';
 import { useTracing } from './http/use-tracing.js';
 import { useEventContexts } from './http/use-event-contexts.js';
 import { webhookRoute } from './http/webhook.js';
-import { createMemoryBus, createRedisBus, type LiveBus } from './live/bus.js';
+import { createMemoryBus, type LiveBus } from './live/bus.js';
 import { DEFAULT_DEDUPE_MAX_ENTRIES, MemoryDedupe } from './live/dedupe.js';
 import { createLiveHub, type LiveHub } from './live/hub.js';
 import { createWebhookReceiver } from './live/webhook.js';
@@ -243,7 +243,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     ...(deps.now && { now: deps.now }),
   });
 
-  const bus = createBus(config, logger, deps.now);
+  const bus = await createBus(config, logger, deps.now);
   const live = createLiveHub({
     bus,
     // First thing on every instance for every event: what it shares about the contact goes.
@@ -335,8 +335,8 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
  */
 const SUBSCRIBER_QUEUE_SIZE = 256;
 
-/** In process, or shared through Redis with REDIS_URL. */
-function createBus(config: Config, logger: Logger, now: (() => number) | undefined): LiveBus {
+/** In process, or shared through Redis with REDIS_URL (only then is ioredis loaded). */
+async function createBus(config: Config, logger: Logger, now: (() => number) | undefined): Promise<LiveBus> {
   const { redis, dedupeTtlSeconds } = config.live;
   if (!redis) {
     return createMemoryBus({
@@ -344,6 +344,7 @@ function createBus(config: Config, logger: Logger, now: (() => number) | undefin
       dedupe: new MemoryDedupe(dedupeTtlSeconds * 1000, DEFAULT_DEDUPE_MAX_ENTRIES, now),
     });
   }
+  const { createRedisBus } = await import('./live/redis-bus.js');
   return createRedisBus({
     url: redis.url,
     prefix: redis.prefix,

@@ -1,4 +1,6 @@
-import { Webhook, WebhookVerificationError } from 'svix';
+// svix's webhook module alone: the package's index also loads its whole REST API client (~260 KB
+// of the bundle, evaluated at start-up) for nothing. The 1.x line has no exports map; see package.json.
+import { Webhook, WebhookVerificationError } from 'svix/dist/webhook.js';
 import type { Logger } from '../logger.js';
 import { BusUnavailableError, type LiveBus } from './bus.js';
 import { interpretWebhook, type LiveEventType } from './events.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Webhook } from 'svix';
+// svix's webhook module alone (its index loads the whole REST API client too).
+import { Webhook } from 'svix/dist/webhook.js';
 
 /**
  * The sandbox's webhook sender, doing what Svix does for telli: each event is a message with an
