@@ -94,7 +94,7 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
         callerAuth: config.callerAuth.tokens.length > 0,
         introspection: config.introspection,
         webhooks: config.live.webhookSecrets.length > 0 ? `${url}/webhooks/telli` : 'off (no TELLI_WEBHOOK_SECRET)',
-        eventBus: layer.live && config.live.redis ? 'redis' : 'in process',
+        eventBus: config.live.redis ? 'redis' : 'in process',
       },
       `serving telli contacts at ${graphqlUrl} (${forward ? "callers' own telli keys" : 'server key'})`,
     );
