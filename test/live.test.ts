@@ -9,6 +9,7 @@ import { createTestStack, unknownId, type TestStack } from './support/stack.js';
  * over SSE from the same edge. Upstream reads are the sandbox's own counts.
  */
 const BATCH = 'POST /v1/get-contacts-batch';
+const SKIPPED = 'subscription event skipped: the re-read failed (forwarded key: cannot tell whose contact it is)';
 const STATUS_CHANGED = `subscription ($ids: [ID!]) {
   contactStatusChanged(contactIds: $ids) {
     contact { id firstName status }
@@ -253,6 +254,23 @@ describe('POST /webhooks/telli and subscriptions, one instance', () => {
     });
   });
 
+  it('with one server key, a failed re-read is sent as the event with its error', async () => {
+    const c = contacts[40] as SandboxContact;
+    const sub = await listen(STATUS_CHANGED, { ids: [c.id] });
+    stack.sandbox.injectFault({
+      fault: { kind: 'status', status: 503 },
+      match: (r) => r.url === '/v1/get-contacts-batch',
+    });
+    try {
+      await deliver(signedWebhook(secret, statusChanged(c.id, 'pending')));
+      const frame = await sub.next();
+      expect(frame.data).toBeNull();
+      expect(frame.errors?.map((e) => e.extensions?.['code'])).toContain('UPSTREAM_UNAVAILABLE');
+    } finally {
+      stack.sandbox.clearFaults();
+    }
+  });
+
   it('refuses bad contactIds with BAD_USER_INPUT, before subscribing', async () => {
     const tooMany = Array.from({ length: 1001 }, (_, i) => unknownId(i));
     for (const ids of [tooMany, ['nope'], []]) {
@@ -374,6 +392,36 @@ describe('tenancy (forwarded keys): no event crosses accounts', () => {
     expect(((await a.next()).data?.['contactStatusChanged'] as Change).contact.id).toBe(mine.id);
     expect(((await b.next()).data?.['contactStatusChanged'] as Change).contact.id).toBe(theirs.id);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a failed re-read is not sent in forwarded-key mode: it cannot tell whose contact it is', async () => {
+    const mine = [...stack.sandbox.contacts.values()][5] as SandboxContact;
+    const sub = await subscribe(
+      (url, init) => stack.app.fetch(url, init),
+      'http://layer.test/graphql',
+      STATUS_CHANGED,
+      {},
+      { authorization: `Bearer ${stack.sandbox.apiKey}`, 'x-request-id': 'forwarded-skip-test' },
+    );
+    const deliver = (payload: unknown) =>
+      stack.app.fetch('http://layer.test/webhooks/telli', { method: 'POST', ...signedWebhook(secret, payload) });
+    // This subscriber's own log line (other open subscriptions may skip the event too).
+    const skipped = () =>
+      stack.logs.lines().filter((l) => l['requestId'] === 'forwarded-skip-test' && l['msg'] === SKIPPED).length;
+    stack.sandbox.injectFault({
+      fault: { kind: 'status', status: 503 },
+      match: (r) => r.url === '/v1/get-contacts-batch',
+    });
+    try {
+      expect((await deliver(statusChanged(mine.id, 'pending'))).status).toBe(200);
+      await expect.poll(skipped).toBe(1);
+    } finally {
+      stack.sandbox.clearFaults();
+    }
+    await deliver(statusChanged(mine.id, 'reached'));
+    // The next event this subscriber sees is the one after the failed read.
+    expect(((await sub.next()).data?.['contactStatusChanged'] as Change).webhookStatus).toBe('reached');
+    await sub.close();
   });
 
   it('refuses a subscriber without a telli key', async () => {
