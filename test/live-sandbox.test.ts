@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLayer, sandboxDefaultQuery } from '../src/app.js';
 import { parseConfig } from '../src/config.js';
 import { createMemoryLogger } from '../src/logger.js';
-import { createWebhookSender, SAMPLE_CONTACT_ID, type RunningSandbox } from '../src/sandbox/index.js';
+import {
+  createWebhookSender,
+  SAMPLE_CONTACT_ID,
+  startSandbox,
+  type RunningSandbox,
+  type SandboxContact,
+} from '../src/sandbox/index.js';
 import { schema } from '../src/schema/index.js';
 import { serve, type RunningServer } from '../src/server.js';
 import { postGraphQL } from './support/process.js';
@@ -161,5 +167,62 @@ describe('subscriptions end cleanly when the server stops', () => {
     expect(await sub.completed).toBe(true);
     await closing;
     expect(server.layer.live.openSubscriptions()).toBe(0);
+  });
+});
+
+describe('the sandbox dialer on its own', () => {
+  it('a call that does not reach the contact: NOT_REACHED, reachedAt kept, one call per attempt', async () => {
+    const sandbox = await startSandbox({ live: { secret: testSecret(), callMs: 30, outcome: () => 'not_reached' } });
+    try {
+      const contact = [...sandbox.contacts.values()].find((c) => !c.inCallSince && c.reachedAt) as SandboxContact;
+      expect(sandbox.scheduleCall(contact.id)).toBe(true);
+      // Already queued: the autopilot would not schedule it twice.
+      expect(sandbox.scheduleCall(contact.id)).toBe(false);
+      await expect.poll(() => sandbox.webhooks?.sent.length, { timeout: 5_000 }).toBe(3);
+      const [dialled, hungUp, ended] = sandbox.webhooks?.sent ?? [];
+      expect([dialled?.payload['status'], hungUp?.payload['status'], ended?.type]).toEqual([
+        'pending',
+        'pending',
+        'call_ended',
+      ]);
+      const after = sandbox.contacts.get(contact.id) as SandboxContact;
+      expect(after).toMatchObject({
+        inCallSince: null,
+        reachedAt: contact.reachedAt,
+        callAttempts: contact.callAttempts + 1,
+      });
+      const calls = sandbox.calls(contact.id);
+      expect(calls).toHaveLength(after.callAttempts);
+      expect(calls[0]).toMatchObject({ call_status: 'NOT_REACHED', started_at: null, attempt: after.callAttempts });
+      expect((ended?.payload['call'] as { call_id: string }).call_id).toBe(calls[0]?.call_id);
+      expect((ended?.payload['contact'] as { contact_id: string }).contact_id).toBe(contact.id);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('a call taken out of the dialer before it is placed is never placed', async () => {
+    const sandbox = await startSandbox({ live: { secret: testSecret(), callMs: 100 } });
+    try {
+      const contact = [...sandbox.contacts.values()].find((c) => !c.inCallSince) as SandboxContact;
+      expect(sandbox.scheduleCall(contact.id)).toBe(true);
+      const removed = await fetch(`${sandbox.url}/v1/remove-from-auto-dialer`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sandbox.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ contact_id: contact.id }),
+      });
+      expect(removed.status).toBe(200);
+      // Another contact scheduled later is placed: once it has been, the removed one had its turn.
+      const other = [...sandbox.contacts.values()].find((c) => !c.inCallSince && c.id !== contact.id) as SandboxContact;
+      expect(sandbox.scheduleCall(other.id)).toBe(true);
+      await expect.poll(() => sandbox.webhooks?.sent.length, { timeout: 5_000 }).toBe(3);
+      const touched = new Set(
+        sandbox.webhooks?.sent.map((m) => (m.payload['contact'] as { contact_id: string }).contact_id),
+      );
+      expect([...touched]).toEqual([other.id]);
+      expect(sandbox.contacts.get(contact.id)?.callAttempts).toBe(contact.callAttempts);
+    } finally {
+      await sandbox.close();
+    }
   });
 });
