@@ -52,7 +52,7 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
       if (inFlight === 0) drained?.();
     });
     if (!serving) res.setHeader('connection', 'close');
-    void layer.edge(req, res);
+    layer.edge.listener(req, res);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -195,7 +195,7 @@ describe('the federation examples, through Hive Gateway', () => {
 
   beforeAll(async () => {
     stack = await createTestStack();
-    const contacts = await listen(stack.app);
+    const contacts = await listen(stack.app.listener);
     const deals = await listen(createDealsSubgraph());
     gateway = await createGateway({ contacts, deals });
   });

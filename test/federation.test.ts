@@ -164,7 +164,7 @@ describe('through Hive Gateway', () => {
   const subgraphCalls: { url: string; query: string; representations: number }[] = [];
 
   beforeAll(async () => {
-    const contactsListening = await listen(stack.app);
+    const contactsListening = await listen(stack.app.listener);
     const dealsListening = await listen(createDealsSubgraph());
     contactsServer = contactsListening.server;
     dealsServer = dealsListening.server;

@@ -326,7 +326,7 @@ describe('PERSISTED_OPERATIONS=only with CALLER_TOKENS: the gateway exemption', 
     }
 
     beforeAll(async () => {
-      const contactsUrl = await listen(stack.app);
+      const contactsUrl = await listen(stack.app.listener);
       const dealsUrl = await listen(createDealsSubgraph());
       const gateway = await createGateway({ contacts: contactsUrl, deals: dealsUrl }, [
         {

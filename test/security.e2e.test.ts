@@ -60,6 +60,25 @@ describe('caller authentication cannot be skipped', () => {
       if (path.startsWith('/graphql?')) expect(res.status, path).toBe(401);
       if (path === '/graphql/' || path === '/x/graphql' || path === '//graphql') expect(res.status, path).toBe(404);
     }
+    // A Host header that holds a path does not move a request to another route either.
+    const viaHost = (path: string, host: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest(
+          `${layer.url}${path}`,
+          { method: 'POST', headers: { ...json, host }, setHost: false },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const hostToGraphql = await viaHost('/health', 'layer.test/graphql?');
+    expect(hostToGraphql.text).not.toContain('Ada');
+    expect(hostToGraphql.status).toBe(200);
+    expect((await viaHost('/graphql', 'layer.test/health?')).status).toBe(401);
     // /readiness checks telli's key; nothing read a contact.
     expect(Object.keys(telli.stats.calls).filter((endpoint) => endpoint !== 'GET /v1/verify-api-key')).toEqual([]);
   });

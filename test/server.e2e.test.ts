@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
-import { startServerProcess, type ServerProcess } from './support/process.js';
+import { ROOT, startServerProcess, type ServerProcess } from './support/process.js';
 
 /** The front door: the built server as a real process, talking real HTTP. */
 const DONE_WHEN_QUERY = (ids: string[]) => `{
@@ -179,5 +180,39 @@ describe('bad configuration', () => {
     expect(await server.exited).toBe(1);
     expect(server.stderr()).toContain('PORT');
     expect(server.stderr()).toContain('TELLI_TIMEOUT_MS');
+  });
+});
+
+describe('npm start under a process manager', () => {
+  it('stops the server when the npm process itself gets SIGTERM', async () => {
+    // What `kill <pid of npm start>` does: the signal goes to npm, not to node.
+    const npm = spawn('npm', ['start'], {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '', PORT: '0', SHUTDOWN_DRAIN_MS: '0', LOG_LEVEL: 'info' },
+    });
+    let out = '';
+    npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    try {
+      await expect.poll(() => /"graphiql":"([^"]+)"/.exec(out)?.[1], { timeout: 20_000, interval: 100 }).toBeTruthy();
+      const graphiql = /"graphiql":"([^"]+)"/.exec(out)?.[1] as string;
+      expect((await fetch(new URL('/health', graphiql))).status).toBe(200);
+      npm.kill('SIGTERM');
+      await exited;
+      // The server, not just npm, is gone: nothing answers on its port any more.
+      await expect
+        .poll(
+          () =>
+            fetch(new URL('/health', graphiql)).then(
+              () => 'answering',
+              () => 'gone',
+            ),
+          { timeout: 5000 },
+        )
+        .toBe('gone');
+      expect(out).toContain('"signal":"SIGTERM"');
+    } finally {
+      npm.kill('SIGKILL');
+    }
   });
 });

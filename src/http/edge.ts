@@ -1,8 +1,8 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerAdapter, type ServerAdapterInitialContext } from '@whatwg-node/server';
 import { ErrorCode } from '../error-codes.js';
 import { OVERLOAD_RETRY_AFTER_SECONDS, type Admission, type AdmissionTicket } from './admission.js';
-import { requestIdOf } from './headers.js';
+import { requestIdFrom } from './headers.js';
 import { errorResponse } from './responses.js';
 
 /**
@@ -29,6 +29,18 @@ export function routeOf(pathname: string): Route | undefined {
   return ROUTE_OF.get(pathname);
 }
 
+/**
+ * The path of a request target: the raw path of `node:http`'s `req.url` (`/graphql?x=1`), or the
+ * path of an absolute URL (a request made with `fetch`). The raw target, not the URL the server
+ * adapter builds from it and the `Host` header: a `Host` that holds a path must not move a
+ * request to another route.
+ */
+export function pathOf(target: string): string {
+  if (!target.startsWith('/')) return new URL(target).pathname;
+  const end = target.search(/[?#]/);
+  return end < 0 ? target : target.slice(0, end);
+}
+
 /** What the edge establishes about every request before any route runs; GraphQL sees it in its context. */
 export interface EdgeContext {
   /** From the caller's `x-request-id` when it is sane, generated otherwise; on every log line, echoed, sent to telli. */
@@ -43,8 +55,15 @@ export interface EdgeContext {
   admission?: AdmissionTicket;
 }
 
-/** What the server adapter hands every request: under `node:http`, the response it writes to. */
-type ServerContext = Partial<ServerAdapterInitialContext> & { res?: ServerResponse };
+/**
+ * What the server adapter hands every request: under `node:http`, the request and response, and
+ * the ticket the node listener admitted the request with.
+ */
+type ServerContext = Partial<ServerAdapterInitialContext> & {
+  req?: IncomingMessage;
+  res?: ServerResponse;
+  admission?: AdmissionTicket;
+};
 
 export type RouteHandler = (request: Request, context: EdgeContext & ServerContext) => Response | Promise<Response>;
 
@@ -61,8 +80,13 @@ export interface EdgeOptions {
 
 const notFound = () => errorResponse(404, ErrorCode.NOT_FOUND, 'Not found.');
 
+const OVERLOADED_MESSAGE = 'The server is at capacity; retry shortly.';
+const OVERLOADED_BODY = JSON.stringify({
+  errors: [{ message: OVERLOADED_MESSAGE, extensions: { code: ErrorCode.OVERLOADED } }],
+});
+
 export const overloaded = () =>
-  errorResponse(503, ErrorCode.OVERLOADED, 'The server is at capacity; retry shortly.', {
+  errorResponse(503, ErrorCode.OVERLOADED, OVERLOADED_MESSAGE, {
     'retry-after': String(OVERLOAD_RETRY_AFTER_SECONDS),
   });
 
@@ -72,9 +96,9 @@ export function deadlineMarginMs(deadlineMs: number): number {
 }
 
 /**
- * The server adapter `node:http` serves (and tests call with `fetch`): routes each request, admits
- * GraphQL work within the limits, answers every GraphQL request by its deadline, and echoes the
- * request id on every response.
+ * The request edge: routes each request, admits GraphQL work within the limits, answers every
+ * GraphQL request by its deadline, and echoes the request id on every response. `listener` is
+ * what `node:http` serves; `fetch` runs a request without a socket (tests).
  */
 export function createEdge(options: EdgeOptions) {
   const { routes, deadlineMs, admission } = options;
@@ -90,18 +114,19 @@ export function createEdge(options: EdgeOptions) {
     );
 
   /**
-   * GraphQL work, admitted before its body is read, and answered by the deadline whatever happens
-   * — queueing in the event loop included. The slot is held until the work itself ends, not just
-   * until the deadline's answer (the work still costs memory and CPU until it stops), or until the
-   * connection closes: a request whose client stopped sending its body never ends by itself (the
-   * body stream neither ends nor fails when the socket goes), and must not hold a slot forever.
+   * GraphQL work, answered by the deadline whatever happens — queueing in the event loop
+   * included. The ticket is held until the work itself ends, not just until the deadline's answer
+   * (the work still costs memory and CPU until it stops), or until the connection closes: a
+   * request whose client stopped sending its body never ends by itself (the body stream neither
+   * ends nor fails when the socket goes), and must not hold a slot forever.
    */
-  function admitted(handler: RouteHandler, request: Request, context: EdgeContext & ServerContext, respondBy: number) {
-    const ticket = admission.enter(bodyBytesOf(request));
-    if (typeof ticket === 'string') {
-      options.onOverload?.(ticket);
-      return overloaded();
-    }
+  function admitted(
+    handler: RouteHandler,
+    request: Request,
+    context: EdgeContext & ServerContext,
+    ticket: AdmissionTicket,
+    respondBy: number,
+  ) {
     context.res?.once('close', () => ticket.done());
     const handling = Promise.resolve()
       .then(() => handler(request, { ...context, admission: ticket }))
@@ -113,26 +138,68 @@ export function createEdge(options: EdgeOptions) {
     return Promise.race([handling, late]).finally(() => clearTimeout(timer));
   }
 
-  return createServerAdapter<ServerContext>(async (request, serverContext) => {
+  const adapter = createServerAdapter<ServerContext>(async (request, serverContext) => {
     const arrived = Date.now();
-    const edge: EdgeContext = { requestId: requestIdOf(request), deadline: arrived + deadlineMs - margin };
-    const route = routeOf(new URL(request.url).pathname);
+    const requestId = requestIdFrom(request.headers.get('x-request-id'));
+    const edge: EdgeContext = { requestId, deadline: arrived + deadlineMs - margin };
+    const route = routeOf(pathOf(serverContext.req?.url ?? request.url));
     const handler = route && routes[route];
     const context = { ...serverContext, ...edge };
     let response: Response;
     if (!handler) response = notFound();
-    else if (route === 'graphql') response = await admitted(handler, request, context, arrived + deadlineMs);
-    else response = await handler(request, context);
-    response.headers.set('x-request-id', edge.requestId);
+    else if (route !== 'graphql') response = await handler(request, context);
+    else {
+      // Under node:http the listener has admitted the request already; with `fetch`, admit it here.
+      const ticket =
+        serverContext.admission ??
+        admission.enter(bodyBytesOf(request.method, request.url, request.headers.get('content-length')));
+      if (typeof ticket === 'string') {
+        options.onOverload?.(ticket);
+        response = overloaded();
+      } else {
+        response = await admitted(handler, request, context, ticket, arrived + deadlineMs);
+      }
+    }
+    response.headers.set('x-request-id', requestId);
     return response;
   });
+
+  /**
+   * What `node:http` serves. A GraphQL request the limits refuse is answered right here, on the
+   * bare `node:http` response: refusing must cost next to nothing, or a burst of refusals blocks
+   * the event loop by itself (through the server adapter, each one cost about a millisecond —
+   * its request object, and a body stream that pulled the unread body in). Node reads and drops
+   * the unread body, and the connection stays usable.
+   */
+  function listener(req: IncomingMessage, res: ServerResponse): void {
+    if (routeOf(pathOf(req.url ?? '/')) !== 'graphql') {
+      void adapter.handle(req, res);
+      return;
+    }
+    const ticket = admission.enter(bodyBytesOf(req.method ?? 'GET', req.url ?? '', req.headers['content-length']));
+    if (typeof ticket === 'string') {
+      options.onOverload?.(ticket);
+      const requestId = requestIdFrom(req.headers['x-request-id']);
+      res
+        .writeHead(503, {
+          'content-type': 'application/json; charset=utf-8',
+          'retry-after': String(OVERLOAD_RETRY_AFTER_SECONDS),
+          'x-request-id': requestId,
+        })
+        .end(OVERLOADED_BODY);
+      return;
+    }
+    void adapter.handle(req, res, { admission: ticket });
+  }
+
+  return { listener, fetch: adapter.fetch };
 }
 
 export type Edge = ReturnType<typeof createEdge>;
 
 /** How much a request asks the server to read: its declared body, or its query string. */
-function bodyBytesOf(request: Request): number {
-  if (request.method === 'GET') return request.url.length;
-  const declared = Number(request.headers.get('content-length'));
+function bodyBytesOf(method: string, target: string, contentLength: string | string[] | null | undefined): number {
+  if (method === 'GET') return target.length;
+  const declared = Number(contentLength);
   return Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
 }

@@ -3,10 +3,9 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 /** Caller-supplied ids are echoed into logs and sent to telli: accept only a conservative shape. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The caller's `x-request-id` when it is sane, a fresh UUID otherwise. */
-export function requestIdOf(request: Request): string {
-  const given = request.headers.get('x-request-id');
-  return given && REQUEST_ID.test(given) ? given : randomUUID();
+/** The caller's `x-request-id` (the header's value) when it is sane, a fresh UUID otherwise. */
+export function requestIdFrom(given: string | string[] | null | undefined): string {
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 const BEARER = /^Bearer\s+([\x21-\x7e]{1,512})$/i;
