@@ -275,7 +275,7 @@ describe('a subscription through Hive Gateway', () => {
     const servers: Server[] = [];
     try {
       const contact = [...live.sandbox.contacts.values()][3] as SandboxContact;
-      const contactsListening = await listen(live.app);
+      const contactsListening = await listen(live.app.listener);
       const dealsListening = await listen(createDealsSubgraph());
       const gatewayListening = await listen(
         await createGateway({ contacts: contactsListening.url, deals: dealsListening.url }),
