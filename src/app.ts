@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
@@ -5,7 +6,15 @@ import { createYoga, type YogaServerOptions } from 'graphql-yoga';
 import type { Config, TelliTarget } from './config.js';
 import { createContextFactory, type Context, type TelliAuth } from './context.js';
 import { createAdmission } from './http/admission.js';
-import { createEdge, type Edge, type EdgeContext, type Route, type RouteHandler } from './http/edge.js';
+import {
+  createEdge,
+  deadlineMarginMs,
+  ROUTES,
+  type Edge,
+  type EdgeContext,
+  type Route,
+  type RouteHandler,
+} from './http/edge.js';
 import { bearerCredentialOf } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
@@ -18,9 +27,15 @@ import { useRequestBudget } from './http/use-request-budget.js';
 import { useRefusals } from './http/use-refusals.js';
 import { useRequestLog, yogaLogger } from './http/use-request-log.js';
 import { useTracing } from './http/use-tracing.js';
+import { useEventContexts } from './http/use-event-contexts.js';
+import { webhookRoute } from './http/webhook.js';
+import { createMemoryBus, type LiveBus } from './live/bus.js';
+import { DEFAULT_DEDUPE_MAX_ENTRIES, MemoryDedupe } from './live/dedupe.js';
+import { createLiveHub, type LiveHub } from './live/hub.js';
+import { createWebhookReceiver } from './live/webhook.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
+import { createWebhookSecret, SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
 import { schema } from './schema/index.js';
 import { createCoalescingClient, createTelliClient, type SharedReadsClient, type TelliClient } from './telli/index.js';
 import { createTracing, type Tracing } from './tracing.js';
@@ -51,9 +66,21 @@ export interface Layer {
   /** Where telli is (the sandbox's loopback URL in sandbox mode). */
   telliBaseUrl: string;
   metrics: Metrics | undefined;
+  /** Live events: the hub of this instance's subscriptions (and its end of the event bus). */
+  live: LiveHub;
   /** Whether `/readiness` may report ready: the server sets it once listening, clears it when draining. */
   setServing(serving: boolean): void;
-  /** Closes upstream connections, the sandbox and the span exporter (unless `deps.tracing` gave it). */
+  /**
+   * The server listens at `url` now. In sandbox mode the sandbox, as telli's webhook sender,
+   * delivers to `${url}/webhooks/telli` from now on.
+   */
+  listening(url: string): void;
+  /** Completes every open subscription (their clients see `complete`); the server calls it when it stops. */
+  completeSubscriptions(): void;
+  /**
+   * Closes subscriptions and the event bus, upstream connections, the sandbox and the span
+   * exporter (unless `deps.tracing` gave it).
+   */
   close(): Promise<void>;
 }
 
@@ -62,9 +89,9 @@ export interface Layer {
  * and its latest calls. The sample contact is in a call right now, so its newest call has no
  * transcript yet: two calls show the ongoing one and the completed conversation before it.
  */
-export function sandboxDefaultQuery(contactId: string): string {
+export function sandboxDefaultQuery(contactId: string, liveContactId?: string): string {
   return `# Sandbox mode: demo data from the embedded telli emulator.
-# Press the run button (or Ctrl/Cmd+Enter).
+# Press the run button (or Ctrl/Cmd+Enter) and pick DemoContact.
 query DemoContact {
   contact(id: "${contactId}") {
     id
@@ -112,6 +139,68 @@ query DemoContact {
     }
   }
 }
+${liveContactId ? sandboxLiveOperations(liveContactId) : ''}`;
+}
+
+/**
+ * GraphiQL's live operations in sandbox mode: the two subscriptions, and a call to start. The
+ * sandbox's dialer places the call and sends telli's webhooks to this server.
+ */
+function sandboxLiveOperations(contactId: string): string {
+  return `
+# Live updates: telli's webhooks as subscriptions. Here the sandbox is telli's
+# dialer: it calls the contact below every few seconds (its autopilot), and
+# CallDemoContact starts a call at once. Run a subscription, then watch.
+subscription LiveContacts {
+  contactStatusChanged {
+    contact {
+      id
+      firstName
+      status
+      callAttempts
+    }
+    status
+    webhookStatus
+    occurredAt
+  }
+}
+
+subscription CallsEnding {
+  callEnded(contactIds: ["${contactId}"]) {
+    contact {
+      firstName
+      status
+      reachedAt
+    }
+    call {
+      id
+      status
+      durationMinutes
+      transcriptMessages {
+        role
+        content
+      }
+    }
+    occurredAt
+  }
+}
+
+# Schedules a call: the dialer dials a few seconds later (in a second tab,
+# while a subscription runs in the first).
+mutation CallDemoContact {
+  scheduleCall(input: { contactId: "${contactId}" }) {
+    loopId
+    contact {
+      id
+      nextCallAt
+    }
+    userErrors {
+      field
+      message
+      code
+    }
+  }
+}
 `;
 }
 
@@ -120,7 +209,13 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   // Before anything is started: a bad manifest fails start-up like a bad variable, leaking nothing.
   const persistedDocuments = await loadPersistedOperations(config, logger);
   const target = config.telli;
-  const { sandbox, baseUrl: telliBaseUrl, auth } = await connectTelli(target);
+  // Sandbox mode: the layer and the sandbox (telli's webhook sender there) share a fresh secret.
+  const sandboxSecret = target.mode === 'sandbox' ? createWebhookSecret() : undefined;
+  const { sandbox, baseUrl: telliBaseUrl, auth } = await connectTelli(target, sandboxSecret);
+  if (sandbox && config.live.webhookSecrets.length > 0) {
+    logger.warn('TELLI_WEBHOOK_SECRET is ignored in sandbox mode (the sandbox signs with a generated secret)');
+  }
+  const webhookSecrets = sandboxSecret ? [sandboxSecret] : config.live.webhookSecrets;
 
   const metrics = config.metrics ? createMetrics({ processMetrics: true }) : undefined;
   // Tracing the caller built is the caller's to shut down; the layer shuts down only its own.
@@ -148,6 +243,24 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     ...(deps.now && { now: deps.now }),
   });
 
+  const bus = await createBus(config, logger, deps.now);
+  const live = createLiveHub({
+    bus,
+    // First thing on every instance for every event: what it shares about the contact goes.
+    invalidate: (contactId, externalId) => telli.forgetForEveryKey(contactId, externalId ? [externalId] : []),
+    limits: {
+      maxSubscriptions: config.live.maxSubscriptions,
+      maxPerCaller: config.live.maxSubscriptionsPerCaller,
+      queueSize: SUBSCRIBER_QUEUE_SIZE,
+    },
+    logger,
+    ...(metrics && { hooks: metrics.liveHooks }),
+  });
+  const receiver =
+    webhookSecrets.length > 0
+      ? createWebhookReceiver({ secrets: webhookSecrets, bus, logger, ...(metrics && { hooks: metrics.webhookHooks }) })
+      : undefined;
+
   // Caller auth protects a real key; the sandbox serves only demo data, so it stays open there.
   if (sandbox && config.callerAuth.tokens.length > 0) {
     logger.warn('CALLER_TOKENS is ignored in sandbox mode (demo data only)');
@@ -163,7 +276,8 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     persistedDocuments,
     metrics,
     tracing,
-    ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID) }),
+    live,
+    ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId) }),
   });
 
   let serving = false;
@@ -174,8 +288,16 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       serving: () => serving,
       checkTelli: () => upstream.probe(auth.mode === 'server' ? auth.apiKey : undefined),
       cacheMs: config.readinessCacheMs,
+      checkEvents: () => bus.health(),
     }),
     ...(metrics && { metrics: metricsRoute(metrics, config.metricsToken) }),
+    ...(receiver && {
+      webhooks: webhookRoute({
+        receiver,
+        maxBodyBytes: config.live.webhookMaxBodyBytes,
+        ...(metrics && { onDelivery: (outcome) => metrics.series.webhookDeliveries.inc({ outcome }) }),
+      }),
+    }),
   };
 
   return {
@@ -189,15 +311,47 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     sandbox,
     telliBaseUrl,
     metrics,
+    live,
     setServing: (value) => {
       serving = value;
     },
+    listening(url) {
+      sandbox?.webhooks?.setTarget(`${url}${ROUTES.webhooks}`);
+    },
+    completeSubscriptions: () => live.completeAll(),
     async close() {
+      await live.close();
+      await bus.close();
       await upstream.close();
       await sandbox?.close();
       await ownTracing?.shutdown();
     },
   };
+}
+
+/**
+ * Events a subscriber may have waiting while its re-reads run; a subscriber further behind loses
+ * its oldest (counted in `telli_subscription_events_total{outcome="dropped"}`).
+ */
+const SUBSCRIBER_QUEUE_SIZE = 256;
+
+/** In process, or shared through Redis with REDIS_URL (only then is ioredis loaded). */
+async function createBus(config: Config, logger: Logger, now: (() => number) | undefined): Promise<LiveBus> {
+  const { redis, dedupeTtlSeconds } = config.live;
+  if (!redis) {
+    return createMemoryBus({
+      topic: 'events',
+      dedupe: new MemoryDedupe(dedupeTtlSeconds * 1000, DEFAULT_DEDUPE_MAX_ENTRIES, now),
+    });
+  }
+  const { createRedisBus } = await import('./live/redis-bus.js');
+  return createRedisBus({
+    url: redis.url,
+    prefix: redis.prefix,
+    dedupeTtlSeconds,
+    commandTimeoutMs: redis.timeoutMs,
+    logger,
+  });
 }
 
 /** The trusted-documents manifest when PERSISTED_OPERATIONS is `allow` or `only`. */
@@ -215,13 +369,23 @@ async function loadPersistedOperations(
   return { mode: settings.mode, documents };
 }
 
-/** Which telli to talk to and with whose key; in sandbox mode, the embedded emulator, started now. */
+/**
+ * Which telli to talk to and with whose key; in sandbox mode, the embedded emulator, started now,
+ * as telli's dialer too: its calls' webhooks are signed with `webhookSecret`.
+ */
 async function connectTelli(
   target: TelliTarget,
+  webhookSecret: string | undefined,
 ): Promise<{ sandbox?: RunningSandbox; baseUrl: string; auth: TelliAuth }> {
   switch (target.mode) {
     case 'sandbox': {
-      const sandbox = await startSandbox({ port: target.sandboxPort, latencyMs: target.sandboxLatencyMs });
+      const sandbox = await startSandbox({
+        port: target.sandboxPort,
+        latencyMs: target.sandboxLatencyMs,
+        ...(webhookSecret && {
+          live: { secret: webhookSecret, callMs: target.sandboxCallMs, autopilotMs: target.sandboxAutopilotMs },
+        }),
+      });
       return { sandbox, baseUrl: sandbox.url, auth: { mode: 'server', apiKey: sandbox.apiKey } };
     }
     case 'server':
@@ -235,6 +399,7 @@ interface GraphQLParts {
   config: Config;
   logger: Logger;
   telli: SharedReadsClient;
+  live: LiveHub;
   auth: TelliAuth;
   /** Tokens a caller must present (e.g. a company gateway); caller auth is off when empty. */
   callerTokens: readonly string[];
@@ -278,7 +443,8 @@ function createGraphQL(parts: GraphQLParts) {
     }),
   );
   if (!config.introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin());
-  plugins.push(useRequestLog(), useRequestBudget());
+  plugins.push(useRequestLog(), useRequestBudget(), useEventContexts());
+  const callerHeader = config.callerAuth.header;
 
   return createYoga<EdgeContext, Context>({
     schema,
@@ -288,6 +454,18 @@ function createGraphQL(parts: GraphQLParts) {
       logger,
       forwardedKeyOf: bearerCredentialOf,
       ...(metrics && { loaderHooks: metrics.loaderHooks }),
+      live: parts.live,
+      ...(metrics && {
+        onSubscriptionEvent: (type, outcome) => metrics.series.subscriptionEvents.inc({ type, outcome }),
+      }),
+      // With caller tokens, a caller is its token (hashed; useCallerAuth has checked it by then).
+      ...(parts.callerTokens.length > 0 && {
+        callerIdOf: (request: Request) => {
+          const token = request.headers.get(callerHeader);
+          return token ? `token:${createHash('sha256').update(token).digest('base64url')}` : undefined;
+        },
+      }),
+      eventBudgetMs: config.requestDeadlineMs - deadlineMarginMs(config.requestDeadlineMs),
     }),
     graphqlEndpoint: '/graphql',
     // `documentId` beside a document (allowed in `allow` mode) is not an unexpected parameter.
@@ -304,6 +482,9 @@ function createGraphQL(parts: GraphQLParts) {
     graphiql: config.introspection && {
       title: 'telli-graphql',
       ...(parts.graphiqlDefaultQuery !== undefined && { defaultQuery: parts.graphiqlDefaultQuery }),
+      // GraphiQL subscribes over SSE with a GET, which CSRF prevention refuses without this
+      // header; the page is same-origin, so it may send it (a cross-site page cannot).
+      ...(config.csrfPrevention && { additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' } }),
     },
     // Expected failures are GraphQLErrors with a code; everything else is masked. `isDev` is pinned
     // off so NODE_ENV=development can never put stack traces or upstream details into responses.

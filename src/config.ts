@@ -43,6 +43,24 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({
  */
 export const DEFAULT_ADMISSION = Object.freeze({ maxOperations: 256, maxCost: 5_000 });
 
+/** Live updates: webhooks in, subscriptions out (see README "Live updates"). */
+export const DEFAULT_LIVE = Object.freeze({
+  /** A `call_ended` carries the transcript: 1 MiB holds hours of conversation. */
+  webhookMaxBodyBytes: 1024 * 1024,
+  /** Svix redelivers for about 28 hours; 72 leave room for a manual retry from its portal. */
+  dedupeTtlSeconds: 72 * 60 * 60,
+  redisPrefix: 'telli-graphql:',
+  redisTimeoutMs: 2_000,
+  /** Each event is one execution per matching subscriber: about 1000 per event fit a 2-core machine. */
+  maxSubscriptions: 1_000,
+  maxSubscriptionsPerCaller: 100,
+  sandboxAutopilotMs: 5_000,
+  sandboxCallMs: 3_000,
+});
+
+/** A Svix endpoint secret: `whsec_` and base64 of at least 16 bytes. */
+const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/;
+
 export const DEFAULT_TELLI_BASE_URL = 'https://api.telli.com';
 export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
 export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
@@ -134,7 +152,30 @@ const envSchema = z
     OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl().optional(),
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl().optional(),
     OTEL_SERVICE_NAME: z.string().min(1).default('telli-graphql'),
+    TELLI_WEBHOOK_SECRET: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      )
+      // Never echo the value: the message names only the expected shape.
+      .refine(
+        (secrets) => secrets.every((secret) => WEBHOOK_SECRET.test(secret)),
+        'each secret must be a Svix signing secret (whsec_ followed by base64), comma-separated',
+      )
+      .optional(),
+    WEBHOOK_MAX_BODY_BYTES: positiveInt(DEFAULT_LIVE.webhookMaxBodyBytes, 100 * 1024 * 1024),
+    WEBHOOK_DEDUPE_SECONDS: positiveInt(DEFAULT_LIVE.dedupeTtlSeconds, 30 * 24 * 60 * 60),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    REDIS_PREFIX: z.string().max(100, 'must be at most 100 characters').default(DEFAULT_LIVE.redisPrefix),
+    REDIS_TIMEOUT_MS: positiveInt(DEFAULT_LIVE.redisTimeoutMs, 60_000),
+    SUBSCRIPTIONS_MAX: positiveInt(DEFAULT_LIVE.maxSubscriptions, 1_000_000),
+    SUBSCRIPTIONS_MAX_PER_CALLER: positiveInt(DEFAULT_LIVE.maxSubscriptionsPerCaller, 1_000_000),
     SANDBOX_PORT: port(0),
+    SANDBOX_AUTOPILOT_MS: nonNegativeInt(DEFAULT_LIVE.sandboxAutopilotMs, 3_600_000, ' (0 turns the autopilot off)'),
+    SANDBOX_CALL_MS: positiveInt(DEFAULT_LIVE.sandboxCallMs, 600_000),
     SANDBOX_LATENCY_MS: nonNegativeInt(0, 60_000),
     PERSISTED_OPERATIONS: z
       .enum(PERSISTED_OPERATION_MODES, { error: `must be one of ${PERSISTED_OPERATION_MODES.join(', ')}` })
@@ -198,7 +239,15 @@ export interface UpstreamSettings {
  * - `forward`: each caller's own `Authorization: Bearer <telli key>`; there is no default tenant.
  */
 export type TelliTarget =
-  | { readonly mode: 'sandbox'; readonly sandboxPort: number; readonly sandboxLatencyMs: number }
+  | {
+      readonly mode: 'sandbox';
+      readonly sandboxPort: number;
+      readonly sandboxLatencyMs: number;
+      /** Every this many ms the sandbox's dialer calls its autopilot contact; 0 = never. */
+      readonly sandboxAutopilotMs: number;
+      /** A sandbox call starts this long after it is scheduled, and ends this long after it started. */
+      readonly sandboxCallMs: number;
+    }
   | { readonly mode: 'server'; readonly apiKey: string; readonly baseUrl: string }
   | { readonly mode: 'forward'; readonly baseUrl: string };
 
@@ -214,6 +263,19 @@ export type TelliConfig = TelliTarget & UpstreamSettings;
 export type PersistedOperationsConfig =
   | { readonly mode: 'off'; readonly path: string | undefined }
   | { readonly mode: 'allow' | 'only'; readonly path: string };
+
+/** Webhooks in, subscriptions out. */
+export interface LiveConfig {
+  /** Signing secrets of telli's webhook endpoint; empty = `/webhooks/telli` is off (sandbox mode generates one). */
+  readonly webhookSecrets: readonly string[];
+  readonly webhookMaxBodyBytes: number;
+  /** How long a delivery id (`svix-id`) is remembered: a redelivery within it is not processed again. */
+  readonly dedupeTtlSeconds: number;
+  /** Shared events, invalidation and dedupe across instances; undefined = in this process only. */
+  readonly redis: { readonly url: string; readonly prefix: string; readonly timeoutMs: number } | undefined;
+  readonly maxSubscriptions: number;
+  readonly maxSubscriptionsPerCaller: number;
+}
 
 export interface Config {
   /** Port the GraphQL server listens on (0 = any free port). */
@@ -244,6 +306,7 @@ export interface Config {
   /** OpenTelemetry export; undefined = tracing off. */
   readonly tracing: { readonly otlpTracesUrl: string; readonly serviceName: string } | undefined;
   readonly persistedOperations: PersistedOperationsConfig;
+  readonly live: LiveConfig;
 }
 
 export class ConfigError extends Error {
@@ -271,7 +334,13 @@ function telliTarget(e: Env): TelliTarget {
   const baseUrl = e.TELLI_BASE_URL ?? DEFAULT_TELLI_BASE_URL;
   if (e.TELLI_AUTH === 'forward') return { mode: 'forward', baseUrl };
   if (e.TELLI_API_KEY) return { mode: 'server', apiKey: e.TELLI_API_KEY, baseUrl };
-  return { mode: 'sandbox', sandboxPort: e.SANDBOX_PORT, sandboxLatencyMs: e.SANDBOX_LATENCY_MS };
+  return {
+    mode: 'sandbox',
+    sandboxPort: e.SANDBOX_PORT,
+    sandboxLatencyMs: e.SANDBOX_LATENCY_MS,
+    sandboxAutopilotMs: e.SANDBOX_AUTOPILOT_MS,
+    sandboxCallMs: e.SANDBOX_CALL_MS,
+  };
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
@@ -318,6 +387,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     tracing: tracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT, e.OTEL_SERVICE_NAME),
     persistedOperations: persistedOperations(e),
+    live: {
+      webhookSecrets: e.TELLI_WEBHOOK_SECRET ?? [],
+      webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+      dedupeTtlSeconds: e.WEBHOOK_DEDUPE_SECONDS,
+      redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS } : undefined,
+      maxSubscriptions: e.SUBSCRIPTIONS_MAX,
+      maxSubscriptionsPerCaller: e.SUBSCRIPTIONS_MAX_PER_CALLER,
+    },
   };
   return deepFreeze(config);
 }

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
+import type { EventStream, LiveHub, SubscribeRequest } from './live/hub.js';
 import { createLoaders, forgetContact, type LoaderHooks, type Loaders } from './loaders/index.js';
 import type { Logger } from './logger.js';
 import {
   Cancellation,
+  TelliCredentialsMissingError,
   type CallOptions,
   type CancelSignal,
   type SharedReadsClient,
@@ -20,6 +23,16 @@ export interface RequestFacts {
   deadline: number;
   /** Where the operation reserves its cost (admission control); absent outside the edge's GraphQL route. */
   admission?: { reserve(cost: number): boolean };
+  /** The node:http request, when there is a socket (its peer address identifies anonymous callers). */
+  req?: { socket?: { remoteAddress?: string | undefined } };
+}
+
+/** Live events as resolvers see them: subscriptions of this caller (see `src/live/hub.ts`). */
+export interface LiveAccess {
+  /** Opens a subscription for this caller, or throws SubscriptionLimitError. */
+  subscribe(request: Omit<SubscribeRequest, 'callerId'>): EventStream;
+  /** Counts what became of an event for one subscriber (metrics). */
+  report(type: SubscribeRequest['type'], outcome: 'delivered' | 'unreadable'): void;
 }
 
 /** Everything a resolver may use. Built fresh for every GraphQL request by `createContextFactory`. */
@@ -37,6 +50,14 @@ export interface Context {
   forgetContact(contactId: string, externalIds?: readonly string[]): void;
   /** Ends the request's telli budget (clears its deadline timer); the edge calls it once execution is done. */
   release(): void;
+  /**
+   * A context for one subscription event: the same caller, credentials and client signal, but
+   * fresh loaders (a subscription is one long request, and its loaders' memo would otherwise
+   * serve the first event's reads forever) and a fresh budget of `REQUEST_DEADLINE_MS`.
+   */
+  forEvent(): Context;
+  /** Subscriptions; undefined when the layer serves no live events. */
+  live: LiveAccess | undefined;
 }
 
 /** A telli write with the request's `CallOptions` already applied. */
@@ -73,10 +94,18 @@ export interface ContextDeps {
   loaderHooks?: LoaderHooks;
   /** The telli key a caller forwarded (`Authorization: Bearer`), or why there is none; for `forward` mode. */
   forwardedKeyOf: (request: Request) => { token: string } | { missing: 'absent' | 'malformed' };
+  /** Live events, when the layer serves them. */
+  live?: LiveHub;
+  /** Told what became of each event for a subscriber (metrics). */
+  onSubscriptionEvent?: LiveAccess['report'];
+  /** How a caller is told apart from others for per-caller limits (without the telli key). */
+  callerIdOf?: (request: Request) => string | undefined;
+  /** The budget of one subscription event's telli work (`REQUEST_DEADLINE_MS` less the edge's margin). */
+  eventBudgetMs: number;
 }
 
 export function createContextFactory(deps: ContextDeps) {
-  return ({ request, requestId, deadline }: RequestFacts): Context => {
+  const build = (request: Request, requestId: string, deadline: number, callerId: () => string): Context => {
     const forwarded = deps.auth.mode === 'forward' ? deps.forwardedKeyOf(request) : undefined;
     const apiKey =
       deps.auth.mode === 'server' ? deps.auth.apiKey : forwarded && 'token' in forwarded ? forwarded.token : undefined;
@@ -97,6 +126,7 @@ export function createContextFactory(deps: ContextDeps) {
     };
     const loaders = createLoaders(deps.telli, call, deps.loaderHooks);
     let writes: RequestWrites | undefined;
+    const { live } = deps;
     return {
       requestId,
       logger: deps.logger.child({ requestId }),
@@ -111,7 +141,32 @@ export function createContextFactory(deps: ContextDeps) {
         if (apiKey) deps.telli.forget(apiKey, contactId, externalIds);
       },
       release: () => budget?.release(),
+      forEvent: () => build(request, requestId, Date.now() + deps.eventBudgetMs, callerId),
+      live: live && {
+        subscribe: (subscription) => {
+          // Forwarded-key mode without a key: nothing would ever be readable, so every event
+          // would be skipped in silence. Say so now, as a query would.
+          if (!apiKey)
+            throw new TelliCredentialsMissingError(forwarded && 'missing' in forwarded ? forwarded.missing : 'absent');
+          return live.subscribe({ ...subscription, callerId: callerId() });
+        },
+        report: (type, outcome) => deps.onSubscriptionEvent?.(type, outcome),
+      },
     };
+  };
+  return ({ request, requestId, deadline, req }: RequestFacts): Context => {
+    // Who counts as one caller for the subscription limits: the forwarded telli key (hashed: the
+    // key itself is not kept), else what the edge knows of the caller, else its peer address.
+    const callerId = () => {
+      if (deps.auth.mode === 'forward') {
+        const forwarded = deps.forwardedKeyOf(request);
+        if ('token' in forwarded) return `key:${createHash('sha256').update(forwarded.token).digest('base64url')}`;
+      }
+      const known = deps.callerIdOf?.(request);
+      if (known) return known;
+      return `peer:${req?.socket?.remoteAddress ?? 'unknown'}`;
+    };
+    return build(request, requestId, deadline, callerId);
   };
 }
 
@@ -143,4 +198,21 @@ function createRequestBudget(clientSignal: AbortSignal, deadline: number): Reque
       clientSignal.removeEventListener('abort', onClientGone);
     },
   };
+}
+
+/**
+ * A subscription event's payload carries the context it is to be executed with (`forEvent`); the
+ * executor (`src/http/use-event-contexts.ts`) runs each event with it instead of the
+ * subscription's own.
+ */
+const EVENT_CONTEXT = Symbol('telli-graphql.event-context');
+
+export function withEventContext<T extends object>(payload: T, context: Context): T {
+  return Object.assign(payload, { [EVENT_CONTEXT]: context });
+}
+
+export function eventContextOf(payload: unknown): Context | undefined {
+  return payload && typeof payload === 'object'
+    ? ((payload as { [EVENT_CONTEXT]?: Context })[EVENT_CONTEXT] ?? undefined)
+    : undefined;
 }

@@ -1,4 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LiveHooks } from './live/hub.js';
+import type { WebhookHooks } from './live/webhook.js';
 import type { LoaderHooks } from './loaders/index.js';
 import type { TelliClientHooks } from './telli/index.js';
 
@@ -12,6 +14,9 @@ export interface Metrics {
   registry: Registry;
   telliHooks: TelliClientHooks;
   loaderHooks: LoaderHooks;
+  /** Webhooks received (this instance) and events on the bus, subscriptions (this instance). */
+  webhookHooks: WebhookHooks;
+  liveHooks: LiveHooks;
   series: ReturnType<typeof createSeries>;
 }
 
@@ -36,6 +41,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     loaderHooks: {
       onCacheHit: (loader) => series.loaderCache.inc({ loader, result: 'hit' }),
       onCacheMiss: (loader) => series.loaderCache.inc({ loader, result: 'miss' }),
+    },
+    webhookHooks: {
+      onEvent: (type) => series.webhookEvents.inc({ type }),
+      onUnknownFields: (type, count) => series.webhookUnknownFields.inc({ type }, count),
+    },
+    liveHooks: {
+      onBusEvent: (type) => series.busEvents.inc({ type }),
+      onSubscriptionOpened: (type) => series.subscriptionsOpen.inc({ type }),
+      onSubscriptionClosed: (type) => series.subscriptionsOpen.dec({ type }),
+      onEventDropped: (type) => series.subscriptionEvents.inc({ type, outcome: 'dropped' }),
     },
   };
 }
@@ -110,7 +125,50 @@ function createSeries(registry: Registry) {
     registers: [registry],
   });
 
+  const webhookDeliveries = new Counter({
+    name: 'telli_webhook_deliveries_total',
+    help: 'Webhook deliveries to /webhooks/telli, by outcome: published, duplicate (a redelivered svix-id), ignored (authentic, nothing to do), unauthenticated, invalid_json, too_large, unavailable (event bus down: 503), method_not_allowed.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const webhookEvents = new Counter({
+    name: 'telli_webhook_events_total',
+    help: 'Authentic, first-time webhook events received by this instance, by type (unknown: a type this layer does not handle; unusable: no contact id).',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const webhookUnknownFields = new Counter({
+    name: 'telli_webhook_unknown_fields_total',
+    help: 'Top-level webhook payload fields this layer does not know, by event type (names are logged at debug).',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const busEvents = new Counter({
+    name: 'telli_live_bus_events_total',
+    help: 'Events this instance received from the event bus (any instance may have published them), by type; invalid: not a live event, dropped.',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const subscriptionsOpen = new Gauge({
+    name: 'telli_subscriptions_open',
+    help: 'GraphQL subscriptions open on this instance, by event type.',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const subscriptionEvents = new Counter({
+    name: 'telli_subscription_events_total',
+    help: "Events per subscriber, by type and outcome: delivered, unreadable (the subscriber's key cannot read the contact: not sent), dropped (the subscriber fell behind).",
+    labelNames: ['type', 'outcome'],
+    registers: [registry],
+  });
+
   return {
+    webhookDeliveries,
+    webhookEvents,
+    webhookUnknownFields,
+    busEvents,
+    subscriptionsOpen,
+    subscriptionEvents,
     errors,
     inFlight,
     upstreamDuration,

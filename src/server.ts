@@ -65,6 +65,7 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   const graphqlUrl = `${url}/graphql`;
+  layer.listening(url);
 
   if (layer.sandbox) {
     logger.info(
@@ -73,6 +74,12 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
         graphiql: graphqlUrl,
         sampleContactId: SAMPLE_CONTACT_ID,
         contacts: layer.sandbox.contacts.size,
+        ...(layer.sandbox.autopilotContactId &&
+          config.telli.mode === 'sandbox' &&
+          config.telli.sandboxAutopilotMs > 0 && {
+            autopilotContactId: layer.sandbox.autopilotContactId,
+            autopilotMs: config.telli.sandboxAutopilotMs,
+          }),
       },
       `sandbox mode (no TELLI_API_KEY): demo data from the embedded telli emulator. GraphiQL: ${graphqlUrl} — sample contact id ${SAMPLE_CONTACT_ID}`,
     );
@@ -86,6 +93,8 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
         telliBaseUrl: layer.telliBaseUrl,
         callerAuth: config.callerAuth.tokens.length > 0,
         introspection: config.introspection,
+        webhooks: config.live.webhookSecrets.length > 0 ? `${url}/webhooks/telli` : 'off (no TELLI_WEBHOOK_SECRET)',
+        eventBus: config.live.redis ? 'redis' : 'in process',
       },
       `serving telli contacts at ${graphqlUrl} (${forward ? "callers' own telli keys" : 'server key'})`,
     );
@@ -109,6 +118,9 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
       }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Open subscriptions would otherwise hold their connections until the grace period ends:
+      // complete them, so each client sees `complete` and can subscribe again elsewhere.
+      layer.completeSubscriptions();
       if (inFlight > 0) {
         const finished = new Promise<void>((resolve) => (drained = resolve));
         const grace = new Promise<'timeout'>((resolve) =>

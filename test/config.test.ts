@@ -112,4 +112,53 @@ describe('parseConfig', () => {
   it('treats other empty variables as unset', () => {
     expect(parseConfig({ PORT: '', LOG_LEVEL: '' })).toMatchObject({ port: 4000, logLevel: 'info' });
   });
+
+  describe('live updates', () => {
+    const secret = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;
+    const next = `whsec_${Buffer.alloc(24, 9).toString('base64')}`;
+
+    it('defaults: no webhook route, events in process, 72 h dedupe, autopilot every 5 s in sandbox mode', () => {
+      const config = parseConfig({});
+      expect(config.live).toEqual({
+        webhookSecrets: [],
+        webhookMaxBodyBytes: 1024 * 1024,
+        dedupeTtlSeconds: 72 * 3600,
+        redis: undefined,
+        maxSubscriptions: 1000,
+        maxSubscriptionsPerCaller: 100,
+      });
+      expect(config.telli).toMatchObject({ mode: 'sandbox', sandboxAutopilotMs: 5000, sandboxCallMs: 3000 });
+      expect(parseConfig({ SANDBOX_AUTOPILOT_MS: '0' }).telli).toMatchObject({ sandboxAutopilotMs: 0 });
+    });
+
+    it('reads several comma-separated secrets (rotation) and Redis settings', () => {
+      const config = parseConfig({
+        TELLI_API_KEY: 'k',
+        TELLI_WEBHOOK_SECRET: ` ${secret} ,${next}`,
+        REDIS_URL: 'rediss://user:pw@redis.internal:6380/2',
+        REDIS_PREFIX: 'prod:',
+        WEBHOOK_DEDUPE_SECONDS: '200000',
+      });
+      expect(config.live).toMatchObject({
+        webhookSecrets: [secret, next],
+        dedupeTtlSeconds: 200000,
+        redis: { url: 'rediss://user:pw@redis.internal:6380/2', prefix: 'prod:', timeoutMs: 2000 },
+      });
+    });
+
+    it('refuses a malformed secret or Redis URL without echoing either', () => {
+      const bad = 'whsec_short-and-Secret-ish';
+      let error: unknown;
+      try {
+        parseConfig({ TELLI_WEBHOOK_SECRET: `${secret},${bad}`, REDIS_URL: 'http://user:hunter2@redis:6379' });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      expect(message).toContain('TELLI_WEBHOOK_SECRET');
+      expect(message).toContain('REDIS_URL');
+      for (const leaked of [bad, secret, 'hunter2', 'Secret-ish']) expect(message).not.toContain(leaked);
+    });
+  });
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDealsSubgraph } from './federation/deals-subgraph.js';
 import { createGateway } from './federation/gateway.js';
 import { ROOT, startLayerProcess, type RunningProcess } from './support/process.js';
+import { signedWebhook, subscribe, testSecret } from './support/sse.js';
 import { createTestStack, type GraphQLResponse, type TestStack } from './support/stack.js';
 
 /**
@@ -17,6 +18,9 @@ import { createTestStack, type GraphQLResponse, type TestStack } from './support
  * only type definitions is SDL and must parse. A ```sh block's `curl` commands run against the
  * built server in sandbox mode, and a `# …` line after a command is what it must print: JSON it
  * must equal, or a line it must contain, in which `…` stands for what the docs leave out.
+ * A subscription is opened over SSE, and telli's webhooks (`contact_status_changed` and
+ * `call_ended`) are delivered, signed, for the contacts it names (the sample contact when it
+ * names none) until its first event arrives — which must be as free of surprises as a query's.
  * An HTML comment right before a block adjusts how it runs:
  *
  *   <!-- docs-test: gateway -->                   run through Hive Gateway over this layer + the deals subgraph
@@ -125,17 +129,48 @@ describe('the docs', () => {
     if (runnable.length === 0) continue;
     describe(page, () => {
       let stack: TestStack;
+      const secret = testSecret();
       beforeAll(async () => {
-        stack = await createTestStack();
+        stack = await createTestStack({ env: { TELLI_WEBHOOK_SECRET: secret } });
       });
       afterAll(() => stack.close());
+
+      /** The subscription's first event, with webhooks delivered for the contacts it names. */
+      async function firstEvent(operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined) {
+        const sub = await subscribe(
+          (url, init) => stack.app.fetch(url, init),
+          'http://layer.test/graphql',
+          print(operation),
+          variables,
+        );
+        const named = JSON.stringify([print(operation), variables ?? {}]).match(/[0-9a-f]{8}-[0-9a-f-]{27}/g);
+        const contactIds = named ?? ['3c90c3cc-0d44-4b50-8888-8dd25736052a'];
+        try {
+          for (const contactId of contactIds) {
+            const call = stack.sandbox.calls(contactId)[0];
+            for (const payload of [
+              { event: 'contact_status_changed', contact_id: contactId, status: 'reached' },
+              { event: 'call_ended', contact: { contact_id: contactId }, call: { call_id: call?.call_id } },
+            ]) {
+              const webhook = signedWebhook(secret, payload);
+              await stack.app.fetch('http://layer.test/webhooks/telli', { method: 'POST', ...webhook });
+            }
+          }
+          return (await sub.next(5_000)) as GraphQLResponse;
+        } finally {
+          await sub.close();
+        }
+      }
 
       it('runs every GraphQL example against the sandbox, as shown', async () => {
         const surprises: string[] = [];
         for (const block of runnable) {
           for (const operation of operationsOf(block)) {
-            expect(operation.operation, where(block, operation.name?.value)).not.toBe('subscription');
-            const found = surprise(block, operation, await stack.raw(print(operation), block.variables));
+            const res =
+              operation.operation === 'subscription'
+                ? await firstEvent(operation, block.variables)
+                : await stack.raw(print(operation), block.variables);
+            const found = surprise(block, operation, res);
             if (found) surprises.push(found);
           }
         }

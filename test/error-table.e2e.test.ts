@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/error-codes.js';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
 import { postGraphQL, ROOT, startLayerProcess, type GraphQLBody, type RunningProcess } from './support/process.js';
+import { freePort } from './support/redis.js';
+import { signedWebhook, subscribe, testSecret } from './support/sse.js';
 
 /**
  * docs/errors.md is the error table users read: every code of `src/error-codes.ts` has a row, and
@@ -27,6 +29,7 @@ interface Answer {
 }
 
 const key = 'tk_live_error_table_0123456789abcdef';
+const webhookSecret = testSecret();
 const token = 'gateway-token-error-table-0123456789';
 let telli: RunningSandbox;
 let sandboxMode: RunningProcess;
@@ -35,9 +38,13 @@ let persisted: RunningProcess;
 
 beforeAll(async () => {
   telli = await startSandbox({ apiKeys: [key] });
+  // A Redis nobody listens on: the event bus is down from the start.
+  const noRedis = await freePort();
   [sandboxMode, telliMode, persisted] = await Promise.all([
-    startLayerProcess({}),
+    startLayerProcess({ SUBSCRIPTIONS_MAX_PER_CALLER: '1' }),
     startLayerProcess({
+      TELLI_WEBHOOK_SECRET: webhookSecret,
+      REDIS_URL: `redis://127.0.0.1:${noRedis}`,
       TELLI_API_KEY: key,
       TELLI_BASE_URL: telli.url,
       TELLI_TIMEOUT_MS: '300',
@@ -141,6 +148,26 @@ const PRODUCERS: Record<ErrorCode, () => Promise<Answer>> = {
   PERSISTED_QUERY_ONLY: () => postGraphQL(persisted.graphqlUrl, { query: '{ __typename }' }),
   PERSISTED_QUERY_INVALID_ID: () => postGraphQL(persisted.graphqlUrl, { documentId: 'not-a-hash' }),
   INTERNAL_SERVER_ERROR: () => withFault({ fault: { kind: 'status', status: 400 } }, () => telliQuery(oneContact)),
+  TOO_MANY_SUBSCRIPTIONS: async () => {
+    // SUBSCRIPTIONS_MAX_PER_CALLER is 1 on this server: one open subscription, then another.
+    const query = 'subscription { callEnded { occurredAt } }';
+    const open = await subscribe(fetch, sandboxMode.graphqlUrl, query);
+    try {
+      return await sandboxQuery({ query });
+    } finally {
+      await open.close();
+    }
+  },
+  WEBHOOK_SIGNATURE_INVALID: () =>
+    raw(`${sandboxMode.url}/webhooks/telli`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    }),
+  EVENT_BUS_UNAVAILABLE: () => {
+    const webhook = signedWebhook(webhookSecret, { event: 'contact_status_changed', contact_id: SAMPLE_CONTACT_ID });
+    return raw(`${telliMode.url}/webhooks/telli`, { method: 'POST', headers: webhook.headers, body: webhook.body });
+  },
 };
 
 describe('docs/errors.md', () => {

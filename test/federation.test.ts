@@ -8,7 +8,15 @@ import { sortSdl } from '../src/schema/index.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { createDeals, createDealsSubgraph, DEALS_SDL, MALFORMED_CONTACT_ID } from './federation/deals-subgraph.js';
 import { createGateway } from './federation/gateway.js';
-import { codesOf, unknownId, useSharedStack, type GraphQLResponse, type TestStack } from './support/stack.js';
+import { signedWebhook, subscribe, testSecret } from './support/sse.js';
+import {
+  codesOf,
+  createTestStack,
+  unknownId,
+  useSharedStack,
+  type GraphQLResponse,
+  type TestStack,
+} from './support/stack.js';
 
 const BATCH = 'POST /v1/get-contacts-batch';
 const ENTITIES = /* GraphQL */ `
@@ -257,5 +265,54 @@ describe('through Hive Gateway', () => {
     expect(badInput?.path?.slice(0, 2)).toEqual(['malformed', 'contact']);
     expect(subgraphCalls.filter((c) => c.url === contactsUrl)).toHaveLength(1);
     expect(stack.sandbox.stats.calls).toEqual({ [BATCH]: 1 });
+  });
+});
+
+describe('a subscription through Hive Gateway', () => {
+  it('reaches the gateway client over SSE when a webhook arrives at this layer', async () => {
+    const secret = testSecret();
+    const live = await createTestStack({ env: { TELLI_WEBHOOK_SECRET: secret } });
+    const servers: Server[] = [];
+    try {
+      const contact = [...live.sandbox.contacts.values()][3] as SandboxContact;
+      const contactsListening = await listen(live.app.listener);
+      const dealsListening = await listen(createDealsSubgraph());
+      const gatewayListening = await listen(
+        await createGateway({ contacts: contactsListening.url, deals: dealsListening.url }),
+      );
+      servers.push(contactsListening.server, dealsListening.server, gatewayListening.server);
+      const sub = await subscribe(
+        fetch,
+        gatewayListening.url,
+        `subscription ($ids: [ID!]) { contactStatusChanged(contactIds: $ids) { contact { id firstName status } webhookStatus } }`,
+        { ids: [contact.id] },
+      );
+      expect(sub.status).toBe(200);
+      // The gateway subscribes to this layer once the client has: wait until it has.
+      await expect.poll(() => live.layer.live.openSubscriptions()).toBe(1);
+      const webhook = signedWebhook(secret, { event: 'contact_status_changed', contact_id: contact.id, status: 'new' });
+      const delivered = await live.app.fetch('http://layer.test/webhooks/telli', {
+        method: 'POST',
+        headers: webhook.headers,
+        body: webhook.body,
+      });
+      expect(delivered.status).toBe(200);
+      const frame = await sub.next();
+      expect(frame).toEqual({
+        data: {
+          contactStatusChanged: {
+            contact: { id: contact.id, firstName: contact.firstName, status: expect.any(String) },
+            webhookStatus: 'new',
+          },
+        },
+      });
+      await sub.close();
+    } finally {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+      await live.close();
+    }
   });
 });

@@ -6,7 +6,9 @@ import { ROOT, startServerProcess, type ServerProcess } from './support/process.
 
 /**
  * A person's first minute: open GraphiQL on a fresh sandbox server in a real browser (Debian's
- * Chromium, installed by .ci/run), run the default query, see a contact.
+ * Chromium, installed by .ci/run), run the default query, see a contact; run the default
+ * subscription and see a live event arrive, with no other step (the sandbox's autopilot calls a
+ * demo contact, fast here).
  */
 const OUTPUT_DIR = `${ROOT}test-results/graphiql`;
 
@@ -16,7 +18,7 @@ describe('GraphiQL in headless Chromium', () => {
   let graphiql: string;
 
   beforeAll(async () => {
-    server = startServerProcess({ PORT: '0' });
+    server = startServerProcess({ PORT: '0', SANDBOX_AUTOPILOT_MS: '400', SANDBOX_CALL_MS: '200' });
     graphiql = (await server.waitForLine((l) => typeof l['graphiql'] === 'string'))['graphiql'] as string;
     browser = await chromium.launch({
       executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
@@ -48,7 +50,9 @@ describe('GraphiQL in headless Chromium', () => {
     await expect
       .poll(() => page.locator('.graphiql-query-editor').innerText(), { timeout: 15_000 })
       .toContain(SAMPLE_CONTACT_ID);
+    // The document holds several operations: the run button asks which.
     await run.click();
+    await page.getByRole('menuitem', { name: 'DemoContact', exact: true }).click();
     const result = page.locator('.graphiql-response');
     await expect.poll(() => result.innerText(), { timeout: 15_000 }).toContain(SAMPLE_CONTACT_ID);
     // Monaco renders lines separately; compare on whitespace-collapsed text.
@@ -58,6 +62,28 @@ describe('GraphiQL in headless Chromium', () => {
     expect(text).not.toContain('"errors"');
     await mkdir(OUTPUT_DIR, { recursive: true });
     await page.screenshot({ path: `${OUTPUT_DIR}/graphiql-default-query.png`, fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('runs the default subscription and shows a live event from the sandbox dialer', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const consoleErrors: string[] = [];
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
+    await page.goto(graphiql);
+    const run = page.locator('.graphiql-execute-button');
+    await run.waitFor({ state: 'visible', timeout: 30_000 });
+    await run.click();
+    await page.getByRole('menuitem', { name: 'LiveContacts', exact: true }).click();
+    const result = page.locator('.graphiql-response');
+    await expect.poll(() => result.innerText(), { timeout: 20_000 }).toContain('contactStatusChanged');
+    const text = (await result.innerText()).replace(/\s+/g, ' ');
+    expect(text).toMatch(/"webhookStatus": "(pending|reached)"/);
+    expect(text).toMatch(/"status": "(IN_PROGRESS|REACHED|NOT_REACHED)"/);
+    expect(text).not.toContain('"errors"');
+    await mkdir(OUTPUT_DIR, { recursive: true });
+    await page.screenshot({ path: `${OUTPUT_DIR}/graphiql-live-subscription.png`, fullPage: true });
+    // Stop the subscription (the run button turned into a stop button).
+    await run.click();
     expect(consoleErrors).toEqual([]);
   });
 });

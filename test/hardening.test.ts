@@ -214,7 +214,7 @@ describe('readiness', () => {
       };
       const results = await Promise.all([probe(), probe(), probe(), probe(), probe()]);
       expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
-      expect(results[0]?.body.checks).toEqual({ config: 'ok', server: 'ok', telli: 'ok' });
+      expect(results[0]?.body.checks).toEqual({ config: 'ok', server: 'ok', telli: 'ok', events: 'ok' });
       expect(stack.sandbox.stats.calls).toEqual({ 'GET /v1/verify-api-key': 1 });
       setServing(false);
       expect((await probe()).status).toBe(503);

@@ -17,6 +17,7 @@ export const ROUTES = {
   health: '/health',
   readiness: '/readiness',
   metrics: '/metrics',
+  webhooks: '/webhooks/telli',
 } as const;
 
 export type Route = keyof typeof ROUTES;

@@ -17,11 +17,16 @@ export interface ReadinessOptions {
   checkTelli: () => Promise<'ok' | string>;
   /** How long a telli check result is reused: probes never hammer telli. */
   cacheMs: number;
+  /** The event bus (Redis with REDIS_URL): 'ok' or why not. Cheap, so checked on every probe. */
+  checkEvents?: () => 'ok' | string;
 }
 
 /**
  * `/readiness`: 200 when the config was valid (the process would not have started otherwise), the
- * server is listening and not draining, and telli was reachable at the last check; 503 otherwise.
+ * server is listening and not draining, telli was reachable at the last check, and the event bus
+ * can take and deliver events (with REDIS_URL: both Redis connections up and subscribed); 503
+ * otherwise. A replica that cannot receive other instances' events would serve stale caches and
+ * silent subscriptions, so it leaves the load balancer until Redis is back.
  * The telli check runs at most once per `cacheMs`, and concurrent probes share one check.
  */
 export function createReadiness(options: ReadinessOptions): RouteHandler {
@@ -44,9 +49,15 @@ export function createReadiness(options: ReadinessOptions): RouteHandler {
   return async () => {
     const serving = options.serving();
     const telli = serving ? await telliStatus() : 'not checked';
+    const events = options.checkEvents?.();
     const report: ReadinessReport = {
-      ready: serving && telli === 'ok',
-      checks: { config: 'ok', server: serving ? 'ok' : 'not serving (starting or shutting down)', telli },
+      ready: serving && telli === 'ok' && (events === undefined || events === 'ok'),
+      checks: {
+        config: 'ok',
+        server: serving ? 'ok' : 'not serving (starting or shutting down)',
+        telli,
+        ...(events !== undefined && { events }),
+      },
       checkedAt: new Date(cached?.at ?? Date.now()).toISOString(),
     };
     return Response.json(report, { status: report.ready ? 200 : 503, headers: { 'cache-control': 'no-store' } });

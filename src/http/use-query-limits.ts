@@ -1,7 +1,7 @@
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { QueryLimits } from '../config.js';
 import { ErrorCode } from '../error-codes.js';
@@ -46,35 +46,48 @@ function useCostLimit(
   onOverload: QueryLimitsOptions['onOverload'],
 ): Plugin<GraphQLContext> {
   return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const cost = operationCost(schema, args.document, args.operationName, args.variableValues ?? {});
-      if (cost > maxCost) {
-        // A fragment chain can cost 2^n: report a number JSON can carry.
-        const shown = Math.min(cost, Number.MAX_SAFE_INTEGER);
-        setResultAndStopExecution({
-          errors: [
-            createGraphQLError(
-              `Operation cost ${shown} exceeds the limit of ${maxCost} (one per field, one per contact requested through a list, ${V2_READ_COST} per contact for each field read from telli v2, ${UNBATCHED_READ_COST} per contact whose calls are listed and per call or agent asked for by id).`,
-              { extensions: { code: ErrorCode.COST_LIMIT_EXCEEDED, cost: shown, maxCost, http: { status: 400 } } },
-            ),
-          ],
-        });
-        return;
-      }
-      // The edge admitted the request; its ticket holds the cost until the response is built.
-      if (args.contextValue.admission && !args.contextValue.admission.reserve(cost)) {
-        onOverload?.('cost');
-        setResultAndStopExecution({
-          errors: [
-            createGraphQLError('The server is at capacity; retry shortly.', {
-              extensions: {
-                code: ErrorCode.OVERLOADED,
-                http: { status: 503, headers: { 'retry-after': String(OVERLOAD_RETRY_AFTER_SECONDS) } },
-              },
-            }),
-          ],
-        });
-      }
-    },
+    // Subscriptions too: each event executes the selection once more (with its own telli reads).
+    onSubscribe: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),
+    onExecute: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),
   };
+
+  /** Stops an operation over the cost limit, or one whose cost does not fit in the admitted budget. */
+  function check(
+    args: {
+      document: DocumentNode;
+      operationName?: string | null;
+      variableValues?: Record<string, unknown> | null;
+      contextValue: GraphQLContext;
+    },
+    setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void,
+  ): void {
+    const cost = operationCost(schema, args.document, args.operationName, args.variableValues ?? {});
+    if (cost > maxCost) {
+      // A fragment chain can cost 2^n: report a number JSON can carry.
+      const shown = Math.min(cost, Number.MAX_SAFE_INTEGER);
+      setResultAndStopExecution({
+        errors: [
+          createGraphQLError(
+            `Operation cost ${shown} exceeds the limit of ${maxCost} (one per field, one per contact requested through a list, ${V2_READ_COST} per contact for each field read from telli v2, ${UNBATCHED_READ_COST} per contact whose calls are listed and per call or agent asked for by id).`,
+            { extensions: { code: ErrorCode.COST_LIMIT_EXCEEDED, cost: shown, maxCost, http: { status: 400 } } },
+          ),
+        ],
+      });
+      return;
+    }
+    // The edge admitted the request; its ticket holds the cost until the response is built.
+    if (args.contextValue.admission && !args.contextValue.admission.reserve(cost)) {
+      onOverload?.('cost');
+      setResultAndStopExecution({
+        errors: [
+          createGraphQLError('The server is at capacity; retry shortly.', {
+            extensions: {
+              code: ErrorCode.OVERLOADED,
+              http: { status: 503, headers: { 'retry-after': String(OVERLOAD_RETRY_AFTER_SECONDS) } },
+            },
+          }),
+        ],
+      });
+    }
+  }
 }

@@ -4,8 +4,11 @@ import {
   createDemoAgents,
   createDemoCalls,
   createDemoFromNumbers,
+  createLiveCall,
+  endLiveCall,
   pickCallQuirks,
   type CallQuirk,
+  type LiveCallOutcome,
   type SandboxAgent,
   type SandboxCall,
 } from './calls.js';
@@ -88,6 +91,25 @@ export interface SandboxOptions {
   contacts?: SandboxContact[];
   /** Further keys, each a separate telli account with its own contacts. */
   tenants?: Record<string, SandboxContact[]>;
+  /** The live dialer; without it, scheduled calls stay queued (nothing is ever dialled). */
+  dialer?: DialerOptions;
+}
+
+/** The webhooks telli sends (telli-api.md §9). */
+export type SandboxWebhookType = 'contact_status_changed' | 'call_ended';
+
+/**
+ * The live dialer, as telli's works: a scheduled contact is called `callMs` after it was
+ * scheduled (`next_call_at`), which puts it in progress, and the call ends `callMs` later,
+ * reached or not. Each change is a webhook.
+ */
+export interface DialerOptions {
+  /** A call starts this long after it is scheduled, and ends this long after it started. */
+  callMs: number;
+  /** Called with every webhook the dialer's telli account would send. */
+  emit(type: SandboxWebhookType, payload: Record<string, unknown>): void;
+  /** Whether a call reaches the contact; when omitted, every other call does (the first one does). */
+  outcome?(contactId: string, attempt: number): LiveCallOutcome;
 }
 
 /** A contact queued in the auto dialer by `schedule-call` (seeded `nextCallAt`s have none). */
@@ -141,6 +163,13 @@ export interface SandboxCore {
    * account that has the call. `undefined` restores.
    */
   setRawCall(callId: string, raw: Record<string, unknown> | undefined): void;
+  /**
+   * Schedules a call of one of the default account's contacts, as `schedule-call` does (the
+   * autopilot uses it); false when it is unknown, already queued or in a call.
+   */
+  scheduleCall(contactId: string): boolean;
+  /** Stops the live dialer: no call starts or ends after this. */
+  stopDialer(): void;
 }
 
 type V1 = Record<string, unknown>;
@@ -296,7 +325,7 @@ function callsOf(account: Account, contact: SandboxContact): SandboxCall[] {
   return calls;
 }
 
-/** All calls, newest first. Writes never add calls, so once built the timeline stays right. */
+/** All calls, newest first; the live dialer drops it when it adds a call. */
 function timelineOf(account: Account): SandboxCall[] {
   if (!account.timeline) {
     for (const contact of account.byId.values()) callsOf(account, contact);
@@ -603,9 +632,114 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
       overrideFromNumber: typeof fromNumber === 'string' ? fromNumber : null,
       scheduledAt: new Date(now).toISOString(),
     };
-    put(account, contact, { ...contact, nextCallAt: new Date(now + SCHEDULE_DELAY_MS).toISOString() });
+    const delay = options.dialer ? options.dialer.callMs : SCHEDULE_DELAY_MS;
+    put(account, contact, { ...contact, nextCallAt: new Date(now + delay).toISOString() });
     account.dialer.set(contact.id.toLowerCase(), entry);
+    if (options.dialer) later(delay, () => dial(account, contact.id.toLowerCase(), entry.loopId));
     return { loopId: entry.loopId };
+  }
+
+  // --- live dialer ----------------------------------------------------------------------------
+
+  const dialerTimers = new Set<NodeJS.Timeout>();
+  let dialerStopped = false;
+  let dials = 0;
+
+  function later(ms: number, fn: () => void) {
+    if (dialerStopped) return;
+    const timer = setTimeout(() => {
+      dialerTimers.delete(timer);
+      if (!dialerStopped) fn();
+    }, ms);
+    timer.unref();
+    dialerTimers.add(timer);
+  }
+
+  const emit = (type: SandboxWebhookType, payload: Record<string, unknown>) => options.dialer?.emit(type, payload);
+
+  /** The dialer reaches `next_call_at`: the contact is called (unless it left the queue meanwhile). */
+  function dial(account: Account, id: string, loopId: string) {
+    const dialer = options.dialer;
+    const entry = account.dialer.get(id);
+    const contact = account.byId.get(id);
+    if (!dialer || !entry || entry.loopId !== loopId || !contact) return;
+    // Already on the phone (a seeded call in progress, or a call placed meanwhile): try later.
+    if (contact.inCallSince !== null) {
+      later(dialer.callMs, () => dial(account, id, loopId));
+      return;
+    }
+    account.dialer.delete(id);
+    const now = Date.now();
+    const attempt = contact.callAttempts + 1;
+    const call = createLiveCall(contact, {
+      agentId: entry.agentId,
+      fromNumber: entry.overrideFromNumber ?? (account.fromNumbers[0] as string),
+      attempt,
+      callId: randomUUID(),
+      now,
+    });
+    const next: SandboxContact = {
+      ...contact,
+      inCallSince: new Date(now).toISOString(),
+      nextCallAt: null,
+      callAttempts: attempt,
+    };
+    put(account, contact, next);
+    addCall(account, call);
+    emit('contact_status_changed', statusChanged(next, 'pending', now));
+    const outcome = dialer.outcome?.(id, attempt) ?? (dials++ % 2 === 0 ? 'reached' : 'not_reached');
+    later(dialer.callMs, () => hangUp(account, id, call.call_id, outcome));
+  }
+
+  /** The call ends; `reached_at` is the call's end, as for seeded calls. */
+  function hangUp(account: Account, id: string, callId: string, outcome: LiveCallOutcome) {
+    const contact = account.byId.get(id);
+    const call = account.callById.get(callId.toLowerCase());
+    if (!contact || !call) return;
+    const now = Date.now();
+    const agent = account.agentById.get(call.agent_id.toLowerCase());
+    const ended = endLiveCall(call, contact, outcome, { language: agent?.language ?? 'en', now });
+    replaceCall(account, ended);
+    const next: SandboxContact = {
+      ...contact,
+      inCallSince: null,
+      reachedAt: outcome === 'reached' ? new Date(now).toISOString() : contact.reachedAt,
+    };
+    put(account, contact, next);
+    emit('contact_status_changed', statusChanged(next, outcome === 'reached' ? 'reached' : 'pending', now));
+    emit('call_ended', { event: 'call_ended', call: callOut(ended), contact: v1Full(next) });
+  }
+
+  /**
+   * telli documents no body for this event; the sandbox sends the contact in v1 shape and
+   * telli's status word of that vocabulary (`pending` while being worked on, `reached`).
+   */
+  function statusChanged(contact: SandboxContact, status: string, now: number): Record<string, unknown> {
+    return {
+      event: 'contact_status_changed',
+      contact_id: contact.id,
+      status,
+      timestamp: new Date(now).toISOString(),
+      contact: v1Full(contact),
+    };
+  }
+
+  function addCall(account: Account, call: SandboxCall) {
+    const id = call.contact_id.toLowerCase();
+    const calls = account.callsByContact.get(id) ?? [];
+    calls.push(call);
+    calls.sort(newestFirst);
+    account.callsByContact.set(id, calls);
+    account.callById.set(call.call_id.toLowerCase(), call);
+    account.timeline = undefined;
+  }
+
+  function replaceCall(account: Account, call: SandboxCall) {
+    const calls = account.callsByContact.get(call.contact_id.toLowerCase()) ?? [];
+    const at = calls.findIndex((c) => c.call_id === call.call_id);
+    if (at >= 0) calls[at] = call;
+    account.callById.set(call.call_id.toLowerCase(), call);
+    account.timeline = undefined;
   }
 
   function scheduleCall({ account, body }: RouteContext): SandboxResponse {
@@ -969,6 +1103,17 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
     setRawCall(callId, raw) {
       if (raw === undefined) rawCalls.delete(callId.toLowerCase());
       else rawCalls.set(callId.toLowerCase(), raw);
+    },
+    scheduleCall(contactId) {
+      const contact = defaultAccountContact(contactId);
+      // Seeded `next_call_at`s have no dialer entry: scheduling replaces them, as schedule-call does.
+      if (!contact || defaultAccount.dialer.has(contact.id.toLowerCase()) || contact.inCallSince !== null) return false;
+      return 'loopId' in schedule(defaultAccount, { contact_id: contact.id }, false);
+    },
+    stopDialer() {
+      dialerStopped = true;
+      for (const timer of dialerTimers) clearTimeout(timer);
+      dialerTimers.clear();
     },
   };
 }

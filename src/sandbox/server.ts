@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SandboxContact } from './data.js';
+import type { LiveCallOutcome } from './calls.js';
+import { SAMPLE_CONTACT_ID, type SandboxContact } from './data.js';
 import { createSandboxCore, type SandboxCore } from './handler.js';
+import { createWebhookSender, type WebhookSender } from './webhooks.js';
 
 export interface StartSandboxOptions {
   /** Keys to accept; one random key is generated when omitted. */
@@ -15,6 +17,23 @@ export interface StartSandboxOptions {
   contacts?: SandboxContact[];
   /** Further keys, each a separate telli account with its own contacts. */
   tenants?: Record<string, SandboxContact[]>;
+  /**
+   * Be telli's dialer and webhook sender: scheduled calls are placed and end (see
+   * `DialerOptions`), and every change is delivered, Svix-signed with `secret`, to the URL given
+   * to `webhooks.setTarget` (the layer's is known only once it listens). Every account's webhooks
+   * go to that one endpoint. Without it, scheduled calls stay queued and nothing is sent.
+   */
+  live?: {
+    secret: string;
+    /** A call starts this long after it is scheduled and ends this long after it started (default 3000). */
+    callMs?: number;
+    /** Schedules a call of `autopilotContactId` this often; 0 or omitted: never. */
+    autopilotMs?: number;
+    /** Whether a call reaches its contact (default: every other call, the first one does). */
+    outcome?: (contactId: string, attempt: number) => LiveCallOutcome;
+    /** Waits before each redelivery of a webhook that was not answered 2xx. */
+    retryDelaysMs?: readonly number[];
+  };
 }
 
 /** What a fault does to a request instead of answering it normally. */
@@ -63,6 +82,10 @@ export interface RunningSandbox extends SandboxCore {
   /** Fault injection for resilience tests: the first matching live rule handles the request. */
   injectFault(rule: FaultRule): void;
   clearFaults(): void;
+  /** The webhook sender, with `live`; undefined otherwise. */
+  readonly webhooks: WebhookSender | undefined;
+  /** The demo contact the autopilot calls (a default-account contact that is not in a call, not the sample). */
+  readonly autopilotContactId: string | undefined;
   close(): Promise<void>;
 }
 
@@ -71,11 +94,31 @@ const MAX_BODY_BYTES = 5 * 1024 * 1024;
 /** Serves the telli emulator on loopback over real HTTP (keep-alive, like telli). */
 export async function startSandbox(options: StartSandboxOptions = {}): Promise<RunningSandbox> {
   const apiKeys = options.apiKeys ?? [`sandbox_${randomBytes(12).toString('hex')}`];
+  const live = options.live;
+  const webhooks =
+    live &&
+    createWebhookSender({ secret: live.secret, ...(live.retryDelaysMs && { retryDelaysMs: live.retryDelaysMs }) });
   const core = createSandboxCore({
     apiKeys,
     ...(options.contacts && { contacts: options.contacts }),
     ...(options.tenants && { tenants: options.tenants }),
+    ...(webhooks && {
+      dialer: {
+        callMs: live.callMs ?? 3_000,
+        emit: (type, payload) => void webhooks.send(type, payload),
+        ...(live.outcome && { outcome: live.outcome }),
+      },
+    }),
   });
+  const autopilotContactId = live
+    ? [...core.contacts.values()].find((c) => c.id !== SAMPLE_CONTACT_ID && c.inCallSince === null)?.id
+    : undefined;
+  let autopilot: NodeJS.Timeout | undefined;
+  if (live?.autopilotMs && autopilotContactId) {
+    const contactId = autopilotContactId;
+    autopilot = setInterval(() => core.scheduleCall(contactId), live.autopilotMs);
+    autopilot.unref();
+  }
   const latencyMs = options.latencyMs ?? 0;
   const transport: TransportStats = { requests: 0, faulted: 0, inFlight: 0, maxInFlight: 0 };
   let faults: { rule: FaultRule; left: number }[] = [];
@@ -181,8 +224,13 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     clearFaults() {
       faults = [];
     },
+    webhooks,
+    autopilotContactId,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(autopilot);
+        core.stopDialer();
+        webhooks?.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

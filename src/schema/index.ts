@@ -11,6 +11,7 @@ import './call.js';
 import './user-errors.js';
 import './contact-mutations.js';
 import './dialer-mutations.js';
+import './subscriptions.js';
 import { FEDERATION_LINK } from './service.js';
 
 export { FEDERATION_LINK };

@@ -36,6 +36,12 @@ export interface ContactInvalidation {
    * its answer is not cached. `externalIds` also drop lookups of those external ids in flight.
    */
   forget(apiKey: string, contactId: string, externalIds?: readonly string[]): void;
+  /**
+   * The same for every API key — what a telli webhook needs: it says which contact changed, not
+   * for whose key it was read. Also drops that contact's call lists in flight (a `call_ended`
+   * adds a call).
+   */
+  forgetForEveryKey(contactId: string, externalIds?: readonly string[]): void;
 }
 
 /** The telli client with reads shared across requests (see `createCoalescingClient`). */
@@ -154,6 +160,26 @@ export function createCoalescingClient(
         else forgottenKeys.set(flight, new Set([key]));
       }
       for (const externalId of externalIds) readsInFlight.delete(scoped(apiKey, externalLookup(externalId)));
+    },
+
+    forgetForEveryKey(contactId, externalIds = []) {
+      // Keys are `apiKey\n…`: a scan, bounded by the cache's size plus the reads in flight —
+      // about a millisecond at the default 10 000 entries, once per webhook event.
+      const id = contactId.toLowerCase();
+      const suffix = `\n${id}`;
+      cache?.deleteWhere((key) => key.endsWith(suffix));
+      for (const [key, flight] of contactsInFlight) {
+        if (!key.endsWith(suffix)) continue;
+        contactsInFlight.delete(key);
+        const forgotten = forgottenKeys.get(flight);
+        if (forgotten) forgotten.add(key);
+        else forgottenKeys.set(flight, new Set([key]));
+      }
+      const calls = `\ncalls\n${id}\n`;
+      const lookups = externalIds.map((externalId) => `\n${externalLookup(externalId)}`);
+      for (const key of readsInFlight.keys()) {
+        if (key.includes(calls) || lookups.some((lookup) => key.endsWith(lookup))) readsInFlight.delete(key);
+      }
     },
 
     async getContactsBatch(ids, call) {
@@ -350,6 +376,10 @@ class TtlCache<V> {
 
   delete(key: string): void {
     this.#entries.delete(key);
+  }
+
+  deleteWhere(matches: (key: string) => boolean): void {
+    for (const key of this.#entries.keys()) if (matches(key)) this.#entries.delete(key);
   }
 
   set(key: string, value: V, now: number): void {

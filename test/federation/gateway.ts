@@ -26,7 +26,14 @@ export async function composeSupergraph(urls: { contacts: string; deals: string 
 }
 
 export async function createGateway(urls: { contacts: string; deals: string }, plugins: GatewayPlugin[] = []) {
-  return createGatewayRuntime({ supergraph: await composeSupergraph(urls), logging: false, plugins: () => plugins });
+  return createGatewayRuntime({
+    supergraph: await composeSupergraph(urls),
+    logging: false,
+    plugins: () => plugins,
+    // Subscriptions reach the subgraph over SSE; by default as a GET, which the layer's CSRF
+    // prevention refuses without its header. A POST is not a "simple" request: no header needed.
+    transportEntries: { '*.http': { options: { method: 'POST' } } },
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -21,12 +21,14 @@ export interface ServerProcess {
 
 /**
  * Starts the built server (`node dist/server.js`, what `npm start` runs) with this env. Tests stop
- * it with SIGTERM, so the drain period is off unless a test asks for one.
+ * it with SIGTERM, so the drain period is off unless a test asks for one; the sandbox's demo
+ * autopilot (on by default, so that `npm start` shows live events) is off unless a test turns it
+ * on: its calls would change demo contacts under other tests.
  */
 export function startServerProcess(env: Record<string, string>): ServerProcess {
   const child = spawn(process.execPath, ['dist/server.js'], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', SHUTDOWN_DRAIN_MS: '0', ...env },
+    env: { PATH: process.env['PATH'] ?? '', SHUTDOWN_DRAIN_MS: '0', SANDBOX_AUTOPILOT_MS: '0', ...env },
   });
   let out = '';
   let err = '';

@@ -1,0 +1,72 @@
+import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { eventContextOf, type GraphQLContext } from '../context.js';
+import { isMasked } from './error-report.js';
+
+/**
+ * Subscriptions execute each event with the context the event's payload carries
+ * (`withEventContext`, see `src/schema/subscriptions.ts`), not with the subscription's own.
+ *
+ * GraphQL executes every event of a subscription with the one context its request built, and
+ * ours holds per-request loaders: their memo would answer every later event with the first
+ * event's reads, and their telli budget ends `REQUEST_DEADLINE_MS` after the subscription
+ * started. So this replaces the subscribe step with the same algorithm the spec describes —
+ * create the source stream, then execute each payload as root value — with the per-event
+ * context swapped in (Yoga's own fields kept). Everything around it (masking, the other plugins'
+ * hooks on each result) is unchanged; the event's budget is freed once it has executed, and
+ * errors about to be masked are logged with the request id, as `useRequestLog` does for queries.
+ */
+export function useEventContexts(): Plugin<GraphQLContext> {
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(subscribeWithEventContexts);
+    },
+  };
+}
+
+async function subscribeWithEventContexts(
+  args: ExecutionArgs,
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const stream = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in stream)) return stream;
+  const source = stream[Symbol.asyncIterator]();
+
+  const executeEvent = async (payload: unknown): Promise<ExecutionResult> => {
+    const own = eventContextOf(payload);
+    const contextValue = own ? { ...(args.contextValue as object), ...own } : args.contextValue;
+    try {
+      const result = await execute({ ...args, rootValue: payload, contextValue });
+      for (const error of result.errors ?? []) {
+        if (isMasked(error)) {
+          (own ?? (args.contextValue as GraphQLContext)).logger.error(
+            { err: error.originalError, path: error.path },
+            'unexpected error in a subscription event (masked for the client)',
+          );
+        }
+      }
+      return result;
+    } finally {
+      own?.release();
+    }
+  };
+
+  // A plain iterator, not an async generator: `return()` must end the source at once (the client
+  // left), not wait behind a pending `next()` for the next event to arrive.
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    async next() {
+      const item = await source.next();
+      if (item.done) return { value: undefined, done: true };
+      return { value: await executeEvent(item.value), done: false };
+    },
+    async return() {
+      await source.return?.();
+      return { value: undefined, done: true };
+    },
+    async throw(error: unknown) {
+      await source.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type RunningSandbox, type SandboxContact } from '../src/sandbox/index.js';
+import { postGraphQL, startLayerProcess, type RunningProcess } from './support/process.js';
+import { startRedis, type RedisServer } from './support/redis.js';
+import { signedWebhook, subscribe, testSecret, type Subscription } from './support/sse.js';
+
+/**
+ * Two instances of the built server (dist/server.js) sharing a real redis-server: a webhook
+ * delivered to either reaches the subscribers — and drops the caches — of both, once; a
+ * redelivery to the other instance is a duplicate; with Redis down, webhooks are refused (503)
+ * and readiness says so while queries are still answered; after Redis comes back on the same
+ * port, delivery resumes with no restart.
+ */
+const SUBSCRIPTION = `subscription ($ids: [ID!]) {
+  contactStatusChanged(contactIds: $ids) { contact { id firstName } webhookStatus }
+}`;
+type Change = { contact: { id: string; firstName: string }; webhookStatus: string };
+const changeOf = (frame: { data?: Record<string, unknown> | null }) => frame.data?.['contactStatusChanged'] as Change;
+
+describe('many instances through Redis', () => {
+  const secret = testSecret();
+  const key = 'tk_live_redis_e2e_0123456789abcdef';
+  let redis: RedisServer;
+  let telli: RunningSandbox;
+  let a: RunningProcess;
+  let b: RunningProcess;
+  let contact: SandboxContact;
+  const subs: Subscription[] = [];
+
+  const deliver = async (to: RunningProcess, webhook: { body: string; headers: Record<string, string> }) => {
+    const res = await fetch(`${to.url}/webhooks/telli`, {
+      method: 'POST',
+      headers: webhook.headers,
+      body: webhook.body,
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const readiness = async (of: RunningProcess) => {
+    const res = await fetch(`${of.url}/readiness`);
+    return { status: res.status, body: (await res.json()) as { checks: Record<string, string> } };
+  };
+  const event = (id: string, status: string, messageId?: string) =>
+    signedWebhook(
+      secret,
+      { event: 'contact_status_changed', contact_id: id, status },
+      messageId ? { id: messageId } : {},
+    );
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    telli = await startSandbox({ apiKeys: [key] });
+    contact = [...telli.contacts.values()][8] as SandboxContact;
+    const env = {
+      TELLI_API_KEY: key,
+      TELLI_BASE_URL: telli.url,
+      TELLI_WEBHOOK_SECRET: secret,
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: `e2e-${process.pid}:`,
+      TELLI_CACHE_TTL_MS: '600000',
+      READINESS_CACHE_MS: '100000',
+    };
+    [a, b] = await Promise.all([startLayerProcess(env), startLayerProcess(env)]);
+    // Ready once both Redis connections are up and subscribed (expect.poll works in tests only).
+    for (const instance of [a, b]) {
+      for (let i = 0; (await readiness(instance)).status !== 200; i++) {
+        if (i > 200) throw new Error('an instance never became ready');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(subs.map((s) => s.close()));
+    await Promise.all([a?.server.stop(), b?.server.stop()]);
+    await telli?.close();
+    await redis?.stop();
+  });
+
+  it('a webhook to one instance reaches subscribers on both and drops both caches', async () => {
+    const readName = async (on: RunningProcess) =>
+      (
+        (await postGraphQL(on.graphqlUrl, { query: `{ contact(id: "${contact.id}") { firstName } }` })).body.data?.[
+          'contact'
+        ] as { firstName: string }
+      ).firstName;
+    // Both instances cache the contact (10 minutes).
+    expect([await readName(a), await readName(b)]).toEqual([contact.firstName, contact.firstName]);
+    const patched = await fetch(`${telli.url}/v2/contacts/${contact.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ firstName: 'Multi' }),
+    });
+    expect(patched.status).toBe(200);
+    expect(await readName(b)).toBe(contact.firstName);
+
+    const [onA, onB] = await Promise.all(
+      [a, b].map((to) => subscribe(fetch, to.graphqlUrl, SUBSCRIPTION, { ids: [contact.id] })),
+    );
+    subs.push(onA as Subscription, onB as Subscription);
+    expect((await deliver(a, event(contact.id, 'reached'))).body).toEqual({ received: true, outcome: 'published' });
+    for (const sub of [onA, onB]) {
+      expect(changeOf(await (sub as Subscription).next())).toEqual({
+        contact: { id: contact.id, firstName: 'Multi' },
+        webhookStatus: 'reached',
+      });
+    }
+    // Queries on the instance that did not receive the webhook are fresh too.
+    expect(await readName(b)).toBe('Multi');
+  });
+
+  it('a redelivery to the other instance is acknowledged and not processed again', async () => {
+    const [onA, onB] = subs as [Subscription, Subscription];
+    const first = event(contact.id, 'pending');
+    expect((await deliver(a, first)).body).toEqual({ received: true, outcome: 'published' });
+    // Svix retries with the same svix-id, signed anew, and may reach any instance.
+    expect((await deliver(b, event(contact.id, 'pending', first.id))).body).toEqual({
+      received: true,
+      outcome: 'duplicate',
+    });
+    expect((await deliver(b, event(contact.id, 'closed'))).body).toEqual({ received: true, outcome: 'published' });
+    for (const sub of [onA, onB]) {
+      expect(changeOf(await sub.next()).webhookStatus).toBe('pending');
+      // The redelivery produced nothing: the next event is the one sent after it.
+      expect(changeOf(await sub.next()).webhookStatus).toBe('closed');
+    }
+  });
+
+  it('Redis down: webhooks 503 (nothing acknowledged), readiness 503, queries answered; back: resumes', async () => {
+    const [onA, onB] = subs as [Subscription, Subscription];
+    await redis.stop();
+    for (const instance of [a, b]) {
+      await expect.poll(async () => (await readiness(instance)).status, { timeout: 15_000 }).toBe(503);
+    }
+    expect((await readiness(a)).body.checks['events']).not.toBe('ok');
+    const during = event(contact.id, 'reached');
+    const refused = await deliver(a, during);
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ errors: [{ extensions: { code: 'EVENT_BUS_UNAVAILABLE' } }] });
+    // The rest of the API keeps working.
+    const query = await postGraphQL(b.graphqlUrl, { query: `{ contact(id: "${contact.id}") { id } }` });
+    expect(query).toMatchObject({ status: 200, body: { data: { contact: { id: contact.id } } } });
+
+    await redis.start();
+    for (const instance of [a, b]) {
+      await expect.poll(async () => (await readiness(instance)).status, { timeout: 20_000 }).toBe(200);
+    }
+    // Svix redelivers what was refused: now it is taken, once, and reaches both instances.
+    expect((await deliver(b, signedWebhook(secret, JSON.parse(during.body), { id: during.id }))).body).toEqual({
+      received: true,
+      outcome: 'published',
+    });
+    for (const sub of [onA, onB]) expect(changeOf(await sub.next()).webhookStatus).toBe('reached');
+  });
+});
