@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
@@ -15,7 +14,7 @@ import {
   type Route,
   type RouteHandler,
 } from './http/edge.js';
-import { bearerCredentialOf } from './http/headers.js';
+import { bearerCredentialOf, callerIdOf } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
@@ -36,6 +35,7 @@ import { createWebhookReceiver } from './live/webhook.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createWebhookSecret, SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
+import { sandboxDefaultQuery } from './schema/demo-operations.js';
 import { schema } from './schema/index.js';
 import { createCoalescingClient, createTelliClient, type SharedReadsClient, type TelliClient } from './telli/index.js';
 import { createTracing, type Tracing } from './tracing.js';
@@ -82,126 +82,6 @@ export interface Layer {
    * exporter (unless `deps.tracing` gave it).
    */
   close(): Promise<void>;
-}
-
-/**
- * GraphiQL's opening query in sandbox mode: a real demo contact, with fields from telli v1 and v2,
- * and its latest calls. The sample contact is in a call right now, so its newest call has no
- * transcript yet: two calls show the ongoing one and the completed conversation before it.
- */
-export function sandboxDefaultQuery(contactId: string, liveContactId?: string): string {
-  return `# Sandbox mode: demo data from the embedded telli emulator.
-# Press the run button (or Ctrl/Cmd+Enter) and pick DemoContact.
-query DemoContact {
-  contact(id: "${contactId}") {
-    id
-    externalId
-    firstName
-    lastName
-    phoneNumber
-    email
-    timezone
-    status
-    inCallSince
-    reachedAt
-    nextCallAt
-    callAttempts
-    contactDetails
-    # From telli v2 (one more call):
-    updatedAt
-    properties {
-      key
-      label
-      dataType
-      value
-    }
-    # What the agent did (list-calls: one more call):
-    # the call in progress now, and the finished one
-    # before it, with its transcript.
-    calls(first: 2) {
-      nodes {
-        id
-        status
-        rawStatus
-        direction
-        startedAt
-        endedAt
-        durationMinutes
-        agent {
-          title
-        }
-        transcriptMessages {
-          role
-          content
-        }
-        outcome
-      }
-    }
-  }
-}
-${liveContactId ? sandboxLiveOperations(liveContactId) : ''}`;
-}
-
-/**
- * GraphiQL's live operations in sandbox mode: the two subscriptions, and a call to start. The
- * sandbox's dialer places the call and sends telli's webhooks to this server.
- */
-function sandboxLiveOperations(contactId: string): string {
-  return `
-# Live updates: telli's webhooks as subscriptions. Here the sandbox is telli's
-# dialer: it calls the contact below every few seconds (its autopilot), and
-# CallDemoContact starts a call at once. Run a subscription, then watch.
-subscription LiveContacts {
-  contactStatusChanged {
-    contact {
-      id
-      firstName
-      status
-      callAttempts
-    }
-    status
-    webhookStatus
-    occurredAt
-  }
-}
-
-subscription CallsEnding {
-  callEnded(contactIds: ["${contactId}"]) {
-    contact {
-      firstName
-      status
-      reachedAt
-    }
-    call {
-      id
-      status
-      durationMinutes
-      transcriptMessages {
-        role
-        content
-      }
-    }
-    occurredAt
-  }
-}
-
-# Schedules a call: the dialer dials a few seconds later (in a second tab,
-# while a subscription runs in the first).
-mutation CallDemoContact {
-  scheduleCall(input: { contactId: "${contactId}" }) {
-    loopId
-    contact {
-      id
-      nextCallAt
-    }
-    userErrors {
-      field
-      message
-      code
-    }
-  }
-}
-`;
 }
 
 export async function createLayer(config: Config, deps: LayerDeps): Promise<Layer> {
@@ -458,13 +338,8 @@ function createGraphQL(parts: GraphQLParts) {
       ...(metrics && {
         onSubscriptionEvent: (type, outcome) => metrics.series.subscriptionEvents.inc({ type, outcome }),
       }),
-      // With caller tokens, a caller is its token (hashed; useCallerAuth has checked it by then).
-      ...(parts.callerTokens.length > 0 && {
-        callerIdOf: (request: Request) => {
-          const token = request.headers.get(callerHeader);
-          return token ? `token:${createHash('sha256').update(token).digest('base64url')}` : undefined;
-        },
-      }),
+      // With caller tokens, a caller is its token (useCallerAuth has checked it by then).
+      ...(parts.callerTokens.length > 0 && { callerIdOf: (request: Request) => callerIdOf(request, callerHeader) }),
       eventBudgetMs: config.requestDeadlineMs - deadlineMarginMs(config.requestDeadlineMs),
     }),
     graphqlEndpoint: '/graphql',

@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLayer, sandboxDefaultQuery } from '../src/app.js';
+import { createLayer } from '../src/app.js';
+import { sandboxDefaultQuery } from '../src/schema/demo-operations.js';
 import { parseConfig } from '../src/config.js';
 import { createMemoryLogger } from '../src/logger.js';
 import {
