@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): App {
   const limits = { ...DEFAULT_QUERY_LIMITS, ...deps.limits };
   // One per app: concurrent requests with the same key share upstream calls (and, when enabled,
   // recently read contacts). Below the per-request loaders, which still batch and memoise.
-  const telli = createCoalescingClient(deps.telli, deps.contactCache);
+  const telli = createCoalescingClient(deps.telli, { ...deps.contactCache, hooks: deps.metrics?.telliHooks });
   const requestIds = new WeakMap<Request, string>();
   const plugins: Plugin[] = [];
   // Order matters: reject unauthenticated callers before any other work, then serve probes.

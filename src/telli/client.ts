@@ -68,6 +68,12 @@ export interface TelliClientHooks {
   onRetry?(event: { endpoint: string; attempt: number; delayMs: number; reason: string }): void;
   /** For every batch chunk sent: how many ids it carries. */
   onBatch?(size: number): void;
+  /**
+   * For every get-contacts-batch call the shared reads make (`createCoalescingClient`): how many
+   * ids and callers (per-request loader batches) it carries, and how long its first id waited for
+   * the calls ahead of it (0 when it went out at once).
+   */
+  onSharedBatch?(event: { ids: number; callers: number; waitedMs: number }): void;
 }
 
 export interface TelliClientOptions {
@@ -274,7 +280,7 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
       if (found !== undefined) out.set(id, found);
       // An id with no entry is "not found" — unless some entry could not be attributed to an id,
       // in which case it may have been this one, and claiming absence would be a lie.
-      else out.set(id, unattributed.length ? new TelliContractError(endpoint, unattributed) : null);
+      else out.set(id, unattributed.length ? new TelliContractError(endpoint, unattributed, true) : null);
     }
   }
 

@@ -1,6 +1,7 @@
 import { Cancellation, type CancelSignal } from './cancel.js';
-import { ENDPOINTS, type CallOptions, type ContactResult, type TelliClient } from './client.js';
-import { TelliNetworkError, TelliTimeoutError } from './errors.js';
+import { ENDPOINTS, type ContactResult, type TelliClient, type TelliClientHooks } from './client.js';
+import { TelliTimeoutError } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 import type { TelliContact } from './schemas.js';
 
 export interface ContactCacheOptions {
@@ -17,114 +18,66 @@ export interface ContactCacheOptions {
 
 export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
 
+export interface SharedReadsOptions extends ContactCacheOptions {
+  /** Metrics of the shared batch calls (ids and callers per call, time waited). */
+  hooks?: Pick<TelliClientHooks, 'onSharedBatch'>;
+}
+
 /**
  * Reads shared across the GraphQL requests of one app, below the per-request DataLoaders:
  *
- * - **Single-flight.** While a contact is being fetched for an API key, any other operation
- *   asking for it with the same key joins that upstream call instead of making its own. A batch
- *   is coalesced per id: ids already in flight join their calls, the rest go upstream together.
+ * - **Group commit with single-flight** of v1 batch reads (`group-commit.ts`): while an API key
+ *   has a call in flight, ids asked for by other operations collect into that key's next call
+ *   instead of starting calls of their own (up to 1000 per call); with nothing in flight a read
+ *   goes out at once. An id already on its way is joined, not asked again.
+ * - **Single-flight** of external-id lookups: concurrent lookups of one external id share a call.
  * - **Optional TTL cache** (off by default) of contacts, per API key, bounded, least recently
  *   used first out. Only contacts are cached: never an error, and never "not found" (see README).
  *
  * Everything is keyed by (API key, id): nothing is ever shared between keys. A caller that gives
  * up (deadline, client gone) leaves the shared call with UPSTREAM_TIMEOUT for itself; the call is
- * aborted only when every caller waiting on it has left. The shared call carries the request id
- * and deadline of the request that started it.
+ * aborted only when every caller waiting on it has left.
  *
  * Created once per app (see `createApp`); holds no module-level state.
  */
-export function createCoalescingClient(inner: TelliClient, options: ContactCacheOptions = {}): TelliClient {
+export function createCoalescingClient(inner: TelliClient, options: SharedReadsOptions = {}): TelliClient {
   const ttlMs = options.ttlMs ?? 0;
   const cache = ttlMs > 0 ? new ContactCache(ttlMs, options.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES) : undefined;
   const now = options.now ?? Date.now;
-  /** (key, id) → the upstream batch call fetching that id right now. */
-  const contactsInFlight = new Map<string, Flight<Map<string, ContactResult>>>();
+  const batches = new GroupCommit(
+    inner,
+    options.hooks,
+    cache &&
+      ((apiKey, ids, results) => {
+        const at = now();
+        for (const id of ids) {
+          const result = results.get(id);
+          // Errors and absences are not kept: both are likely to change soon (README).
+          if (result && !(result instanceof Error)) cache.set(scoped(apiKey, id), result, at);
+        }
+      }),
+  );
   /** (key, external id) → the lookup in flight. */
   const externalInFlight = new Map<string, Flight<TelliContact | null>>();
-
-  function startBatch(apiKey: string, ids: string[], call: CallOptions): Flight<Map<string, ContactResult>> {
-    const keys = ids.map((id) => scoped(apiKey, id));
-    const forget = () => {
-      for (const key of keys) if (contactsInFlight.get(key) === flight) contactsInFlight.delete(key);
-    };
-    const flight: Flight<Map<string, ContactResult>> = new Flight((signal) =>
-      inner.getContactsBatch(ids, { apiKey, requestId: call.requestId, deadline: call.deadline, signal }).then(
-        (results) => {
-          forget();
-          if (cache) {
-            const at = now();
-            for (let i = 0; i < ids.length; i++) {
-              const result = results.get(ids[i] as string);
-              // Errors and absences are not kept: both are likely to change soon (README).
-              if (result && !(result instanceof Error)) cache.set(keys[i] as string, result, at);
-            }
-          }
-          return results;
-        },
-        () => {
-          forget();
-          return new Map<string, ContactResult>(ids.map((id) => [id, unexpectedFailure()]));
-        },
-      ),
-    );
-    // Abandoned by every caller: a new caller must start afresh, not join an aborted call.
-    flight.onAbandoned = forget;
-    for (const key of keys) contactsInFlight.set(key, flight);
-    return flight;
-  }
 
   return {
     ...inner,
 
-    async getContactsBatch(ids, call) {
+    getContactsBatch(ids, call) {
       const { apiKey } = call;
       // No key: the inner client fails it before any I/O, with the usual error.
       if (!apiKey) return inner.getContactsBatch(ids, call);
       const out = new Map<string, ContactResult>();
-      const joined = new Map<Flight<Map<string, ContactResult>>, string[]>();
-      const missing: string[] = [];
-      const seen = new Set<string>();
-      const at = cache ? now() : 0;
+      if (!cache) return batches.read(apiKey, ids.map(lowerCase), out, call);
+      const wanted: string[] = [];
+      const at = now();
       for (const raw of ids) {
         const id = raw.toLowerCase();
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const key = scoped(apiKey, id);
-        const cached = cache?.get(key, at);
-        if (cached) {
-          out.set(id, cached);
-          continue;
-        }
-        const flight = contactsInFlight.get(key);
-        if (!flight) {
-          missing.push(id);
-          continue;
-        }
-        const forFlight = joined.get(flight);
-        if (forFlight) forFlight.push(id);
-        else joined.set(flight, [id]);
+        const cached = cache.get(scoped(apiKey, id), at);
+        if (cached) out.set(id, cached);
+        else wanted.push(id);
       }
-      if (missing.length > 0) joined.set(startBatch(apiKey, missing, call), missing);
-      if (joined.size === 0) return out;
-
-      const signal = call.signal;
-      const waits: Promise<void>[] = [];
-      for (const [flight, forFlight] of joined) {
-        waits.push(
-          flight.join(signal, ENDPOINTS.contactsBatch).then(
-            (results) => {
-              for (const id of forFlight) out.set(id, results.get(id) ?? null);
-            },
-            (error: unknown) => {
-              const failure = error instanceof TelliTimeoutError ? error : unexpectedFailure();
-              for (const id of forFlight) out.set(id, failure);
-            },
-          ),
-        );
-      }
-      // One flight is the common case (a single contact(id), or a batch nobody else asked for).
-      await (waits.length === 1 ? waits[0] : Promise.all(waits));
-      return out;
+      return wanted.length === 0 ? Promise.resolve(out) : batches.read(apiKey, wanted, out, call);
     },
 
     async getContactByExternalId(externalId, call) {
@@ -160,9 +113,7 @@ function scoped(apiKey: string, id: string): string {
   return `${apiKey}\n${id}`;
 }
 
-function unexpectedFailure(): TelliNetworkError {
-  return new TelliNetworkError(ENDPOINTS.contactsBatch, 'UNKNOWN');
-}
+const lowerCase = (id: string) => id.toLowerCase();
 
 /**
  * One upstream call that several callers wait on. It runs under its own cancellation, which fires
