@@ -613,8 +613,12 @@ function summarize(scenario: Scenario, rounds: Measurement[]): Row {
     p50Ms: median(rounds.map((m) => m.p50Ms)),
     p99Ms: median(rounds.map((m) => m.p99Ms)),
     upstreamCallsPerOp: layer ? sum((m) => m.upstreamCalls) / sum((m) => m.sent) : null,
+    // Only where the scenario itself calls telli: a few requests of the previous scenario, cut off
+    // at its end, may still arrive after the counters were reset.
     idsPerCall:
-      layer && sum((m) => m.upstreamCalls) > 0 ? sum((m) => m.upstreamIds) / sum((m) => m.upstreamCalls) : null,
+      layer && sum((m) => m.upstreamCalls) > 0.01 * sum((m) => m.sent)
+        ? sum((m) => m.upstreamIds) / sum((m) => m.upstreamCalls)
+        : null,
     peakRssMb: layer ? Math.max(...rounds.map((m) => m.peakRssMb)) : null,
     layerCpuUsPerOp: layer ? median(rounds.map((m) => m.layerCpuUsPerOp)) : null,
     layerSystemCpuUsPerOp: layer ? median(rounds.map((m) => m.layerSystemCpuUsPerOp)) : null,
