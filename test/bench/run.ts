@@ -42,6 +42,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
+import { npmStartNodeArgs } from '../support/process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const API_KEY = 'bench_0123456789abcdef';
@@ -164,19 +165,6 @@ interface Build {
   nodeArgs: string[];
 }
 
-/** The node flags of `npm start` (`[exec] node [flags] dist/server.js`): the bench runs what users run. */
-async function startNodeArgs(dir: string): Promise<string[]> {
-  const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const [node, ...args] = (pkg.scripts['start'] ?? '')
-    .trim()
-    .replace(/^exec\s+/, '')
-    .split(/\s+/);
-  if (node !== 'node' || args.at(-1) !== 'dist/server.js') {
-    throw new Error(`expected scripts.start in ${dir}/package.json to be \`[exec] node [flags] dist/server.js\``);
-  }
-  return args.slice(0, -1);
-}
-
 const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
 
 /**
@@ -207,7 +195,7 @@ async function prepareBaseline(ref: string): Promise<Build> {
     stdio: 'inherit',
     env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env['PATH'] ?? ''}` },
   });
-  return { label: commit, commit, dir, entry: 'dist/server.js', nodeArgs: await startNodeArgs(dir) };
+  return { label: commit, commit, dir, entry: 'dist/server.js', nodeArgs: npmStartNodeArgs(dir) };
 }
 
 interface LayerProcess {
@@ -641,7 +629,7 @@ async function main(): Promise<void> {
     commit: gitDescribe(),
     dir: ROOT,
     entry: options.entry,
-    nodeArgs: await startNodeArgs(ROOT),
+    nodeArgs: npmStartNodeArgs(ROOT),
   };
   const baseline = options.baselineRef ? await prepareBaseline(options.baselineRef) : undefined;
   const builds = baseline ? [current, baseline] : [current];

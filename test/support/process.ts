@@ -1,4 +1,6 @@
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,9 +25,28 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the built server (`node dist/server.js`, what `npm start` runs) with exactly this env. */
-export function startServerProcess(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['dist/server.js'], {
+/**
+ * The node flags `npm start` runs `dist/server.js` with, from `scripts.start` in `dir`'s
+ * package.json (`[exec] node [flags] dist/server.js`).
+ */
+export function npmStartNodeArgs(dir = ROOT): string[] {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const [node, ...args] = (pkg.scripts['start'] ?? '')
+    .trim()
+    .replace(/^exec\s+/, '')
+    .split(/\s+/);
+  if (node !== 'node' || args.at(-1) !== 'dist/server.js') {
+    throw new Error(`expected scripts.start in ${dir}/package.json to be \`[exec] node [flags] dist/server.js\``);
+  }
+  return args.slice(0, -1);
+}
+
+/**
+ * Starts the built server (`node dist/server.js`) with exactly this env; `nodeArgs` (e.g.
+ * `npmStartNodeArgs()`, what `npm start` adds) go before the script.
+ */
+export function startServerProcess(env: Record<string, string>, nodeArgs: readonly string[] = []): ServerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/server.js'], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...env },
   });
