@@ -1,3 +1,4 @@
+import { context, type Context as TraceContext } from '@opentelemetry/api';
 import { Cancellation, type CancelSignal } from './cancel.js';
 import {
   ENDPOINTS,
@@ -64,7 +65,7 @@ const INITIAL_ESTIMATE_MS = 100;
  *   caller's ambiguous ids are asked again in a call of its own, and get exactly the outcome they
  *   would have had alone. This costs extra calls only when telli breaks its contract.
  *
- * The call sends the request id of the operation that opened the batch.
+ * The call sends the request id, and is a span in the trace, of the operation that opened the batch.
  */
 export class GroupCommit {
   readonly #keys = new Map<string, KeyReads>();
@@ -155,7 +156,10 @@ export class GroupCommit {
     batch.sentAt = performance.now();
     batch.callers = batch.asks.size;
     this.hooks.onSharedBatch?.({ ids: ids.length, callers: batch.callers, waitedMs: batch.sentAt - batch.openedAt });
-    this.inner.getContactsBatch(ids, batch).then(
+    // In the trace of the operation that opened the batch: sent from another call's answer or a
+    // timer, the call would otherwise be parented to whichever operation that was.
+    const sent = context.with(batch.trace, () => this.inner.getContactsBatch(ids, batch));
+    sent.then(
       (results) => this.#settle(batch, ids, results),
       () => this.#settle(batch, ids, new Map(ids.map((id) => [id, new TelliNetworkError(batch.endpoint, 'UNKNOWN')]))),
     );
@@ -246,6 +250,8 @@ class Batch implements CallOptions {
   readonly apiKey: string;
   readonly endpoint = ENDPOINTS.contactsBatch;
   readonly openedAt = performance.now();
+  /** The OpenTelemetry context of the operation that opened the batch (a no-op when tracing is off). */
+  readonly trace: TraceContext = context.active();
   sentAt = 0;
   /** Callers waiting when the call went out. */
   callers = 0;
