@@ -756,8 +756,8 @@ async function main(): Promise<void> {
   for (const scenario of scenarios.filter((s) => s.target.layer)) offset = (await run(scenario, options.warmupS)).next;
 
   /*
-   * Rounds: every scenario runs `rounds` times for durationS / rounds, in turn (A A' A1 A1' F G G' …),
-   * where ' is the baseline build. Other jobs on a shared machine come and go within seconds;
+   * Rounds: every scenario runs `rounds` times for durationS / rounds, in turn (A A' A1 A1' F G G' …,
+   * then A' A A1' A1 F G' G …), where ' is the baseline build. Other jobs on a shared machine come and go within seconds;
    * interleaving spreads that noise over all scenarios instead of letting it land on one, so
    * ratios such as A / D, or this build / the baseline, compare like with like. A row shows the
    * median round (req/s, latency, CPU per request) and the whole-scenario upstream calls per
@@ -766,7 +766,9 @@ async function main(): Promise<void> {
   const roundS = Math.max(1, Math.round(options.durationS / options.rounds));
   const measurements = new Map<Scenario, Measurement[]>();
   for (let round = 0; round < options.rounds; round++) {
-    for (const scenario of scenarios) {
+    // Every other round runs a scenario's builds in the opposite order, so that neither build is
+    // always the one measured right after a different scenario (or a burst of other work).
+    for (const scenario of round % 2 === 0 ? scenarios : swapPairs(scenarios)) {
       const list = measurements.get(scenario) ?? [];
       list.push(await measure(scenario, roundS));
       measurements.set(scenario, list);
@@ -929,6 +931,18 @@ async function main(): Promise<void> {
   await writeFile(join(dir, `bench-${stamp}.json`), json);
   await writeFile(join(dir, 'latest.json'), json);
   out(`Wrote bench-results/bench-${stamp}.json`);
+}
+
+/** The scenarios in the same order, but each run of same-key scenarios (one per build) reversed. */
+function swapPairs(scenarios: Scenario[]): Scenario[] {
+  const out: Scenario[] = [];
+  for (let i = 0; i < scenarios.length;) {
+    let j = i;
+    while (j < scenarios.length && scenarios[j]?.key === scenarios[i]?.key) j++;
+    out.push(...scenarios.slice(i, j).reverse());
+    i = j;
+  }
+  return out;
 }
 
 /** The ratios and side-by-side pairs printed under the table (and kept in the JSON). */
