@@ -273,9 +273,11 @@ async function cpuSplitMs(pid: number): Promise<{ user: number; system: number }
 function rssSampler(pid: number) {
   let peak = 0;
   let stopped = false;
+  // A process that exits mid-scenario ends the sampling; `measure` then says which one it was.
+  const sample = () => procStatusMb(pid, 'VmRSS').catch(() => 0);
   const loop = (async () => {
     while (!stopped) {
-      peak = Math.max(peak, await procStatusMb(pid, 'VmRSS'));
+      peak = Math.max(peak, await sample());
       await sleep(100);
     }
   })();
@@ -283,7 +285,7 @@ function rssSampler(pid: number) {
     async stop(): Promise<number> {
       stopped = true;
       await loop;
-      return Math.max(peak, await procStatusMb(pid, 'VmRSS'));
+      return Math.max(peak, await sample());
     },
   };
 }
@@ -787,6 +789,14 @@ async function main(): Promise<void> {
     const [sandboxCpu0, wall0] = [await cpuMs(sandboxPid), performance.now()];
     const result = await run(scenario, durationS);
     offset = result.next;
+    for (const process of [layer?.child, upstream.child]) {
+      if (process && (process.exitCode !== null || process.signalCode !== null)) {
+        throw new Error(
+          `${process === upstream.child ? 'the sandbox' : `the layer (${scenario.build})`} exited ` +
+            `(${process.signalCode ?? `code ${process.exitCode}`}) during ${scenario.key}`,
+        );
+      }
+    }
     const wallMs = performance.now() - wall0;
     const layerCpuNow = measuredPid === undefined ? zero : await cpuSplitMs(measuredPid);
     const layerSystemCpu = layerCpuNow.system - layerCpu0.system;
