@@ -121,6 +121,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     maxEntries: target.cacheMaxEntries,
     agentTtlMs: target.agentCacheTtlMs,
     ...(deps.now && { now: deps.now }),
+    ...(metrics && { hooks: metrics.telliHooks }),
   });
 
   const bus = await createBus(config, logger, deps.now);

@@ -37,6 +37,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         series.upstreamDuration.observe({ endpoint, status: status ?? error?.kind ?? 'unknown' }, durationMs / 1000),
       onRetry: ({ endpoint, reason }) => series.retries.inc({ endpoint, reason }),
       onBatch: (size) => series.batchSize.observe(size),
+      onSharedBatch: ({ callers, waitedMs }) => {
+        series.batchCallers.observe(callers);
+        series.batchWait.observe(waitedMs / 1000);
+      },
     },
     loaderHooks: {
       onCacheHit: (loader) => series.loaderCache.inc({ loader, result: 'hit' }),
@@ -84,6 +88,19 @@ function createSeries(registry: Registry) {
     name: 'telli_upstream_batch_size',
     help: 'Contact ids per get-contacts-batch call.',
     buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [registry],
+  });
+  // Group commit across requests (src/telli/group-commit.ts): ids per call is `batchSize` above.
+  const batchCallers = new Histogram({
+    name: 'telli_upstream_batch_callers',
+    help: 'Per-request loader batches (roughly: GraphQL operations) whose ids one get-contacts-batch call carries.',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [registry],
+  });
+  const batchWait = new Histogram({
+    name: 'telli_upstream_batch_wait_seconds',
+    help: 'How long the first id of a get-contacts-batch call waited for the calls of its API key ahead of it (0: sent at once).',
+    buckets: [0, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
   const loaderCache = new Counter({
@@ -174,6 +191,8 @@ function createSeries(registry: Registry) {
     upstreamDuration,
     retries,
     batchSize,
+    batchCallers,
+    batchWait,
     loaderCache,
     overloads,
     requests,

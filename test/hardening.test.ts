@@ -339,6 +339,9 @@ describe('metrics', () => {
         'telli_upstream_retries_total{endpoint="POST /v1/get-contacts-batch",reason="HTTP 503"} 1',
       );
       expect(text).toMatch(/telli_upstream_batch_size_sum 2/);
+      // One shared call (retried once), carrying one caller: the operation's loader batch.
+      expect(text).toMatch(/telli_upstream_batch_callers_sum 1\n/);
+      expect(text).toMatch(/telli_upstream_batch_wait_seconds_count 1\n/);
       expect(text).toContain('telli_loader_cache_total{loader="contactById",result="hit"} 1');
       expect(text).toContain('telli_loader_cache_total{loader="contactById",result="miss"} 2');
       expect(text).toMatch(/telli_graphql_requests_in_flight \d/);

@@ -250,7 +250,9 @@ describe('concurrency limit toward telli', () => {
     const { stack, contacts } = await stackFor({ env: { TELLI_MAX_CONCURRENCY: '2' }, sandbox: { latencyMs: 40 } });
     try {
       const picked = contacts.slice(0, 8);
-      const responses = await Promise.all(picked.map((c) => stack.raw(`{ contact(id: "${c.id}") { id } }`)));
+      // v2 reads (`updatedAt`): one call per contact, so 8 operations need 8 calls. (Concurrent v1
+      // reads would share calls through the group commit of shared reads.)
+      const responses = await Promise.all(picked.map((c) => stack.raw(`{ contact(id: "${c.id}") { id updatedAt } }`)));
       expect(responses.map((r) => (r.data?.['contact'] as { id: string }).id)).toEqual(picked.map((c) => c.id));
       expect(stack.sandbox.transport.requests).toBe(8);
       expect(stack.sandbox.transport.maxInFlight).toBeLessThanOrEqual(2);

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
-import { ROOT, startServerProcess, type ServerProcess } from './support/process.js';
+import { npmStartNodeArgs, ROOT, startServerProcess, type ServerProcess } from './support/process.js';
 
 /** The front door: the built server as a real process, talking real HTTP. */
 const DONE_WHEN_QUERY = (ids: string[]) => `{
@@ -153,6 +154,38 @@ describe('with TELLI_AUTH=forward', () => {
     await new Promise((resolve) => setTimeout(resolve, 100)); // let the last log lines flush
     expect(server.stdout()).not.toContain(callerKey);
     expect(server.stderr()).not.toContain(callerKey);
+  });
+});
+
+describe('stack traces in the logs of npm start', () => {
+  let telli: RunningSandbox;
+  let server: ServerProcess;
+  let url: string;
+  const key = 'tk_live_e2e_stack_0123456789';
+
+  beforeAll(async () => {
+    telli = await startSandbox({ apiKeys: [key] });
+    // The node flags npm start uses (its source maps), and telli answering a 400: our bug, so masked and logged.
+    server = startServerProcess({ PORT: '0', TELLI_API_KEY: key, TELLI_BASE_URL: telli.url }, npmStartNodeArgs());
+    url = (await server.waitForLine((l) => l['mode'] === 'telli'))['graphql'] as string;
+    telli.injectFault({ fault: { kind: 'status', status: 400 } });
+  });
+  afterAll(async () => {
+    await server.stop();
+    await telli.close();
+  });
+
+  it('name the src/ file and line that raised the masked error', async () => {
+    const { body } = await graphql(url, `{ contact(id: "${SAMPLE_CONTACT_ID}") { id } }`);
+    expect(body.errors).toMatchObject([{ extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+    const logged = await server.waitForLine((l) => l['msg'] === 'unexpected error (masked for the client)');
+    const stack = String((logged['err'] as { stack?: unknown }).stack);
+    // The error is made in httpError() of src/telli/transport.ts: the frame must point at that line.
+    const frame = /at httpError \((.*src\/telli\/transport\.ts):(\d+):\d+\)/.exec(stack);
+    expect(frame, stack).not.toBeNull();
+    const line = readFileSync(`${ROOT}/src/telli/transport.ts`, 'utf8').split('\n')[Number(frame?.[2]) - 1];
+    expect(line).toContain('new TelliHttpError(');
+    expect(stack).not.toContain('dist/server.js:');
   });
 });
 

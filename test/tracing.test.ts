@@ -23,7 +23,7 @@ describe('tracing', () => {
     let stack: TestStack;
     beforeAll(async () => {
       tracing = createTracing({ serviceName: 'telli-graphql-test', processor: new SimpleSpanProcessor(exporter) });
-      stack = await createTestStack({ deps: { tracing } });
+      stack = await createTestStack({ deps: { tracing }, sandbox: { latencyMs: 150 } });
     });
     afterAll(async () => {
       await stack.close();
@@ -46,6 +46,32 @@ describe('tracing', () => {
         'http.response.status_code': 200,
       });
       expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain(stack.sandbox.apiKey);
+    });
+
+    it('a telli call shared by several operations is a child of the operation that opened its batch', async () => {
+      exporter.reset();
+      const [a, b, c] = [...stack.sandbox.contacts.values()].slice(5, 8) as [
+        SandboxContact,
+        SandboxContact,
+        SandboxContact,
+      ];
+      const first = stack.raw(`query First { contact(id: "${a.id}") { id } }`);
+      while (stack.sandbox.transport.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      // Both arrive while First's call is in flight: they share the next call, sent when it settles.
+      const later = [
+        stack.raw(`query Second { contact(id: "${b.id}") { id } }`),
+        stack.raw(`query Third { contact(id: "${c.id}") { id } }`),
+      ];
+      await Promise.all([first, ...later]);
+      const spans = exporter.getFinishedSpans();
+      const operationOf = (spanId: string | undefined) =>
+        spans.find((s) => s.spanContext().spanId === spanId && s.name.startsWith('graphql.query'))?.name;
+      const upstream = spans.filter((s) => s.name === 'telli POST /v1/get-contacts-batch');
+      expect(upstream).toHaveLength(2);
+      const parents = upstream.map((s) => operationOf(s.parentSpanContext?.spanId));
+      expect(parents[0]).toBe('graphql.query First');
+      // Not First's: the second call is started from First's answer, but serves the others.
+      expect(['graphql.query Second', 'graphql.query Third']).toContain(parents[1]);
     });
   });
 

@@ -156,14 +156,18 @@ describe('each field from the cheapest source', () => {
     expect(calls()).toEqual({ [V2_BY_ID]: 1 });
 
     stack.sandbox.resetStats();
-    const skipped = await stack.raw(
-      `query ($skip: Boolean!, $include: Boolean!) {
+    const query = `query ($skip: Boolean!, $include: Boolean!) {
         contact(id: "${c.id}") { firstName updatedAt @skip(if: $skip) ... on Contact @include(if: $include) { properties { key } } }
-      }`,
-      { skip: true, include: false },
-    );
+      }`;
+    const skipped = await stack.raw(query, { skip: true, include: false });
     expect(skipped).toEqual({ data: { contact: { firstName: c.firstName } } });
     expect(calls()).toEqual({ [V1_BATCH]: 1 });
+
+    // The same document (planning is remembered per document) with other variables: planned anew.
+    stack.sandbox.resetStats();
+    const included = await stack.raw(query, { skip: false, include: true });
+    expect(included.errors).toBeUndefined();
+    expect(calls()).toEqual({ [V2_BY_ID]: 1 });
   });
 
   it(`keeps at most ${V2_CONCURRENCY} v2 calls in flight per request`, async () => {

@@ -47,6 +47,24 @@ function subfields(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, 
   return out;
 }
 
+/**
+ * Whether `selectedFieldNames(info)` for this field could change with the variables: some
+ * selection it looks at carries a directive (`@skip(if: $x)`, `@include(if: $x)`).
+ */
+export function selectionHasDirectives(field: FieldNode, info: GraphQLResolveInfo): boolean {
+  const visit = (selections: readonly SelectionNode[]): boolean =>
+    selections.some((selection) => {
+      if (selection.directives?.length) return true;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet.selections);
+      if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const fragment = info.fragments[selection.name.value];
+        return fragment ? visit(fragment.selectionSet.selections) : false;
+      }
+      return false;
+    });
+  return visit(field.selectionSet?.selections ?? []);
+}
+
 function included(node: SelectionNode, info: GraphQLResolveInfo): boolean {
   // Most selections carry no directive: skip the two directive lookups (this runs per selected field).
   if (!node.directives?.length) return true;

@@ -39,8 +39,7 @@ builder.queryField('service', (t) =>
   t.field({
     type: ServiceInfoRef,
     nullable: false,
-    description:
-      'Which build of this layer answers. Needs no telli call: useful for deploy checks and as the baseline of the benchmark (`npm run bench`, scenario D).',
+    description: 'Which build of this layer answers. Needs no telli call: useful for deploy checks.',
     resolve: () => SERVICE_INFO,
   }),
 );

@@ -1,9 +1,10 @@
 import { Cancellation, type CancelSignal } from './cancel.js';
 import { ENDPOINTS, type TelliClient } from './client.js';
-import type { CallOptions } from './transport.js';
-import type { ContactResult } from './v1.js';
+import type { CallOptions, TelliClientHooks } from './transport.js';
 import type { TelliAgent } from './agents.js';
-import { TelliNetworkError, TelliTimeoutError } from './errors.js';
+import { TelliTimeoutError } from './errors.js';
+import { GroupCommit } from './group-commit.js';
+import type { ContactResult } from './v1.js';
 import { recordIdKey } from './ids.js';
 import type { TelliContact } from './schemas.js';
 
@@ -22,6 +23,8 @@ export interface ContactCacheOptions {
   agentTtlMs?: number;
   /** Injected for tests; `Date.now` otherwise. */
   now?: () => number;
+  /** Metrics of the shared batch calls (ids and callers per call, time waited). */
+  hooks?: Pick<TelliClientHooks, 'onSharedBatch'>;
 }
 
 /**
@@ -50,18 +53,19 @@ export type SharedReadsClient = TelliClient & ContactInvalidation;
 /**
  * Reads shared across the GraphQL requests of one app, below the per-request DataLoaders:
  *
- * - **Single-flight.** While a contact is being fetched for an API key, any other operation
- *   asking for it with the same key joins that upstream call instead of making its own. A batch
- *   is coalesced per id: ids already in flight join their calls, the rest go upstream together.
+ * - **Group commit with single-flight** of v1 batch reads (`group-commit.ts`): while an API key
+ *   has a call in flight, ids asked for by other operations collect into that key's next call
+ *   instead of starting calls of their own (up to 1000 per call); with nothing in flight a read
+ *   goes out at once. An id already on its way is joined, not asked again.
  * - **Optional TTL cache** (off by default) of contacts, per API key, bounded, least recently
- *   used first out. Only contacts are cached: never an error, and never "not found" (see README).
+ *   used first out. Only contacts are cached: never an error, and never "not found" (docs/contacts.md, Shared reads).
  * - The external-id lookup, calls and agents are single-flight too, each per (API key, endpoint,
  *   arguments); agents have an optional TTL cache of their own (off by default).
  *
  * Everything is keyed by (API key, id): nothing is ever shared between keys. A caller that gives
  * up (deadline, client gone) leaves the shared call with UPSTREAM_TIMEOUT for itself; the call is
- * aborted only when every caller waiting on it has left. The shared call carries the request id
- * and deadline of the request that started it.
+ * aborted only when every caller waiting on it has left. A shared call carries the request id of
+ * the request that started it; a batch read's deadline is the latest of the callers it serves.
  *
  * Created once per app (see `createApp`); holds no module-level state.
  */
@@ -74,8 +78,19 @@ export function createCoalescingClient(
   const agentTtlMs = options.agentTtlMs ?? 0;
   const agents = agentTtlMs > 0 ? new TtlCache<TelliAgent>(agentTtlMs, options.maxEntries) : undefined;
   const now = options.now ?? Date.now;
-  /** (key, id) → the upstream batch call fetching that id right now. */
-  const contactsInFlight = new Map<string, Flight<Map<string, ContactResult>>>();
+  const batches = new GroupCommit(
+    inner,
+    options.hooks,
+    cache &&
+      ((apiKey, ids, results) => {
+        const at = now();
+        for (const id of ids) {
+          const result = results.get(id);
+          // Errors and absences are not kept: both are likely to change soon (docs/contacts.md).
+          if (result && !(result instanceof Error)) cache.set(scoped(apiKey, id), result, at);
+        }
+      }),
+  );
   /** (key, endpoint and arguments) → the single read in flight. */
   const readsInFlight = new Map<string, Flight<unknown>>();
 
@@ -110,55 +125,13 @@ export function createCoalescingClient(
 
   const rememberAgent = (apiKey: string, agent: TelliAgent, at: number) =>
     agents?.set(scoped(apiKey, recordIdKey(agent.id)), agent, at);
-  /** Keys `forget` took from a flight: its answer for them may predate a write, so it is not cached. */
-  const forgottenKeys = new WeakMap<Flight<Map<string, ContactResult>>, Set<string>>();
-
-  function startBatch(apiKey: string, ids: string[], call: CallOptions): Flight<Map<string, ContactResult>> {
-    const keys = ids.map((id) => scoped(apiKey, id));
-    const forget = () => {
-      for (const key of keys) if (contactsInFlight.get(key) === flight) contactsInFlight.delete(key);
-    };
-    const flight: Flight<Map<string, ContactResult>> = new Flight((signal) =>
-      inner.getContactsBatch(ids, { apiKey, requestId: call.requestId, deadline: call.deadline, signal }).then(
-        (results) => {
-          forget();
-          if (cache) {
-            const at = now();
-            for (let i = 0; i < ids.length; i++) {
-              const result = results.get(ids[i] as string);
-              // Errors and absences are not kept: both are likely to change soon (README).
-              const key = keys[i] as string;
-              if (result && !(result instanceof Error) && !forgottenKeys.get(flight)?.has(key))
-                cache.set(key, result, at);
-            }
-          }
-          return results;
-        },
-        () => {
-          forget();
-          return new Map<string, ContactResult>(ids.map((id) => [id, unexpectedFailure()]));
-        },
-      ),
-    );
-    // Abandoned by every caller: a new caller must start afresh, not join an aborted call.
-    flight.onAbandoned = forget;
-    for (const key of keys) contactsInFlight.set(key, flight);
-    return flight;
-  }
-
   return {
     ...inner,
 
     forget(apiKey, contactId, externalIds = []) {
-      const key = scoped(apiKey, contactId.toLowerCase());
-      cache?.delete(key);
-      const flight = contactsInFlight.get(key);
-      if (flight) {
-        contactsInFlight.delete(key);
-        const forgotten = forgottenKeys.get(flight);
-        if (forgotten) forgotten.add(key);
-        else forgottenKeys.set(flight, new Set([key]));
-      }
+      const id = contactId.toLowerCase();
+      cache?.delete(scoped(apiKey, id));
+      batches.forget(apiKey, id);
       for (const externalId of externalIds) readsInFlight.delete(scoped(apiKey, externalLookup(externalId)));
     },
 
@@ -168,13 +141,7 @@ export function createCoalescingClient(
       const id = contactId.toLowerCase();
       const suffix = `\n${id}`;
       cache?.deleteWhere((key) => key.endsWith(suffix));
-      for (const [key, flight] of contactsInFlight) {
-        if (!key.endsWith(suffix)) continue;
-        contactsInFlight.delete(key);
-        const forgotten = forgottenKeys.get(flight);
-        if (forgotten) forgotten.add(key);
-        else forgottenKeys.set(flight, new Set([key]));
-      }
+      batches.forgetForEveryKey(id);
       const calls = `\ncalls\n${id}\n`;
       const lookups = externalIds.map((externalId) => `\n${externalLookup(externalId)}`);
       for (const key of readsInFlight.keys()) {
@@ -182,55 +149,21 @@ export function createCoalescingClient(
       }
     },
 
-    async getContactsBatch(ids, call) {
+    getContactsBatch(ids, call) {
       const { apiKey } = call;
       // No key: the inner client fails it before any I/O, with the usual error.
       if (!apiKey) return inner.getContactsBatch(ids, call);
       const out = new Map<string, ContactResult>();
-      const joined = new Map<Flight<Map<string, ContactResult>>, string[]>();
-      const missing: string[] = [];
-      const seen = new Set<string>();
-      const at = cache ? now() : 0;
+      if (!cache) return batches.read(apiKey, ids.map(lowerCase), out, call);
+      const wanted: string[] = [];
+      const at = now();
       for (const raw of ids) {
         const id = raw.toLowerCase();
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const key = scoped(apiKey, id);
-        const cached = cache?.get(key, at);
-        if (cached) {
-          out.set(id, cached);
-          continue;
-        }
-        const flight = contactsInFlight.get(key);
-        if (!flight) {
-          missing.push(id);
-          continue;
-        }
-        const forFlight = joined.get(flight);
-        if (forFlight) forFlight.push(id);
-        else joined.set(flight, [id]);
+        const cached = cache.get(scoped(apiKey, id), at);
+        if (cached) out.set(id, cached);
+        else wanted.push(id);
       }
-      if (missing.length > 0) joined.set(startBatch(apiKey, missing, call), missing);
-      if (joined.size === 0) return out;
-
-      const signal = call.signal;
-      const waits: Promise<void>[] = [];
-      for (const [flight, forFlight] of joined) {
-        waits.push(
-          flight.join(signal, ENDPOINTS.contactsBatch).then(
-            (results) => {
-              for (const id of forFlight) out.set(id, results.get(id) ?? null);
-            },
-            (error: unknown) => {
-              const failure = error instanceof TelliTimeoutError ? error : unexpectedFailure();
-              for (const id of forFlight) out.set(id, failure);
-            },
-          ),
-        );
-      }
-      // One flight is the common case (a single contact(id), or a batch nobody else asked for).
-      await (waits.length === 1 ? waits[0] : Promise.all(waits));
-      return out;
+      return wanted.length === 0 ? Promise.resolve(out) : batches.read(apiKey, wanted, out, call);
     },
 
     getContactByExternalId: (externalId, call) =>
@@ -281,9 +214,7 @@ function scoped(apiKey: string, id: string): string {
   return `${apiKey}\n${id}`;
 }
 
-function unexpectedFailure(): TelliNetworkError {
-  return new TelliNetworkError(ENDPOINTS.contactsBatch, 'UNKNOWN');
-}
+const lowerCase = (id: string) => id.toLowerCase();
 
 /**
  * One upstream call that several callers wait on. It runs under its own cancellation, which fires

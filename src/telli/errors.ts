@@ -70,6 +70,11 @@ export class TelliContractError extends TelliError {
     readonly endpoint: string,
     /** zod issue paths and messages only — never values from the payload. */
     readonly issues: readonly string[],
+    /**
+     * Set for an id a batch answer had no entry for while some entry could not be attributed to
+     * any id: that entry may or may not have been this contact. Asked alone, the id may be fine.
+     */
+    readonly ambiguous = false,
   ) {
     super(`telli ${endpoint} sent a payload that breaks the contract: ${issues.slice(0, 5).join('; ')}`);
     this.name = 'TelliContractError';

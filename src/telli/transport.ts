@@ -58,6 +58,12 @@ export interface TelliClientHooks {
   onRetry?(event: { endpoint: string; attempt: number; delayMs: number; reason: string }): void;
   /** For every batch chunk sent: how many ids it carries. */
   onBatch?(size: number): void;
+  /**
+   * For every get-contacts-batch call the shared reads make (`createCoalescingClient`): how many
+   * ids and callers (per-request loader batches) it carries, and how long its first id waited for
+   * the calls ahead of it (0 when it went out at once).
+   */
+  onSharedBatch?(event: { ids: number; callers: number; waitedMs: number }): void;
 }
 
 /** Every setting is required: their defaults are `src/config.ts`'s, and only there. */

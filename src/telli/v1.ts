@@ -64,7 +64,7 @@ export function createV1Reads(transport: Transport, hooks: TelliClientHooks): V1
       if (found !== undefined) out.set(id, found);
       // An id with no entry is "not found" — unless some entry could not be attributed to an id,
       // in which case it may have been this one, and claiming absence would be a lie.
-      else out.set(id, unattributed.length ? new TelliContractError(endpoint, unattributed) : null);
+      else out.set(id, unattributed.length ? new TelliContractError(endpoint, unattributed, true) : null);
     }
   }
 

@@ -7,7 +7,9 @@
  * - `exchange`: the bare undici dispatch of `src/telli/http.ts` plus `JSON.parse` — the floor;
  * - `client`: `createTelliClient().getContactsBatch` — limiter, retries, zod, mapping by id;
  * - `shared`: the same behind `createCoalescingClient`, with a per-read `Cancellation` as the
- *   request budget gives it — what `contact(id)` uses.
+ *   request budget gives it — what `contact(id)` uses. The 32 loops read distinct ids with one
+ *   key, so group commit shares calls between them: its figure is the cost of a read when
+ *   concurrent operations share calls, the other two that of a call per read.
  *
  *   npm run bench:client -- [--rounds 3] [--seconds 3] [--loops 32]
  */

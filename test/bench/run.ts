@@ -1,30 +1,39 @@
 /**
  * `npm run bench`: a reproducible benchmark of the layer's overhead (README, "Performance").
  *
- * Three processes, all on loopback:
+ * Processes, all on loopback:
  * - the telli sandbox (`sandbox-process.ts`), with an optional latency; its own counters give the
- *   upstream calls per operation;
- * - the layer as production runs it: `node dist/server.js` (compiled by `npm run build`) in telli
- *   mode against that sandbox, so its RSS is its own and it never shares an event loop with the
- *   load generator;
- * - this script, the load generator (autocannon).
+ *   upstream calls per operation and the ids per call;
+ * - the layer as users run it: `node dist/server.js` with the node flags of `npm start` (compiled
+ *   by `npm run build`), in telli mode against that sandbox, so its RSS is its own and it never
+ *   shares an event loop with the load generator;
+ * - with `--baseline-ref <git ref>`, a second layer built from that commit (its `src/` and
+ *   `package.json`, extracted with `git archive` into `bench-results/baseline-<sha>/` so that
+ *   `node_modules` resolves, built with its own build script and run with its own `npm start`
+ *   flags), measured in the same rounds: every figure then comes as a side-by-side pair;
+ * - a second sandbox answering `--remote-latency` later (a remote telli) with one layer per build,
+ *   for A at `--remote-connections` (256);
+ * - this script, the load generator (autocannon; a sequential client for A at 1 connection, whose
+ *   sub-millisecond latencies autocannon's whole-millisecond histogram cannot show).
  *
- * Scenarios at a fixed concurrency for a fixed duration: A `contact(id)`, B `contacts(ids)` × 50,
- * C `_entities` × 100, D `service` (no I/O: the GraphQL cost alone), E the single-contact REST call
- * made directly to the sandbox, and F: A's query answered from a second layer process's warm
- * contact cache (A without the telli hop), which splits A / D into the two costs it is made of.
- * Every request asks for different ids (F: different ones from its hot set), so cross-request
- * single-flight never flatters the numbers. Then two 100k-request runs of A for peak RSS and
- * growth, and the time from process start to `/health` 200.
+ * Scenarios: A `contact(id)`; A at 1 connection (latency); G 20 aliased `contact(id)`s; B
+ * `contacts(ids)` × 50; C `_entities` × 100; D `{ __typename }` (no I/O: the GraphQL cost alone);
+ * E the single-contact REST call made directly to the sandbox; F A's query answered from a second
+ * layer process's warm contact cache (A without the telli hop); R: A at 256 connections against
+ * the remote sandbox. Every request asks for ids no other request in flight asks for, so
+ * single-flight never flatters a number: whatever sharing there is, is group commit of distinct
+ * ids. Then two 100k-request runs of A for peak RSS and growth, and the time from process start to
+ * `/health` 200.
  *
- *   npm run bench -- [--latency 20ms] [--duration 12s] [--rounds 3] [--connections 32] [--rss-requests 100000]
- *                    [--warmup 2s] [--entry dist/server.js]
+ *   npm run bench -- [--baseline-ref <ref>] [--latency 0ms] [--remote-latency 20ms] [--remote-connections 256]
+ *                    [--duration 12s] [--rounds 3] [--connections 32] [--rss-requests 100000] [--warmup 2s]
+ *                    [--only A,A1,G,B,C,D,E,F,R] [--entry dist/server.js]
  *
  * Prints a Markdown table and writes bench-results/bench-<time>.json and bench-results/latest.json.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -32,12 +41,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
+import { npmStartNodeArgs } from '../support/process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const API_KEY = 'bench_0123456789abcdef';
 const CONTACTS = 20_000;
 /** Ids scenario F cycles through; all of them sit in the cached layer's contact cache. */
 const HOT_IDS = 2_000;
+const ALL_SCENARIOS = ['A', 'A1', 'F', 'G', 'B', 'C', 'D', 'E', 'R'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -51,27 +63,41 @@ function parseDurationMs(value: string): number {
 function parseArgs(argv: string[]) {
   const options = {
     latencyMs: 0,
+    /** Latency of the second sandbox, for scenario R. */
+    remoteLatencyMs: 20,
+    remoteConnections: 256,
     durationS: 12,
     /** Each scenario's time is split into this many rounds, interleaved with the other scenarios. */
     rounds: 3,
     connections: 32,
     rssRequests: 100_000,
     warmupS: 2,
-    /** Another build of the layer to measure (same flags), e.g. to compare two commits. */
+    /** The build of this work tree to measure (its node flags come from package.json). */
     entry: 'dist/server.js',
+    /** A git ref to build and measure beside this work tree, e.g. the main branch's last commit. */
+    baselineRef: undefined as string | undefined,
+    only: new Set<string>(ALL_SCENARIOS),
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--latency') options.latencyMs = parseDurationMs(value);
+    else if (flag === '--remote-latency') options.remoteLatencyMs = parseDurationMs(value);
+    else if (flag === '--remote-connections') options.remoteConnections = Number(value);
     else if (flag === '--duration') options.durationS = Math.max(1, Math.round(parseDurationMs(value) / 1000));
     else if (flag === '--connections') options.connections = Number(value);
     else if (flag === '--rss-requests') options.rssRequests = Number(value);
     else if (flag === '--warmup') options.warmupS = Math.round(parseDurationMs(value) / 1000);
     else if (flag === '--entry') options.entry = value;
+    else if (flag === '--baseline-ref') options.baselineRef = value;
     else if (flag === '--rounds') options.rounds = Math.max(1, Math.round(Number(value)));
-    else throw new Error(`unknown option ${flag}`);
+    else if (flag === '--only') {
+      options.only = new Set(value.split(',').map((s) => s.trim()));
+      const unknown = [...options.only].filter((s) => !(ALL_SCENARIOS as readonly string[]).includes(s));
+      if (unknown.length)
+        throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${ALL_SCENARIOS.join(',')}`);
+    } else throw new Error(`unknown option ${flag}`);
     i++;
   }
   // An unsuffixed --duration is seconds, an unsuffixed --latency milliseconds.
@@ -129,31 +155,65 @@ async function startSandboxProcess(latencyMs: number): Promise<SandboxProcess> {
   throw new Error('sandbox process exited before it was ready');
 }
 
+/** A build of the layer: where it lives and how `npm start` runs it there. */
+interface Build {
+  /** `this build` or the baseline's short commit. */
+  label: string;
+  commit: string;
+  dir: string;
+  entry: string;
+  nodeArgs: string[];
+}
+
+const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+
+/**
+ * Extracts `ref`'s `src/` and `package.json` into `bench-results/baseline-<sha>/` (inside the
+ * repository, so that its imports resolve to this work tree's `node_modules`) and builds it with
+ * its own build script.
+ */
+async function prepareBaseline(ref: string): Promise<Build> {
+  const commit = git('rev-parse', '--short=7', `${ref}^{commit}`);
+  const dir = join(ROOT, 'bench-results', `baseline-${commit}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const paths = ['src', 'package.json', 'tsconfig.json'].filter((path) => {
+    try {
+      git('cat-file', '-e', `${commit}:${path}`);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const archive = execFileSync('git', ['archive', '--format=tar', commit, ...paths], { cwd: ROOT });
+  execFileSync('tar', ['-x', '-C', dir], { input: archive });
+  const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const build = pkg.scripts['build'];
+  if (!build) throw new Error(`${ref} has no build script`);
+  execFileSync('sh', ['-c', build], {
+    cwd: dir,
+    stdio: 'inherit',
+    env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env['PATH'] ?? ''}` },
+  });
+  return { label: commit, commit, dir, entry: 'dist/server.js', nodeArgs: npmStartNodeArgs(dir) };
+}
+
 interface LayerProcess {
   child: ChildProcess;
+  pid: number;
   url: string;
+  build: Build;
   /** ms from spawn to the first `/health` 200. */
   startupMs: number;
 }
 
-/** The node flags of `npm run start:prod`, so the bench measures exactly what production runs. */
-async function productionNodeArgs(): Promise<string[]> {
-  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const [node, ...args] = (pkg.scripts['start:prod'] ?? '').trim().split(/\s+/);
-  if (node !== 'node' || args.at(-1) !== 'dist/server.js') {
-    throw new Error('expected scripts["start:prod"] to be `node [flags] dist/server.js`');
-  }
-  return args;
-}
-
-async function startLayer(sandboxUrl: string, entry: string, env: Record<string, string> = {}): Promise<LayerProcess> {
+async function startLayer(sandboxUrl: string, build: Build, env: Record<string, string> = {}): Promise<LayerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = await productionNodeArgs();
   const started = performance.now();
   const child = track(
-    spawn(process.execPath, [...args.slice(0, -1), entry], {
-      cwd: ROOT,
+    spawn(process.execPath, [...build.nodeArgs, build.entry], {
+      cwd: build.dir,
       env: {
         PATH: process.env['PATH'] ?? '',
         NODE_ENV: 'production',
@@ -172,7 +232,8 @@ async function startLayer(sandboxUrl: string, entry: string, env: Record<string,
     try {
       const res = await fetch(`${url}/health`);
       await res.arrayBuffer();
-      if (res.status === 200) return { child, url, startupMs: performance.now() - started };
+      if (res.status === 200)
+        return { child, pid: child.pid as number, url, build, startupMs: performance.now() - started };
     } catch {
       // not listening yet
     }
@@ -208,13 +269,15 @@ async function cpuSplitMs(pid: number): Promise<{ user: number; system: number }
   return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
 }
 
-/** Samples the layer's resident set every 100 ms while a scenario runs; `stop` returns the peak. */
+/** Samples a process's resident set every 100 ms while a scenario runs; `stop` returns the peak. */
 function rssSampler(pid: number) {
   let peak = 0;
   let stopped = false;
+  // A process that exits mid-scenario ends the sampling; `measure` then says which one it was.
+  const sample = () => procStatusMb(pid, 'VmRSS').catch(() => 0);
   const loop = (async () => {
     while (!stopped) {
-      peak = Math.max(peak, await procStatusMb(pid, 'VmRSS'));
+      peak = Math.max(peak, await sample());
       await sleep(100);
     }
   })();
@@ -222,7 +285,7 @@ function rssSampler(pid: number) {
     async stop(): Promise<number> {
       stopped = true;
       await loop;
-      return Math.max(peak, await procStatusMb(pid, 'VmRSS'));
+      return Math.max(peak, await sample());
     },
   };
 }
@@ -230,26 +293,29 @@ function rssSampler(pid: number) {
 /** The commit measured, `+dirty` when the work tree has changes. */
 function gitDescribe(): string {
   try {
-    return execFileSync('git', ['describe', '--always', '--dirty=+dirty'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return git('describe', '--always', '--dirty=+dirty');
   } catch {
     return 'unknown';
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scenarios
+// Workloads: what is asked, and how an answer is checked
 
 const FIELDS = 'id firstName lastName phoneNumber status callAttempts nextCallAt contactDetails';
 const QUERY_A = `query A($id: ID!) { contact(id: $id) { ${FIELDS} } }`;
+const ALIASES = 20;
+const QUERY_G = `query G(${Array.from({ length: ALIASES }, (_, i) => `$i${i}: ID!`).join(', ')}) { ${Array.from(
+  { length: ALIASES },
+  (_, i) => `c${i}: contact(id: $i${i}) { ${FIELDS} }`,
+).join(' ')} }`;
 const QUERY_B = `query B($ids: [ID!]!) { contacts(ids: $ids) { ${FIELDS} } }`;
 const QUERY_C = `query C($representations: [_Any!]!) { _entities(representations: $representations) { ... on Contact { ${FIELDS} } } }`;
-const QUERY_D = '{ service { name version federation } }';
+const QUERY_D = '{ __typename }';
 
-interface Scenario {
+interface Workload {
   key: string;
   title: string;
-  /** `cachedLayer`: a second layer process with the contact cache on, warmed with `HOT_IDS` ids. */
-  target: 'layer' | 'cachedLayer' | 'sandbox';
   path: string;
   headers: Record<string, string>;
   /** Body of the n-th request (every request gets different ids). */
@@ -258,7 +324,7 @@ interface Scenario {
   ok: (body: string) => boolean;
 }
 
-function scenarios(ids: string[]): Scenario[] {
+function workloads(ids: string[]) {
   const id = (n: number) => ids[n % ids.length] as string;
   const slice = (n: number, size: number) => Array.from({ length: size }, (_, i) => id(n * size + i));
   const graphql = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
@@ -266,80 +332,122 @@ function scenarios(ids: string[]): Scenario[] {
   // Parsing every large answer would load the generator's CPU (shared with the layer on this
   // machine); every 16th is parsed and checked in full, the rest must at least have no errors.
   let checked = 0;
-  const allFound = (field: string, size: number) => (body: string) => {
+  const allFound = (pick: (data: Record<string, unknown>) => unknown[] | undefined, size: number) => (body: string) => {
     if (!noErrors(body)) return false;
     if (checked++ % 16 !== 0) return true;
-    const list = (JSON.parse(body) as { data: Record<string, unknown[]> }).data[field];
-    return Array.isArray(list) && list.length === size && list.every((c) => c !== null);
+    const list = pick((JSON.parse(body) as { data: Record<string, unknown> }).data);
+    return Array.isArray(list) && list.length === size && list.every((c) => c !== null && typeof c === 'object');
   };
-  return [
-    {
-      key: 'A',
-      title: 'contact(id)',
-      target: 'layer',
-      path: '/graphql',
-      headers: graphql,
-      body: (n) => JSON.stringify({ query: QUERY_A, variables: { id: id(n) } }),
-      ok: (body) => noErrors(body) && body.includes('"firstName"'),
-    },
-    {
-      // A's query and server, answered from the layer's own contact cache: the GraphQL cost of A
-      // without the telli hop (the sandbox's counter must show 0 calls). A / F is what the hop
-      // costs; F / D what A's selection costs over D's.
+  const a: Workload = {
+    key: 'A',
+    title: 'contact(id)',
+    path: '/graphql',
+    headers: graphql,
+    body: (n) => JSON.stringify({ query: QUERY_A, variables: { id: id(n) } }),
+    ok: (body) => noErrors(body) && body.includes('"firstName"'),
+  };
+  return {
+    A: a,
+    // A's query and server, answered from the layer's own contact cache: the GraphQL cost of A
+    // without the telli hop (the sandbox's counter must show 0 calls).
+    F: {
+      ...a,
       key: 'F',
       title: 'contact(id), cache hot (A without the hop)',
-      target: 'cachedLayer',
+      body: (n: number) => JSON.stringify({ query: QUERY_A, variables: { id: ids[n % HOT_IDS] } }),
+    },
+    G: {
+      key: 'G',
+      title: `${ALIASES} aliased contact(id)`,
       path: '/graphql',
       headers: graphql,
-      body: (n) => JSON.stringify({ query: QUERY_A, variables: { id: ids[n % HOT_IDS] } }),
-      ok: (body) => noErrors(body) && body.includes('"firstName"'),
+      body: (n: number) =>
+        JSON.stringify({
+          query: QUERY_G,
+          variables: Object.fromEntries(slice(n, ALIASES).map((cid, i) => [`i${i}`, cid])),
+        }),
+      ok: allFound((data) => Object.values(data), ALIASES),
     },
-    {
+    B: {
       key: 'B',
       title: 'contacts(ids) × 50',
-      target: 'layer',
       path: '/graphql',
       headers: graphql,
-      body: (n) => JSON.stringify({ query: QUERY_B, variables: { ids: slice(n, 50) } }),
-      ok: allFound('contacts', 50),
+      body: (n: number) => JSON.stringify({ query: QUERY_B, variables: { ids: slice(n, 50) } }),
+      ok: allFound((data) => data['contacts'] as unknown[], 50),
     },
-    {
+    C: {
       key: 'C',
       title: '_entities × 100',
-      target: 'layer',
       path: '/graphql',
       headers: graphql,
-      body: (n) =>
+      body: (n: number) =>
         JSON.stringify({
           query: QUERY_C,
           variables: { representations: slice(n, 100).map((cid) => ({ __typename: 'Contact', id: cid })) },
         }),
-      ok: allFound('_entities', 100),
+      ok: allFound((data) => data['_entities'] as unknown[], 100),
     },
-    {
+    D: {
       key: 'D',
-      title: 'service (no I/O, ceiling)',
-      target: 'layer',
+      title: '{ __typename } (no I/O, ceiling)',
       path: '/graphql',
       headers: graphql,
       body: () => JSON.stringify({ query: QUERY_D }),
-      ok: (body) => noErrors(body) && body.includes('"telli-graphql"'),
+      ok: (body: string) => body === '{"data":{"__typename":"Query"}}',
     },
-    {
+    E: {
       key: 'E',
       title: 'REST direct to sandbox (floor)',
-      target: 'sandbox',
       path: '/v1/get-contacts-batch',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
-      body: (n) => JSON.stringify({ contact_ids: [id(n)] }),
-      ok: (body) => body.startsWith('[{"status":"success"'),
+      body: (n: number) => JSON.stringify({ contact_ids: [id(n)] }),
+      ok: (body: string) => body.startsWith('[{"status":"success"'),
     },
-  ];
+  } satisfies Record<string, Workload>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+/** Where a scenario's requests go, and which processes' CPU and memory belong to it. */
+interface Target {
+  url: string;
+  /** The layer process measured; none for E (the sandbox alone). */
+  layer: LayerProcess | undefined;
+  sandbox: SandboxProcess;
+}
+
+interface Scenario {
+  /** e.g. `A`, `A1`, `R` */
+  key: string;
+  title: string;
+  /** Build label, `—` for E. */
+  build: string;
+  workload: Workload;
+  target: Target;
+  connections: number;
+  /** `sequential`: one request after the other, timed to the microsecond (A at 1 connection). */
+  mode: 'load' | 'sequential';
+  /** Which of the two interleaved phases: 'local' (main sandbox) or 'remote'. */
+  phase: 'local' | 'remote';
+}
+
+interface LoadResult {
+  requests: number;
+  sent: number;
+  durationS: number;
+  p50Ms: number;
+  p99Ms: number;
+  bad: number;
+  badSample: string | undefined;
+  errors: number;
+  next: number;
 }
 
 interface LoadOptions {
   url: string;
-  scenario: Scenario;
+  workload: Workload;
   connections: number;
   durationS?: number;
   amount?: number;
@@ -347,7 +455,7 @@ interface LoadOptions {
   offset: number;
 }
 
-async function load({ url, scenario, connections, durationS, amount, offset }: LoadOptions) {
+async function load({ url, workload, connections, durationS, amount, offset }: LoadOptions): Promise<LoadResult> {
   let n = offset;
   let bad = 0;
   let badSample: string | undefined;
@@ -360,11 +468,11 @@ async function load({ url, scenario, connections, durationS, amount, offset }: L
     requests: [
       {
         method: 'POST',
-        path: scenario.path,
-        headers: scenario.headers,
-        setupRequest: (request) => ({ ...request, body: scenario.body(n++) }),
+        path: workload.path,
+        headers: workload.headers,
+        setupRequest: (request) => ({ ...request, body: workload.body(n++) }),
         onResponse: (status, body) => {
-          if (status !== 200 || !scenario.ok(body)) {
+          if (status !== 200 || !workload.ok(body)) {
             bad++;
             badSample ??= `${status} ${body.slice(0, 300)}`;
           }
@@ -372,7 +480,60 @@ async function load({ url, scenario, connections, durationS, amount, offset }: L
       },
     ],
   });
-  return { result, bad, badSample, next: n };
+  return {
+    requests: result.requests.total,
+    sent: result.requests.sent,
+    durationS: (result.duration as number) || (durationS ?? 0),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    bad,
+    badSample,
+    errors: result.errors + result.timeouts,
+    next: n,
+  };
+}
+
+/** One request at a time over one keep-alive connection, each timed with `performance.now()`. */
+async function sequential({ url, workload, durationS, offset }: LoadOptions): Promise<LoadResult> {
+  const pool = new Pool(url, { connections: 1, pipelining: 1 });
+  const latencies: number[] = [];
+  let n = offset;
+  let bad = 0;
+  let badSample: string | undefined;
+  const started = performance.now();
+  const end = started + (durationS ?? 10) * 1000;
+  try {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const res = await pool.request({
+        method: 'POST',
+        path: workload.path,
+        headers: workload.headers,
+        body: workload.body(n++),
+      });
+      const text = await res.body.text();
+      latencies.push(performance.now() - t0);
+      if (res.statusCode !== 200 || !workload.ok(text)) {
+        bad++;
+        badSample ??= `${res.statusCode} ${text.slice(0, 300)}`;
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  latencies.sort((x, y) => x - y);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return {
+    requests: latencies.length,
+    sent: latencies.length,
+    durationS: (performance.now() - started) / 1000,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    bad,
+    badSample,
+    errors: 0,
+    next: n,
+  };
 }
 
 async function controlJson<T>(sandbox: SandboxProcess, path: string, method = 'GET'): Promise<T> {
@@ -380,13 +541,35 @@ async function controlJson<T>(sandbox: SandboxProcess, path: string, method = 'G
   return (method === 'GET' ? await res.json() : undefined) as T;
 }
 
+/** One round of one scenario. */
+interface Measurement {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  upstreamCalls: number;
+  upstreamIds: number;
+  sent: number;
+  peakRssMb: number;
+  layerCpuUsPerOp: number;
+  layerSystemCpuUsPerOp: number;
+  layerCpuPercent: number;
+  sandboxCpuPercent: number;
+  requests: number;
+  bad: number;
+  errors: number;
+}
+
 interface Row {
   scenario: string;
   title: string;
+  build: string;
+  connections: number;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   upstreamCallsPerOp: number | null;
+  /** Contact ids per telli call (the sandbox's own count). */
+  idsPerCall: number | null;
   peakRssMb: number | null;
   /** Layer CPU time per completed request: robust to other load on the machine, unlike req/s. */
   layerCpuUsPerOp: number | null;
@@ -400,23 +583,6 @@ interface Row {
   errors: number;
 }
 
-/** One round of one scenario. */
-interface Measurement {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  upstreamCalls: number;
-  sent: number;
-  peakRssMb: number;
-  layerCpuUsPerOp: number;
-  layerSystemCpuUsPerOp: number;
-  layerCpuPercent: number;
-  sandboxCpuPercent: number;
-  requests: number;
-  bad: number;
-  errors: number;
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
@@ -427,14 +593,22 @@ function median(values: number[]): number {
 
 function summarize(scenario: Scenario, rounds: Measurement[]): Row {
   const sum = (pick: (m: Measurement) => number) => rounds.reduce((total, m) => total + pick(m), 0);
-  const layer = scenario.target !== 'sandbox';
+  const layer = scenario.target.layer !== undefined;
   return {
     scenario: scenario.key,
     title: scenario.title,
+    build: scenario.build,
+    connections: scenario.connections,
     requestsPerSecond: median(rounds.map((m) => m.requestsPerSecond)),
     p50Ms: median(rounds.map((m) => m.p50Ms)),
     p99Ms: median(rounds.map((m) => m.p99Ms)),
     upstreamCallsPerOp: layer ? sum((m) => m.upstreamCalls) / sum((m) => m.sent) : null,
+    // Only where the scenario itself calls telli: a few requests of the previous scenario, cut off
+    // at its end, may still arrive after the counters were reset.
+    idsPerCall:
+      layer && sum((m) => m.upstreamCalls) > 0.01 * sum((m) => m.sent)
+        ? sum((m) => m.upstreamIds) / sum((m) => m.upstreamCalls)
+        : null,
     peakRssMb: layer ? Math.max(...rounds.map((m) => m.peakRssMb)) : null,
     layerCpuUsPerOp: layer ? median(rounds.map((m) => m.layerCpuUsPerOp)) : null,
     layerSystemCpuUsPerOp: layer ? median(rounds.map((m) => m.layerSystemCpuUsPerOp)) : null,
@@ -451,143 +625,248 @@ function summarize(scenario: Scenario, rounds: Measurement[]): Row {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const began = performance.now();
+  const wants = (key: string) => options.only.has(key);
+  const current: Build = {
+    label: 'this build',
+    commit: gitDescribe(),
+    dir: ROOT,
+    entry: options.entry,
+    nodeArgs: npmStartNodeArgs(ROOT),
+  };
+  const baseline = options.baselineRef ? await prepareBaseline(options.baselineRef) : undefined;
+  const builds = baseline ? [current, baseline] : [current];
+
   const sandbox = await startSandboxProcess(options.latencyMs);
+  const remoteSandbox = wants('R') ? await startSandboxProcess(options.remoteLatencyMs) : undefined;
   const ids = await controlJson<string[]>(sandbox, '/ids');
+  const work = workloads(ids);
 
-  // Start-up: three fresh processes, median reported.
-  const startups: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const layer = await startLayer(sandbox.url, options.entry);
-    startups.push(layer.startupMs);
-    await stopProcess(layer.child);
+  // Start-up: three fresh processes per build, median reported.
+  const startups = new Map<Build, number[]>();
+  for (const build of builds) {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const layer = await startLayer(sandbox.url, build);
+      times.push(layer.startupMs);
+      await stopProcess(layer.child);
+    }
+    startups.set(
+      build,
+      times.sort((a, b) => a - b),
+    );
   }
-  startups.sort((a, b) => a - b);
 
-  const layer = await startLayer(sandbox.url, options.entry);
-  const pid = layer.child.pid as number;
+  const layers = new Map<Build, LayerProcess>();
+  for (const build of builds) layers.set(build, await startLayer(sandbox.url, build));
+  const remoteLayers = new Map<Build, LayerProcess>();
+  if (remoteSandbox) for (const build of builds) remoteLayers.set(build, await startLayer(remoteSandbox.url, build));
   // Same build and flags, plus a contact cache that outlives the bench, warmed with every id F asks for.
-  const cachedLayer = await startLayer(sandbox.url, options.entry, {
-    TELLI_CACHE_TTL_MS: String(60 * 60_000),
-    TELLI_CACHE_MAX_ENTRIES: String(HOT_IDS),
-  });
-  const all = scenarios(ids);
-  let offset = 0;
+  const cachedLayer = wants('F')
+    ? await startLayer(sandbox.url, current, {
+        TELLI_CACHE_TTL_MS: String(60 * 60_000),
+        TELLI_CACHE_MAX_ENTRIES: String(HOT_IDS),
+      })
+    : undefined;
 
-  // Warm-up (JIT, sockets, parser cache), not measured.
-  for (const scenario of all.filter((s) => s.target !== 'sandbox')) {
-    if (scenario.target === 'cachedLayer') {
-      // Every hot id once (so F never calls telli), then the usual warm-up.
-      await load({ url: cachedLayer.url, scenario, connections: options.connections, amount: HOT_IDS, offset: 0 });
+  // The scenarios, in the order each round runs them: a build's figure right beside its baseline's.
+  const scenarios: Scenario[] = [];
+  const perBuild = (key: string, workload: Workload, title: string, connections: number, mode: Scenario['mode']) => {
+    if (!wants(key)) return;
+    for (const build of builds) {
+      const layer = layers.get(build) as LayerProcess;
+      scenarios.push({
+        key,
+        title,
+        build: build.label,
+        workload,
+        target: { url: layer.url, layer, sandbox },
+        connections,
+        mode,
+        phase: 'local',
+      });
     }
-    const warm = await load({
-      url: scenario.target === 'cachedLayer' ? cachedLayer.url : layer.url,
-      scenario,
+  };
+  perBuild('A', work.A, work.A.title, options.connections, 'load');
+  perBuild('A1', work.A, `${work.A.title}, 1 connection`, 1, 'sequential');
+  if (cachedLayer) {
+    scenarios.push({
+      key: 'F',
+      title: work.F.title,
+      build: current.label,
+      workload: work.F,
+      target: { url: cachedLayer.url, layer: cachedLayer, sandbox },
       connections: options.connections,
-      durationS: options.warmupS,
-      offset,
+      mode: 'load',
+      phase: 'local',
     });
-    offset = warm.next;
   }
-
-  /*
-   * Rounds: every scenario runs `rounds` times for durationS / rounds, in turn (A F B C D E, A F …).
-   * Other jobs on a shared machine come and go within seconds; interleaving spreads that noise over
-   * all scenarios instead of letting it land on one, so ratios such as A / D compare like with
-   * like. A row shows the median round (req/s, latency, CPU per request) and the whole-scenario
-   * upstream calls per operation and peak RSS.
-   */
-  const roundS = Math.max(1, Math.round(options.durationS / options.rounds));
-  const measurements = new Map<string, Measurement[]>();
-  for (let round = 0; round < options.rounds; round++) {
-    for (const scenario of all) {
-      const measurement = await measure(scenario, roundS);
-      const list = measurements.get(scenario.key) ?? [];
-      list.push(measurement);
-      measurements.set(scenario.key, list);
+  perBuild('G', work.G, work.G.title, options.connections, 'load');
+  perBuild('B', work.B, work.B.title, options.connections, 'load');
+  perBuild('C', work.C, work.C.title, options.connections, 'load');
+  perBuild('D', work.D, work.D.title, options.connections, 'load');
+  if (wants('E')) {
+    scenarios.push({
+      key: 'E',
+      title: work.E.title,
+      build: '—',
+      workload: work.E,
+      target: { url: sandbox.url, layer: undefined, sandbox },
+      connections: options.connections,
+      mode: 'load',
+      phase: 'local',
+    });
+  }
+  if (remoteSandbox) {
+    for (const build of builds) {
+      const layer = remoteLayers.get(build) as LayerProcess;
+      scenarios.push({
+        key: 'R',
+        title: `${work.A.title}, telli +${options.remoteLatencyMs} ms`,
+        build: build.label,
+        workload: work.A,
+        target: { url: layer.url, layer, sandbox: remoteSandbox },
+        connections: options.remoteConnections,
+        mode: 'load',
+        phase: 'remote',
+      });
     }
   }
-  const rows: Row[] = all.map((scenario) => summarize(scenario, measurements.get(scenario.key) ?? []));
 
-  async function measure(scenario: Scenario, durationS: number): Promise<Measurement> {
-    await controlJson(sandbox, '/reset', 'POST');
-    const measured = scenario.target === 'cachedLayer' ? cachedLayer : layer;
-    const measuredPid = measured.child.pid as number;
-    const sampler = rssSampler(measuredPid);
-    const sandboxPid = sandbox.child.pid as number;
-    const [layerCpu0, sandboxCpu0, wall0] = [await cpuSplitMs(measuredPid), await cpuMs(sandboxPid), performance.now()];
-    const run = await load({
-      url: scenario.target === 'sandbox' ? sandbox.url : measured.url,
-      scenario,
-      connections: options.connections,
+  let offset = 0;
+  const run = (scenario: Scenario, durationS: number) => {
+    const runner = scenario.mode === 'sequential' ? sequential : load;
+    return runner({
+      url: scenario.target.url,
+      workload: scenario.workload,
+      connections: scenario.connections,
       durationS,
       offset,
     });
-    offset = run.next;
+  };
+
+  // Warm-up (JIT, sockets, parser cache), not measured.
+  if (cachedLayer) {
+    // Every hot id once (so F never calls telli), then the usual warm-up.
+    await load({
+      url: cachedLayer.url,
+      workload: work.F,
+      connections: options.connections,
+      amount: HOT_IDS,
+      offset: 0,
+    });
+  }
+  for (const scenario of scenarios.filter((s) => s.target.layer)) offset = (await run(scenario, options.warmupS)).next;
+
+  /*
+   * Rounds: every scenario runs `rounds` times for durationS / rounds, in turn (A A' A1 A1' F G G' …,
+   * then A' A A1' A1 F G' G …), where ' is the baseline build. Other jobs on a shared machine come and go within seconds;
+   * interleaving spreads that noise over all scenarios instead of letting it land on one, so
+   * ratios such as A / D, or this build / the baseline, compare like with like. A row shows the
+   * median round (req/s, latency, CPU per request) and the whole-scenario upstream calls per
+   * operation and peak RSS.
+   */
+  const roundS = Math.max(1, Math.round(options.durationS / options.rounds));
+  const measurements = new Map<Scenario, Measurement[]>();
+  for (let round = 0; round < options.rounds; round++) {
+    // Every other round runs a scenario's builds in the opposite order, so that neither build is
+    // always the one measured right after a different scenario (or a burst of other work).
+    for (const scenario of round % 2 === 0 ? scenarios : swapPairs(scenarios)) {
+      const list = measurements.get(scenario) ?? [];
+      list.push(await measure(scenario, roundS));
+      measurements.set(scenario, list);
+    }
+  }
+  const rows: Row[] = scenarios.map((scenario) => summarize(scenario, measurements.get(scenario) ?? []));
+
+  async function measure(scenario: Scenario, durationS: number): Promise<Measurement> {
+    const { sandbox: upstream, layer } = scenario.target;
+    await controlJson(upstream, '/reset', 'POST');
+    const measuredPid = layer?.pid;
+    const sampler = measuredPid === undefined ? undefined : rssSampler(measuredPid);
+    const sandboxPid = upstream.child.pid as number;
+    const zero = { user: 0, system: 0 };
+    const layerCpu0 = measuredPid === undefined ? zero : await cpuSplitMs(measuredPid);
+    const [sandboxCpu0, wall0] = [await cpuMs(sandboxPid), performance.now()];
+    const result = await run(scenario, durationS);
+    offset = result.next;
+    for (const process of [layer?.child, upstream.child]) {
+      if (process && (process.exitCode !== null || process.signalCode !== null)) {
+        throw new Error(
+          `${process === upstream.child ? 'the sandbox' : `the layer (${scenario.build})`} exited ` +
+            `(${process.signalCode ?? `code ${process.exitCode}`}) during ${scenario.key}`,
+        );
+      }
+    }
     const wallMs = performance.now() - wall0;
-    const layerCpuNow = await cpuSplitMs(measuredPid);
+    const layerCpuNow = measuredPid === undefined ? zero : await cpuSplitMs(measuredPid);
     const layerSystemCpu = layerCpuNow.system - layerCpu0.system;
     const layerCpu = layerCpuNow.user - layerCpu0.user + layerSystemCpu;
     const sandboxCpu = (await cpuMs(sandboxPid)) - sandboxCpu0;
-    const peakRssMb = await sampler.stop();
+    const peakRssMb = (await sampler?.stop()) ?? 0;
     await sleep(200); // let requests cut off at the end reach the sandbox before counting
-    const stats = await controlJson<{ totalCalls: number }>(sandbox, '/stats');
-    const { result } = run;
-    if (run.badSample) out(`  ! ${scenario.key}: ${run.bad} bad responses, e.g. ${run.badSample}`);
+    const stats = await controlJson<{ totalCalls: number; batchIds: number }>(upstream, '/stats');
+    if (result.badSample)
+      out(`  ! ${scenario.key} (${scenario.build}): ${result.bad} bad responses, e.g. ${result.badSample}`);
     return {
-      requestsPerSecond: result.requests.total / ((result.duration as number) || durationS),
-      p50Ms: result.latency.p50,
-      p99Ms: result.latency.p99,
+      requestsPerSecond: result.requests / (result.durationS || durationS),
+      p50Ms: result.p50Ms,
+      p99Ms: result.p99Ms,
       upstreamCalls: stats.totalCalls,
-      sent: result.requests.sent,
+      upstreamIds: stats.batchIds,
+      sent: result.sent,
       peakRssMb,
-      layerCpuUsPerOp: (layerCpu * 1000) / result.requests.total,
-      layerSystemCpuUsPerOp: (layerSystemCpu * 1000) / result.requests.total,
+      layerCpuUsPerOp: (layerCpu * 1000) / result.requests,
+      layerSystemCpuUsPerOp: (layerSystemCpu * 1000) / result.requests,
       layerCpuPercent: (layerCpu / wallMs) * 100,
       sandboxCpuPercent: (sandboxCpu / wallMs) * 100,
-      requests: result.requests.total,
-      bad: run.bad,
-      errors: result.errors + result.timeouts,
+      requests: result.requests,
+      bad: result.bad,
+      errors: result.errors,
     };
   }
 
-  await stopProcess(cachedLayer.child);
+  // The mixed load's peak, per build: the largest resident set sampled while its local layer
+  // answered A, A1, G, B, C and D, and the kernel's high-water mark of that process so far.
+  const mixedPeak = new Map<Build, { peakRssMb: number; vmHwmMb: number }>();
+  for (const build of builds) {
+    const peaks = rows.filter((r) => r.build === build.label && r.scenario !== 'F' && r.scenario !== 'R');
+    mixedPeak.set(build, {
+      peakRssMb: Math.max(0, ...peaks.map((r) => r.peakRssMb ?? 0)),
+      vmHwmMb: await procStatusMb((layers.get(build) as LayerProcess).pid, 'VmHWM'),
+    });
+  }
+  if (cachedLayer) await stopProcess(cachedLayer.child);
+  for (const layer of remoteLayers.values()) await stopProcess(layer.child);
 
-  // Memory: two consecutive runs of A with a fixed request count.
+  // Memory: two consecutive runs of A with a fixed request count, on this build's layer.
   const memoryRuns: { requests: number; peakRssMb: number; rssAfterMb: number; seconds: number }[] = [];
-  const scenarioA = all[0] as Scenario;
-  for (let i = 0; i < 2; i++) {
-    const sampler = rssSampler(pid);
+  const primary = layers.get(current) as LayerProcess;
+  for (let i = 0; i < 2 && options.rssRequests > 0; i++) {
+    const sampler = rssSampler(primary.pid);
     const t0 = performance.now();
-    const run = await load({
-      url: layer.url,
-      scenario: scenarioA,
+    const result = await load({
+      url: primary.url,
+      workload: work.A,
       connections: options.connections,
       amount: options.rssRequests,
       offset,
     });
-    offset = run.next;
+    offset = result.next;
     const peak = await sampler.stop();
     await sleep(1000);
     memoryRuns.push({
-      requests: run.result.requests.total,
+      requests: result.requests,
       peakRssMb: peak,
-      rssAfterMb: await procStatusMb(pid, 'VmRSS'),
+      rssAfterMb: await procStatusMb(primary.pid, 'VmRSS'),
       seconds: (performance.now() - t0) / 1000,
     });
   }
-  const hwmMb = await procStatusMb(pid, 'VmHWM');
+  const hwmMb = await procStatusMb(primary.pid, 'VmHWM');
 
-  await stopProcess(layer.child);
+  for (const layer of layers.values()) await stopProcess(layer.child);
   await stopProcess(sandbox.child);
+  if (remoteSandbox) await stopProcess(remoteSandbox.child);
 
-  const byKey = (key: string) => rows.find((r) => r.scenario === key) as Row;
-  const ratioAD = byKey('A').requestsPerSecond / byKey('D').requestsPerSecond;
-  const cpuRatioAD = (byKey('D').layerCpuUsPerOp ?? NaN) / (byKey('A').layerCpuUsPerOp ?? NaN);
-  // A / D = (F / D) × (A / F): what A's selection costs over D's, times what the telli hop costs.
-  const ratioFD = byKey('F').requestsPerSecond / byKey('D').requestsPerSecond;
-  const ratioAF = byKey('A').requestsPerSecond / byKey('F').requestsPerSecond;
-  const [run1, run2] = memoryRuns as [(typeof memoryRuns)[0], (typeof memoryRuns)[0]];
-  const growth = run2.peakRssMb / run1.peakRssMb - 1;
   const machine = {
     node: process.version,
     cpus: cpus().length,
@@ -595,63 +874,148 @@ async function main(): Promise<void> {
     memoryGb: Math.round(totalmem() / 2 ** 30),
     platform: `${process.platform}-${process.arch}`,
   };
-  const report = {
+  const row = (key: string, build: Build) => rows.find((r) => r.scenario === key && r.build === build.label);
+  const comparisons = report(builds, row, mixedPeak);
+  const result = {
     date: new Date().toISOString(),
-    commit: gitDescribe(),
+    commit: current.commit,
+    baseline: baseline && { ref: options.baselineRef, commit: baseline.commit },
     machine,
-    options,
-    startupMs: { median: startups[1], all: startups },
+    options: { ...options, only: [...options.only] },
+    nodeArgs: Object.fromEntries(builds.map((b) => [b.label, b.nodeArgs])),
+    startupMs: Object.fromEntries(builds.map((b) => [b.label, startups.get(b)])),
     scenarios: rows,
-    ratios: { aOverD: ratioAD, aOverDByLayerCpu: cpuRatioAD, fOverD: ratioFD, aOverF: ratioAF },
+    comparisons,
+    mixedLoadPeak: Object.fromEntries(builds.map((b) => [b.label, mixedPeak.get(b)])),
     memoryRuns,
     layerVmHwmMb: hwmMb,
     totalSeconds: (performance.now() - began) / 1000,
   };
 
-  const fmt = (v: number | null, digits = 0) => (v === null ? '—' : v.toFixed(digits));
+  const fmt = (v: number | null | undefined, digits = 0) =>
+    v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits);
   out();
   out(
     `telli-graphql bench — ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}; ` +
-      `${options.connections} connections, ${options.durationS} s per scenario in ${options.rounds} interleaved rounds (median round shown), ` +
-      `sandbox latency ${options.latencyMs} ms; ` +
-      `${options.entry} at ${report.commit}`,
+      `${options.durationS} s per scenario in ${options.rounds} interleaved rounds (median round shown); ` +
+      `sandbox latency ${options.latencyMs} ms (R: ${options.remoteLatencyMs} ms); ` +
+      `this build: ${options.entry} at ${current.commit}${baseline ? `; baseline: ${options.baselineRef} = ${baseline.commit}` : ''}; ` +
+      `node ${current.nodeArgs.join(' ')}`,
   );
   out();
   out(
-    '| scenario | req/s | p50 ms | p99 ms | upstream calls/op | layer peak RSS MB | layer CPU µs/op | of which system | layer CPU % | sandbox CPU % | bad |',
+    '| scenario | build | conns | req/s | p50 ms | p99 ms | telli calls/op | ids/call | layer peak RSS MB | layer CPU µs/op | of which system | layer CPU % | sandbox CPU % | bad |',
   );
-  out('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  out('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
+    const latencyDigits = r.scenario === 'A1' ? 2 : 1;
     out(
-      `| ${r.scenario} ${r.title} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ` +
-        `${fmt(r.upstreamCallsPerOp, 3)} | ${fmt(r.peakRssMb, 1)} | ${fmt(r.layerCpuUsPerOp)} | ${fmt(r.layerSystemCpuUsPerOp)} | ` +
-        `${fmt(r.layerCpuPercent)} | ${fmt(r.sandboxCpuPercent)} | ${r.badResponses + r.errors} |`,
+      `| ${r.scenario} ${r.title} | ${r.build} | ${r.connections} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, latencyDigits)} | ` +
+        `${fmt(r.p99Ms, latencyDigits)} | ${fmt(r.upstreamCallsPerOp, 3)} | ${fmt(r.idsPerCall, 1)} | ${fmt(r.peakRssMb, 1)} | ` +
+        `${fmt(r.layerCpuUsPerOp)} | ${fmt(r.layerSystemCpuUsPerOp)} | ${fmt(r.layerCpuPercent)} | ${fmt(r.sandboxCpuPercent)} | ` +
+        `${r.badResponses + r.errors} |`,
     );
   }
   out();
-  out(
-    `A / D throughput: ${ratioAD.toFixed(2)}   A / D by layer CPU per op: ${cpuRatioAD.toFixed(2)}   ` +
-      `A p99 / p50: ${(byKey('A').p99Ms / byKey('A').p50Ms).toFixed(2)}`,
-  );
-  out(
-    `A / D = (F / D) × (A / F): ${ratioFD.toFixed(2)} × ${ratioAF.toFixed(2)}   ` +
-      "(F / D: the cost of A's selection over D's, no I/O; A / F: the cost of the telli hop)",
-  );
-  out(
-    `Memory, ${options.rssRequests} requests of A, twice: peak RSS ${run1.peakRssMb.toFixed(1)} MB then ` +
-      `${run2.peakRssMb.toFixed(1)} MB (${(growth * 100).toFixed(1)} %), after ${run1.rssAfterMb.toFixed(1)} / ` +
-      `${run2.rssAfterMb.toFixed(1)} MB; VmHWM ${hwmMb.toFixed(1)} MB`,
-  );
-  out(`Start to /health 200: ${startups.map((s) => s.toFixed(0)).join(', ')} ms (median ${startups[1]?.toFixed(0)})`);
-  out(`Total bench time: ${report.totalSeconds.toFixed(0)} s`);
+  for (const line of comparisons.lines) out(line);
+  if (memoryRuns.length === 2) {
+    const [run1, run2] = memoryRuns as [(typeof memoryRuns)[0], (typeof memoryRuns)[0]];
+    out(
+      `Memory (this build), ${options.rssRequests} requests of A, twice: peak RSS ${run1.peakRssMb.toFixed(1)} MB then ` +
+        `${run2.peakRssMb.toFixed(1)} MB (${((run2.peakRssMb / run1.peakRssMb - 1) * 100).toFixed(1)} %), after ` +
+        `${run1.rssAfterMb.toFixed(1)} / ${run2.rssAfterMb.toFixed(1)} MB; VmHWM ${hwmMb.toFixed(1)} MB`,
+    );
+  }
+  for (const build of builds) {
+    const times = startups.get(build) ?? [];
+    out(
+      `Start to /health 200 (${build.label}): ${times.map((s) => s.toFixed(0)).join(', ')} ms (median ${times[1]?.toFixed(0)})`,
+    );
+  }
+  out(`Total bench time: ${result.totalSeconds.toFixed(0)} s`);
 
   const dir = join(ROOT, 'bench-results');
   await mkdir(dir, { recursive: true });
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  const stamp = report.date.replace(/[:.]/g, '-');
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  const stamp = result.date.replace(/[:.]/g, '-');
   await writeFile(join(dir, `bench-${stamp}.json`), json);
   await writeFile(join(dir, 'latest.json'), json);
   out(`Wrote bench-results/bench-${stamp}.json`);
+}
+
+/** The scenarios in the same order, but each run of same-key scenarios (one per build) reversed. */
+function swapPairs(scenarios: Scenario[]): Scenario[] {
+  const out: Scenario[] = [];
+  for (let i = 0; i < scenarios.length;) {
+    let j = i;
+    while (j < scenarios.length && scenarios[j]?.key === scenarios[i]?.key) j++;
+    out.push(...scenarios.slice(i, j).reverse());
+    i = j;
+  }
+  return out;
+}
+
+/** The ratios and side-by-side pairs printed under the table (and kept in the JSON). */
+function report(
+  builds: Build[],
+  row: (key: string, build: Build) => Row | undefined,
+  mixedPeak: Map<Build, { peakRssMb: number; vmHwmMb: number }>,
+) {
+  const lines: string[] = [];
+  const figures: Record<string, Record<string, number>> = {};
+  const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+    a === null || a === undefined || b === null || b === undefined ? NaN : a / b;
+  const f = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+  for (const build of builds) {
+    const [a, d, fRow] = [row('A', build), row('D', build), row('F', build)];
+    const aOverD = ratio(a?.requestsPerSecond, d?.requestsPerSecond);
+    const aOverDCpu = ratio(d?.layerCpuUsPerOp, a?.layerCpuUsPerOp);
+    figures[build.label] = { aOverD, aOverDByLayerCpu: aOverDCpu };
+    lines.push(
+      `${build.label}: A / D throughput ${f(aOverD)}, by layer CPU per op ${f(aOverDCpu)}; ` +
+        `A p99 / p50 ${f(ratio(a?.p99Ms, a?.p50Ms))}` +
+        (fRow
+          ? `; A / D = (F / D) × (A / F): ${f(ratio(fRow.requestsPerSecond, d?.requestsPerSecond))} × ` +
+            `${f(ratio(a?.requestsPerSecond, fRow.requestsPerSecond))} (F / D: A's selection over D's, no I/O; A / F: the telli hop)`
+          : ''),
+    );
+  }
+  const [current, baseline] = builds as [Build, Build | undefined];
+  if (baseline) {
+    lines.push('');
+    lines.push(
+      `This build beside ${baseline.label} (same run, interleaved rounds; ratio = this build / ${baseline.label}):`,
+    );
+    for (const key of ['A', 'G', 'B', 'C', 'D', 'R']) {
+      const [now, then] = [row(key, current), row(key, baseline)];
+      if (!now || !then) continue;
+      const throughput = ratio(now.requestsPerSecond, then.requestsPerSecond);
+      const cpu = ratio(now.layerCpuUsPerOp, then.layerCpuUsPerOp);
+      figures[`${key}`] = { throughput, cpuPerOp: cpu, p99Now: now.p99Ms, p99Then: then.p99Ms };
+      lines.push(
+        `- ${key} ${now.title} (${now.connections} conns): req/s ${f(throughput)}×, CPU µs/op ${f(cpu)}×, ` +
+          `p50 ${f(now.p50Ms, 1)} vs ${f(then.p50Ms, 1)} ms, p99 ${f(now.p99Ms, 1)} vs ${f(then.p99Ms, 1)} ms, ` +
+          `telli calls/op ${f(now.upstreamCallsPerOp ?? NaN, 3)} vs ${f(then.upstreamCallsPerOp ?? NaN, 3)}`,
+      );
+    }
+    const [now1, then1] = [row('A1', current), row('A1', baseline)];
+    if (now1 && then1) {
+      figures['A1'] = { p50Now: now1.p50Ms, p50Then: then1.p50Ms, p99Now: now1.p99Ms, p99Then: then1.p99Ms };
+      lines.push(
+        `- A1 at 1 connection: p50 ${f(now1.p50Ms, 3)} vs ${f(then1.p50Ms, 3)} ms (${now1.p50Ms >= then1.p50Ms ? '+' : ''}` +
+          `${f(now1.p50Ms - then1.p50Ms, 3)} ms), p99 ${f(now1.p99Ms, 3)} vs ${f(then1.p99Ms, 3)} ms, CPU µs/op ` +
+          `${f(now1.layerCpuUsPerOp ?? NaN, 0)} vs ${f(then1.layerCpuUsPerOp ?? NaN, 0)}`,
+      );
+    }
+    const [peakNow, peakThen] = [mixedPeak.get(current), mixedPeak.get(baseline)];
+    if (peakNow && peakThen) {
+      lines.push(
+        `- Peak RSS over the mixed load (A, A1, G, B, C, D; node ${current.nodeArgs.join(' ')} vs ${baseline.nodeArgs.join(' ')}): ` +
+          `${f(peakNow.peakRssMb, 1)} vs ${f(peakThen.peakRssMb, 1)} MB; VmHWM ${f(peakNow.vmHwmMb, 1)} vs ${f(peakThen.vmHwmMb, 1)} MB`,
+      );
+    }
+  }
+  return { lines, figures };
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root. `dist/server.js` there is built once per test run (`test/support/build.ts`). */
@@ -20,13 +22,30 @@ export interface ServerProcess {
 }
 
 /**
- * Starts the built server (`node dist/server.js`, what `npm start` runs) with this env. Tests stop
+ * The node flags `npm start` runs `dist/server.js` with, from `scripts.start` in `dir`'s
+ * package.json (`[exec] node [flags] dist/server.js`).
+ */
+export function npmStartNodeArgs(dir = ROOT): string[] {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const [node, ...args] = (pkg.scripts['start'] ?? '')
+    .trim()
+    .replace(/^exec\s+/, '')
+    .split(/\s+/);
+  if (node !== 'node' || args.at(-1) !== 'dist/server.js') {
+    throw new Error(`expected scripts.start in ${dir}/package.json to be \`[exec] node [flags] dist/server.js\``);
+  }
+  return args.slice(0, -1);
+}
+
+/**
+ * Starts the built server (`node dist/server.js`; `nodeArgs`, e.g. `npmStartNodeArgs()`, go
+ * before the script) with this env. Tests stop
  * it with SIGTERM, so the drain period is off unless a test asks for one; the sandbox's demo
  * autopilot (on by default, so that `npm start` shows live events) is off unless a test turns it
  * on: its calls would change demo contacts under other tests.
  */
-export function startServerProcess(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['dist/server.js'], {
+export function startServerProcess(env: Record<string, string>, nodeArgs: readonly string[] = []): ServerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/server.js'], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', SHUTDOWN_DRAIN_MS: '0', SANDBOX_AUTOPILOT_MS: '0', ...env },
   });

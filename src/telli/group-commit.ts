@@ -1,0 +1,371 @@
+import { context, type Context as TraceContext } from '@opentelemetry/api';
+import { Cancellation, type CancelSignal } from './cancel.js';
+import { ENDPOINTS, type TelliClient } from './client.js';
+import type { CallOptions, TelliClientHooks } from './transport.js';
+import { TELLI_BATCH_LIMIT, type ContactResult } from './v1.js';
+import { TelliContractError, TelliNetworkError, TelliTimeoutError } from './errors.js';
+
+type Results = Map<string, ContactResult>;
+
+/**
+ * How long a collecting batch waits behind the calls ahead of it before it goes anyway:
+ * HOLD_FACTOR × the smoothed duration of recent calls, but at least MIN_HOLD_MS (see `#holdMs`).
+ */
+const MIN_HOLD_MS = 20;
+const HOLD_FACTOR = 3;
+/** The duration estimate before any call has finished: a remote telli, not loopback. */
+const INITIAL_ESTIMATE_MS = 100;
+
+/**
+ * Group commit of `get-contacts-batch` reads across GraphQL requests, per API key.
+ *
+ * Why: with one telli call per single-contact operation, that call cost the layer more CPU than
+ * the whole rest of the request, and every operation was a call against telli's undocumented
+ * rate limits; telli's batch read takes 1000 ids, so 32 concurrent single-contact operations can
+ * share one or two calls (README, Performance: 0.07 calls per operation at 32 connections).
+ *
+ * How, for each API key (never across keys):
+ *
+ * - **Nothing in flight: the read goes out at once**, alone. An idle server adds no latency, and
+ *   no timer is armed.
+ * - **A call in flight: new ids collect** in the key's open batch instead of starting calls of
+ *   their own. When every partial call ahead of it has settled, the open batch goes out with all
+ *   the ids that arrived meanwhile — under load, one call per telli round trip instead of one per
+ *   operation. This is the group commit of databases: the first writer flushes alone, the writers
+ *   that arrive during its flush share the next one.
+ * - **A full batch (1000 ids) goes out at once**: waiting cannot make it cheaper, and it holds
+ *   nothing back, so a large operation's chunks still travel in parallel.
+ * - **A call that is late does not stall the key**: the open batch waits at most HOLD_FACTOR × the
+ *   smoothed duration of recent calls (at least MIN_HOLD_MS), then goes anyway. Without this, one
+ *   hung call (an attempt timeout is seconds) would hold every operation of the key for as long;
+ *   with it, a hang costs the others at most a few round trips. In steady state the bound is
+ *   never reached.
+ * - An id already on its way (collecting, or in a call in flight) is joined, not asked again.
+ *
+ * Per caller — a caller is one `getContactsBatch` call, i.e. one per-request loader batch:
+ *
+ * - **Outcomes are per id**: each caller reads its own ids from the shared answer. A call that
+ *   fails as a whole (HTTP error, network, unreadable body) fails the ids of the callers it
+ *   carried — each of them would have had that call fail alone too — and never anyone else's.
+ * - **Giving up is per caller**: a caller whose signal fires (deadline, client gone) gets
+ *   UPSTREAM_TIMEOUT for its own pending ids at once; its ids leave a batch that is still
+ *   collecting (unless another caller wants them too). A call in flight is aborted only when every
+ *   caller it carries has left.
+ * - **Retries serve the callers still waiting**: the call's deadline is the latest deadline among
+ *   them, read anew before every retry, so one caller's short budget does not stop the retry
+ *   another caller can still use, and a retry is never started for nobody.
+ * - **A malformed item fails only its own caller**: telli's answer is mapped by id, so a broken
+ *   contact fails its id alone. An entry that cannot be attributed to an id, though, makes every
+ *   id the answer has no entry for ambiguous (`TelliContractError.ambiguous`): in a call shared by
+ *   several callers, one caller's broken contact would fail another caller's absent ids. So each
+ *   caller's ambiguous ids are asked again in a call of its own, and get exactly the outcome they
+ *   would have had alone. This costs extra calls only when telli breaks its contract.
+ *
+ * The call sends the request id, and is a span in the trace, of the operation that opened the batch.
+ */
+export class GroupCommit {
+  readonly #keys = new Map<string, KeyReads>();
+  /** Smoothed duration of recent calls, send to settle (queueing at the limiter and retries included). */
+  #estimateMs = INITIAL_ESTIMATE_MS;
+
+  constructor(
+    private readonly inner: Pick<TelliClient, 'getContactsBatch'>,
+    private readonly hooks: Pick<TelliClientHooks, 'onSharedBatch'> = {},
+    /** Told every answer (for the contact cache). */
+    private readonly onAnswer?: (apiKey: string, ids: readonly string[], results: Results) => void,
+  ) {}
+
+  /**
+   * Fills `out` with the results for `ids` (lower-case) and resolves with it. `ids` may repeat.
+   * Never rejects: a failure is an id's result.
+   */
+  read(apiKey: string, ids: readonly string[], out: Results, call: CallOptions): Promise<Results> {
+    const signal = call.signal;
+    if (signal?.aborted) {
+      // A caller that has already given up never waits, and starts nothing.
+      const failure = new TelliTimeoutError(ENDPOINTS.contactsBatch, 0);
+      for (const id of ids) out.set(id, failure);
+      return Promise.resolve(out);
+    }
+    let reads = this.#keys.get(apiKey);
+    if (!reads) {
+      reads = new KeyReads(apiKey);
+      this.#keys.set(apiKey, reads);
+    }
+    const ask = new Ask(this, out, call, signal);
+    for (const id of ids) {
+      let batch = reads.byId.get(id);
+      if (batch) {
+        if (!batch.sent) batch.ids.set(id, (batch.ids.get(id) ?? 0) + 1);
+      } else {
+        batch = reads.open ??= new Batch(reads, call.requestId);
+        batch.ids.set(id, 1);
+        reads.byId.set(id, batch);
+      }
+      ask.want(batch, id);
+      if (batch === reads.open && batch.ids.size >= TELLI_BATCH_LIMIT) this.#send(batch);
+    }
+    const open = reads.open;
+    if (open) {
+      if (reads.holding === 0) this.#send(open);
+      else open.timer ??= this.#armHold(open);
+    }
+    return ask.wait();
+  }
+
+  /**
+   * After a write to `id` (lower-case) for this key: a call in flight for it may have read telli
+   * before the write, so later callers do not join it, and its answer for `id` is not cached. A
+   * batch still collecting is kept: it reads telli after the write.
+   */
+  forget(apiKey: string, id: string): void {
+    const reads = this.#keys.get(apiKey);
+    const batch = reads?.byId.get(id);
+    if (!reads || !batch?.sent) return;
+    reads.byId.delete(id);
+    (batch.forgotten ??= new Set()).add(id);
+  }
+
+  /** `forget` for every API key (a webhook names the contact, not whose key read it). */
+  forgetForEveryKey(id: string): void {
+    for (const apiKey of this.#keys.keys()) this.forget(apiKey, id);
+  }
+
+  /** `ask` leaves `batch`, where it wanted `ids`. */
+  leave(batch: Batch, ask: Ask, ids: readonly string[]): void {
+    batch.asks.delete(ask);
+    const reads = batch.reads;
+    if (!batch.sent) {
+      for (const id of ids) {
+        const wanted = (batch.ids.get(id) ?? 1) - 1;
+        if (wanted > 0) {
+          batch.ids.set(id, wanted);
+          continue;
+        }
+        batch.ids.delete(id);
+        if (reads.byId.get(id) === batch) reads.byId.delete(id);
+      }
+      if (batch.ids.size === 0) {
+        clearTimeout(batch.timer);
+        if (reads.open === batch) reads.open = undefined;
+        this.#forgetIfIdle(reads);
+      }
+    } else if (!batch.settled && batch.asks.size === 0) {
+      // Abandoned by every caller: a new caller must start afresh, not join an aborted call.
+      for (const id of batch.ids.keys()) if (reads.byId.get(id) === batch) reads.byId.delete(id);
+      batch.signal.abort();
+    }
+  }
+
+  #send(batch: Batch): void {
+    const reads = batch.reads;
+    if (reads.open === batch) reads.open = undefined;
+    clearTimeout(batch.timer);
+    batch.sent = true;
+    // A full batch could not have waited for more ids, so it holds nothing back either.
+    batch.holds = !batch.isolated && batch.ids.size < TELLI_BATCH_LIMIT;
+    if (batch.holds) reads.holding++;
+    reads.inFlight++;
+    const ids = [...batch.ids.keys()];
+    batch.sentAt = performance.now();
+    batch.callers = batch.asks.size;
+    this.hooks.onSharedBatch?.({ ids: ids.length, callers: batch.callers, waitedMs: batch.sentAt - batch.openedAt });
+    // In the trace of the operation that opened the batch: sent from another call's answer or a
+    // timer, the call would otherwise be parented to whichever operation that was.
+    const sent = context.with(batch.trace, () => this.inner.getContactsBatch(ids, batch));
+    sent.then(
+      (results) => this.#settle(batch, ids, results),
+      () => this.#settle(batch, ids, new Map(ids.map((id) => [id, new TelliNetworkError(batch.endpoint, 'UNKNOWN')]))),
+    );
+  }
+
+  #settle(batch: Batch, ids: readonly string[], results: Results): void {
+    batch.settled = true;
+    const reads = batch.reads;
+    reads.inFlight--;
+    if (batch.holds) reads.holding--;
+    // An aborted call says nothing about telli's speed.
+    if (!batch.signal.aborted) this.#observe(performance.now() - batch.sentAt);
+    let ambiguous = false;
+    for (const id of ids) {
+      if (reads.byId.get(id) === batch) reads.byId.delete(id);
+      if (isAmbiguous(results.get(id))) ambiguous = true;
+    }
+    // The open batch was waiting for exactly this: send it before answering anyone.
+    if (reads.open && reads.holding === 0) this.#send(reads.open);
+    const forgotten = batch.forgotten;
+    this.onAnswer?.(reads.apiKey, forgotten ? ids.filter((id) => !forgotten.has(id)) : ids, results);
+    // Several callers (even if some have left since): any of their items may be the culprit.
+    if (ambiguous && batch.callers > 1) this.#isolate(batch, results);
+    for (const ask of batch.asks) ask.deliver(batch, results);
+    this.#forgetIfIdle(reads);
+  }
+
+  /** Asks each caller's ambiguous ids again, alone (see the class comment). */
+  #isolate(batch: Batch, results: Results): void {
+    for (const ask of batch.asks) {
+      const broken = ask.take(batch, (id) => isAmbiguous(results.get(id)));
+      if (broken.length === 0) continue;
+      const alone = new Batch(batch.reads, ask.call.requestId);
+      alone.isolated = true;
+      for (const id of broken) alone.ids.set(id, 1);
+      for (const id of broken) ask.want(alone, id);
+      this.#send(alone);
+    }
+  }
+
+  #armHold(batch: Batch): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(() => {
+      if (!batch.sent && batch.ids.size > 0) this.#send(batch);
+    }, this.#holdMs());
+    timer.unref();
+    return timer;
+  }
+
+  #holdMs(): number {
+    return Math.max(MIN_HOLD_MS, HOLD_FACTOR * this.#estimateMs);
+  }
+
+  #observe(durationMs: number): void {
+    // A hung call is an outlier, not a new normal: each sample moves the estimate by at most
+    // ×1.6, so a real slowdown is followed within a few calls and one timeout barely counts.
+    const sample = Math.min(durationMs, 4 * this.#estimateMs);
+    this.#estimateMs += 0.2 * (sample - this.#estimateMs);
+  }
+
+  #forgetIfIdle(reads: KeyReads): void {
+    // Forwarded-key mode sees keys from callers: keep state only while a key has reads going.
+    if (reads.inFlight === 0 && !reads.open && reads.byId.size === 0 && this.#keys.get(reads.apiKey) === reads) {
+      this.#keys.delete(reads.apiKey);
+    }
+  }
+}
+
+/** One API key's reads right now. */
+class KeyReads {
+  /** id → the batch (collecting, or in flight) that will answer it. */
+  readonly byId = new Map<string, Batch>();
+  /** The batch collecting ids while partial calls are in flight. */
+  open: Batch | undefined = undefined;
+  /** Partial calls in flight (full and isolated ones excepted): while any is, `open` collects. */
+  holding = 0;
+  /** Calls in flight. */
+  inFlight = 0;
+
+  constructor(readonly apiKey: string) {}
+}
+
+/** One `get-contacts-batch` call to be (or being) made for one key; also its call options. */
+class Batch implements CallOptions {
+  /** The ids, each with how many callers want it (counted only while collecting). */
+  readonly ids = new Map<string, number>();
+  readonly asks = new Set<Ask>();
+  /** Fires when every caller has left the call in flight. */
+  readonly signal = new Cancellation();
+  readonly apiKey: string;
+  readonly endpoint = ENDPOINTS.contactsBatch;
+  readonly openedAt = performance.now();
+  /** The OpenTelemetry context of the operation that opened the batch (a no-op when tracing is off). */
+  readonly trace: TraceContext = context.active();
+  sentAt = 0;
+  /** Callers waiting when the call went out. */
+  callers = 0;
+  sent = false;
+  settled = false;
+  /** Sent partial: the key's open batch waits for it. */
+  holds = false;
+  /** A re-ask for one caller (see `#isolate`): outside the key's group commit. */
+  isolated = false;
+  /** Ids `GroupCommit.forget` took from this call in flight: their answer is not cached. */
+  forgotten: Set<string> | undefined = undefined;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(
+    readonly reads: KeyReads,
+    readonly requestId: string | undefined,
+  ) {
+    this.apiKey = reads.apiKey;
+  }
+
+  /** The latest deadline among the callers still waiting: read by the client before each retry. */
+  get deadline(): number | undefined {
+    let latest: number | undefined;
+    for (const ask of this.asks) {
+      const deadline = ask.call.deadline;
+      if (deadline === undefined) return undefined;
+      if (latest === undefined || deadline > latest) latest = deadline;
+    }
+    return latest;
+  }
+}
+
+/** One caller waiting for its ids from one or more batches. */
+class Ask {
+  /** The batches this caller still waits on, with the ids it wants from each. */
+  readonly #parts = new Map<Batch, string[]>();
+  #resolve: ((out: Results) => void) | undefined;
+  readonly #onAbort = () => this.#leave();
+
+  constructor(
+    private readonly commit: GroupCommit,
+    private readonly out: Results,
+    readonly call: CallOptions,
+    private readonly signal: CancelSignal | undefined,
+  ) {}
+
+  want(batch: Batch, id: string): void {
+    const ids = this.#parts.get(batch);
+    if (ids) ids.push(id);
+    else {
+      this.#parts.set(batch, [id]);
+      batch.asks.add(this);
+    }
+  }
+
+  /** Removes and returns the ids this caller wants from `batch` that match `pick`. */
+  take(batch: Batch, pick: (id: string) => boolean): string[] {
+    const ids = this.#parts.get(batch);
+    if (!ids) return [];
+    const taken = ids.filter(pick);
+    if (taken.length > 0)
+      this.#parts.set(
+        batch,
+        ids.filter((id) => !pick(id)),
+      );
+    return taken;
+  }
+
+  wait(): Promise<Results> {
+    if (this.#parts.size === 0) return Promise.resolve(this.out);
+    return new Promise<Results>((resolve) => {
+      this.#resolve = resolve;
+      this.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    });
+  }
+
+  deliver(batch: Batch, results: Results): void {
+    const ids = this.#parts.get(batch);
+    if (!ids) return;
+    this.#parts.delete(batch);
+    for (const id of ids) this.out.set(id, results.get(id) ?? null);
+    if (this.#parts.size === 0) this.#finish();
+  }
+
+  #leave(): void {
+    const failure = new TelliTimeoutError(ENDPOINTS.contactsBatch, 0);
+    for (const [batch, ids] of this.#parts) {
+      for (const id of ids) this.out.set(id, failure);
+      this.commit.leave(batch, this, ids);
+    }
+    this.#parts.clear();
+    this.#finish();
+  }
+
+  #finish(): void {
+    this.signal?.removeEventListener('abort', this.#onAbort);
+    this.#resolve?.(this.out);
+    this.#resolve = undefined;
+  }
+}
+
+const isAmbiguous = (result: ContactResult | undefined) => result instanceof TelliContractError && result.ambiguous;
