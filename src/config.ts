@@ -43,7 +43,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({
  */
 export const DEFAULT_ADMISSION = Object.freeze({ maxOperations: 256, maxCost: 5_000 });
 
-/** Live updates: webhooks in, subscriptions out (see README "Live updates"). */
+/** Live updates: webhooks in, subscriptions out (docs/live.md). */
 export const DEFAULT_LIVE = Object.freeze({
   /** A `call_ended` carries the transcript: 1 MiB holds hours of conversation. */
   webhookMaxBodyBytes: 1024 * 1024,

@@ -237,7 +237,7 @@ CallEndedRef.implement({
 
 builder.subscriptionType({
   description:
-    "Live updates from telli's webhooks, over Server-Sent Events (GraphQL over SSE as Yoga serves it: `Accept: text/event-stream`). Each event is delivered once to each subscriber connected when it arrives; there is no replay for subscribers that were not. See the README's Live updates.",
+    "Live updates from telli's webhooks, over Server-Sent Events (GraphQL over SSE as Yoga serves it: `Accept: text/event-stream`). Each event is delivered once to each subscriber connected when it arrives; there is no replay for subscribers that were not. See docs/live.md.",
   fields: (t) => ({
     contactStatusChanged: t.field({
       type: ContactStatusChangeRef,

@@ -14,7 +14,7 @@ export interface CancelSignal {
  * that reads telli needs one for its budget and every shared upstream call one more (see
  * `coalescing.ts`); Node's AbortController is an EventTarget, so each one, and each listener on
  * it, costs microseconds and a handful of objects; replacing them took the telli client's CPU per
- * single-contact read from ~105 to ~82 µs (README, Performance). Listeners run once, in order,
+ * single-contact read from ~105 to ~82 µs (docs/performance.md). Listeners run once, in order,
  * synchronously on `abort`.
  */
 export class Cancellation implements CancelSignal {

@@ -22,7 +22,7 @@ const INITIAL_ESTIMATE_MS = 100;
  * Why: with one telli call per single-contact operation, that call cost the layer more CPU than
  * the whole rest of the request, and every operation was a call against telli's undocumented
  * rate limits; telli's batch read takes 1000 ids, so 32 concurrent single-contact operations can
- * share one or two calls (README, Performance: 0.07 calls per operation at 32 connections).
+ * share one or two calls (docs/performance.md: 0.07 calls per operation at 32 connections).
  *
  * How, for each API key (never across keys):
  *
