@@ -184,6 +184,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   return {
     edge: createEdge({
       routes,
+      graphqlNode: (req, res, context) => graphql.handleNodeRequestAndResponse(req, res, context),
       deadlineMs: config.requestDeadlineMs,
       admission: createAdmission(config.admission),
       ...(metrics && { onOverload: (bound) => metrics.series.overloads.inc({ bound }) }),

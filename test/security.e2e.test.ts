@@ -8,6 +8,7 @@ import {
   type GraphQLBody,
   type RunningProcess,
 } from './support/process.js';
+import { subscribe, type Subscription } from './support/sse.js';
 
 /**
  * What probing the built server from outside found, replayed as an attacker would send it, against
@@ -259,6 +260,34 @@ describe('a client that sends its body slowly', () => {
         })
         .toBe(200);
     } finally {
+      await layer.server.stop();
+    }
+  });
+});
+
+describe('open subscriptions and admission control', () => {
+  it('a subscription whose stream has started holds no operation slot, whatever its deadline', async () => {
+    const layer = await startLayerProcess({ REQUEST_DEADLINE_MS: '1000', MAX_OPERATIONS_IN_FLIGHT: '1' });
+    const subscriptions: Subscription[] = [];
+    try {
+      // Each stream outlives the deadline and the single slot; neither holds it once it has started.
+      for (let i = 0; i < 2; i++) {
+        subscriptions.push(
+          await subscribe(fetch, layer.graphqlUrl, 'subscription { contactStatusChanged { status } }'),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      const query = await postGraphQL(layer.graphqlUrl, { query: CONTACT_QUERY });
+      expect(query.status).toBe(200);
+      expect(query.body.data?.['contact']).toMatchObject({ firstName: 'Ada' });
+      // Still open past the deadline: no 504 cut the streams.
+      for (const subscription of subscriptions) {
+        expect(subscription.status).toBe(200);
+        const open = new Promise((resolve) => setTimeout(() => resolve('open'), 50));
+        expect(await Promise.race([subscription.completed.then(() => 'completed'), open])).toBe('open');
+      }
+    } finally {
+      await Promise.all(subscriptions.map((subscription) => subscription.close()));
       await layer.server.stop();
     }
   });
