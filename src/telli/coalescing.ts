@@ -25,6 +25,8 @@ export interface ContactCacheOptions {
   now?: () => number;
   /** Metrics of the shared batch calls (ids and callers per call, time waited). */
   hooks?: Pick<TelliClientHooks, 'onSharedBatch'>;
+  /** Partial batch calls per key in flight before ids collect (`PARTIAL_CALLS_IN_FLIGHT`; tests use 1). */
+  partialCallsInFlight?: number;
 }
 
 /**
@@ -90,6 +92,7 @@ export function createCoalescingClient(
           if (result && !(result instanceof Error)) cache.set(scoped(apiKey, id), result, at);
         }
       }),
+    options.partialCallsInFlight,
   );
   /** (key, endpoint and arguments) → the single read in flight. */
   const readsInFlight = new Map<string, Flight<unknown>>();

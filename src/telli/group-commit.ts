@@ -15,6 +15,16 @@ const MIN_HOLD_MS = 20;
 const HOLD_FACTOR = 3;
 /** The duration estimate before any call has finished: a remote telli, not loopback. */
 const INITIAL_ESTIMATE_MS = 100;
+/**
+ * Partial calls a key may have in flight before new ids collect instead of going out. With one,
+ * an operation that arrives just after a call left waits for that call and then its own: at 4 to
+ * 16 concurrent operations against a telli 20 ms away that halved throughput (`npm run bench`,
+ * the sweep). With four, up to four concurrent operations per key never wait for each other,
+ * while under load a call still carries the ids of every operation that arrived during a quarter
+ * of a round trip (0.3 calls per operation at 32 connections on loopback, 0.03 at 256 connections
+ * 20 ms away).
+ */
+export const PARTIAL_CALLS_IN_FLIGHT = 4;
 
 /**
  * Group commit of `get-contacts-batch` reads across GraphQL requests, per API key.
@@ -26,13 +36,13 @@ const INITIAL_ESTIMATE_MS = 100;
  *
  * How, for each API key (never across keys):
  *
- * - **Nothing in flight: the read goes out at once**, alone. An idle server adds no latency, and
- *   no timer is armed.
- * - **A call in flight: new ids collect** in the key's open batch instead of starting calls of
- *   their own. When every partial call ahead of it has settled, the open batch goes out with all
- *   the ids that arrived meanwhile — under load, one call per telli round trip instead of one per
- *   operation. This is the group commit of databases: the first writer flushes alone, the writers
- *   that arrive during its flush share the next one.
+ * - **Few calls in flight: the read goes out at once**, alone. An idle server adds no latency,
+ *   and no timer is armed; nor does a key with fewer than PARTIAL_CALLS_IN_FLIGHT calls going.
+ * - **PARTIAL_CALLS_IN_FLIGHT calls in flight: new ids collect** in the key's open batch instead
+ *   of starting calls of their own. When one of the calls ahead of it settles, the open batch goes
+ *   out with all the ids that arrived meanwhile — under load, a few calls per telli round trip
+ *   instead of one per operation. This is the group commit of databases: the writers that arrive
+ *   while the log is busy share the next flush.
  * - **A full batch (1000 ids) goes out at once**: waiting cannot make it cheaper, and it holds
  *   nothing back, so a large operation's chunks still travel in parallel.
  * - **A call that is late does not stall the key**: the open batch waits at most HOLD_FACTOR × the
@@ -73,6 +83,8 @@ export class GroupCommit {
     private readonly hooks: Pick<TelliClientHooks, 'onSharedBatch'> = {},
     /** Told every answer (for the contact cache). */
     private readonly onAnswer?: (apiKey: string, ids: readonly string[], results: Results) => void,
+    /** PARTIAL_CALLS_IN_FLIGHT, unless a test looks at one call at a time. */
+    private readonly partialCalls = PARTIAL_CALLS_IN_FLIGHT,
   ) {}
 
   /**
@@ -107,7 +119,7 @@ export class GroupCommit {
     }
     const open = reads.open;
     if (open) {
-      if (reads.holding === 0) this.#send(open);
+      if (reads.holding < this.partialCalls) this.#send(open);
       else open.timer ??= this.#armHold(open);
     }
     return ask.wait();
@@ -192,7 +204,7 @@ export class GroupCommit {
       if (isAmbiguous(results.get(id))) ambiguous = true;
     }
     // The open batch was waiting for exactly this: send it before answering anyone.
-    if (reads.open && reads.holding === 0) this.#send(reads.open);
+    if (reads.open && reads.holding < this.partialCalls) this.#send(reads.open);
     const forgotten = batch.forgotten;
     this.onAnswer?.(reads.apiKey, forgotten ? ids.filter((id) => !forgotten.has(id)) : ids, results);
     // Several callers (even if some have left since): any of their items may be the culprit.
@@ -247,7 +259,7 @@ class KeyReads {
   readonly byId = new Map<string, Batch>();
   /** The batch collecting ids while partial calls are in flight. */
   open: Batch | undefined = undefined;
-  /** Partial calls in flight (full and isolated ones excepted): while any is, `open` collects. */
+  /** Partial calls in flight (full and isolated ones excepted): at PARTIAL_CALLS_IN_FLIGHT, `open` collects. */
   holding = 0;
   /** Calls in flight. */
   inFlight = 0;
