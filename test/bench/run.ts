@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: a reproducible benchmark of the layer's overhead (README, "Performance").
+ * `npm run bench`: a reproducible benchmark of the layer's overhead (docs/performance.md).
  *
  * Processes, all on loopback:
  * - the telli sandbox (`sandbox-process.ts`), with an optional latency; its own counters give the
@@ -20,16 +20,19 @@
  * `contacts(ids)` × 50; C `_entities` × 100; D `{ __typename }` (no I/O: the GraphQL cost alone);
  * E the single-contact REST call made directly to the sandbox; F A's query answered from a second
  * layer process's warm contact cache (A without the telli hop); R: A at 256 connections against
- * the remote sandbox. Every request asks for ids no other request in flight asks for, so
+ * the remote sandbox; S (the sweep): A at 1 to 256 connections against both sandboxes, drawn as
+ * the SVG chart docs/performance.md embeds. Every request asks for ids no other request in flight asks for, so
  * single-flight never flatters a number: whatever sharing there is, is group commit of distinct
  * ids. Then two 100k-request runs of A for peak RSS and growth, and the time from process start to
  * `/health` 200.
  *
  *   npm run bench -- [--baseline-ref <ref>] [--latency 0ms] [--remote-latency 20ms] [--remote-connections 256]
  *                    [--duration 12s] [--rounds 3] [--connections 32] [--rss-requests 100000] [--warmup 2s]
- *                    [--only A,A1,G,B,C,D,E,F,R] [--entry dist/server.js]
+ *                    [--only A,A1,G,B,C,D,E,F,R,S] [--entry dist/server.js]
+ *                    [--sweep 1,4,16,64,256] [--sweep-duration 3s] [--chart docs/performance.svg]
  *
- * Prints a Markdown table and writes bench-results/bench-<time>.json and bench-results/latest.json.
+ * Prints a Markdown table and writes bench-results/bench-<time>.json, bench-results/latest.json and,
+ * with S, the chart (`--chart`, docs/performance.svg).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -43,13 +46,14 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 import { npmStartNodeArgs } from '../support/process.js';
+import { sweepChart, type SweepPoint, type SweepSeries } from './chart.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const API_KEY = 'bench_0123456789abcdef';
 const CONTACTS = 20_000;
 /** Ids scenario F cycles through; all of them sit in the cached layer's contact cache. */
 const HOT_IDS = 2_000;
-const ALL_SCENARIOS = ['A', 'A1', 'F', 'G', 'B', 'C', 'D', 'E', 'R'] as const;
+const ALL_SCENARIOS = ['A', 'A1', 'F', 'G', 'B', 'C', 'D', 'E', 'R', 'S'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -77,6 +81,11 @@ function parseArgs(argv: string[]) {
     /** A git ref to build and measure beside this work tree, e.g. the main branch's last commit. */
     baselineRef: undefined as string | undefined,
     only: new Set<string>(ALL_SCENARIOS),
+    /** S: A at each of these connection counts, against both sandboxes (the chart). */
+    sweepConnections: [1, 4, 16, 64, 256],
+    sweepDurationS: 3,
+    /** Where the sweep's chart goes (besides bench-results/sweep.svg); docs/performance.md embeds it. */
+    chart: 'docs/performance.svg',
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -92,6 +101,10 @@ function parseArgs(argv: string[]) {
     else if (flag === '--entry') options.entry = value;
     else if (flag === '--baseline-ref') options.baselineRef = value;
     else if (flag === '--rounds') options.rounds = Math.max(1, Math.round(Number(value)));
+    else if (flag === '--sweep') options.sweepConnections = value.split(',').map((c) => Number(c.trim()));
+    else if (flag === '--sweep-duration')
+      options.sweepDurationS = Math.max(1, Math.round(parseDurationMs(value) / 1000));
+    else if (flag === '--chart') options.chart = value;
     else if (flag === '--only') {
       options.only = new Set(value.split(',').map((s) => s.trim()));
       const unknown = [...options.only].filter((s) => !(ALL_SCENARIOS as readonly string[]).includes(s));
@@ -222,6 +235,10 @@ async function startLayer(sandboxUrl: string, build: Build, env: Record<string, 
         TELLI_API_KEY: API_KEY,
         TELLI_BASE_URL: sandboxUrl,
         LOG_LEVEL: 'warn',
+        // The default admission budget (5000) is sized for bursts of 1000-contact operations on two
+        // cores; 32 closed-loop clients of G (cost 180 each) would meet it, and G's row would
+        // measure refusals instead of work. Builds without admission control ignore it.
+        MAX_COST_IN_FLIGHT: '100000',
         ...env,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -637,7 +654,7 @@ async function main(): Promise<void> {
   const builds = baseline ? [current, baseline] : [current];
 
   const sandbox = await startSandboxProcess(options.latencyMs);
-  const remoteSandbox = wants('R') ? await startSandboxProcess(options.remoteLatencyMs) : undefined;
+  const remoteSandbox = wants('R') || wants('S') ? await startSandboxProcess(options.remoteLatencyMs) : undefined;
   const ids = await controlJson<string[]>(sandbox, '/ids');
   const work = workloads(ids);
 
@@ -716,7 +733,7 @@ async function main(): Promise<void> {
       phase: 'local',
     });
   }
-  if (remoteSandbox) {
+  if (remoteSandbox && wants('R')) {
     for (const build of builds) {
       const layer = remoteLayers.get(build) as LayerProcess;
       scenarios.push({
@@ -777,6 +794,50 @@ async function main(): Promise<void> {
     }
   }
   const rows: Row[] = scenarios.map((scenario) => summarize(scenario, measurements.get(scenario) ?? []));
+
+  /*
+   * S, the sweep behind the chart: A at each connection count, against the local sandbox and the
+   * remote one, each build right after the other at every point. One round per point: the chart
+   * shows shapes (how throughput and telli calls per operation move with concurrency), which a
+   * busy second on a shared machine bends but does not reverse.
+   */
+  const sweep: SweepSeries[] = [];
+  if (wants('S')) {
+    const phases = [
+      { latencyMs: options.latencyMs, sandbox, layers },
+      ...(remoteSandbox ? [{ latencyMs: options.remoteLatencyMs, sandbox: remoteSandbox, layers: remoteLayers }] : []),
+    ];
+    for (const phase of phases) {
+      const series = builds.map((build) => ({
+        label: `${build === current ? 'this build' : build.label}, telli +${phase.latencyMs} ms`,
+        latencyMs: phase.latencyMs,
+        baseline: build !== current,
+        points: [] as SweepPoint[],
+      }));
+      for (const connections of options.sweepConnections) {
+        for (const [i, build] of builds.entries()) {
+          const layer = phase.layers.get(build) as LayerProcess;
+          const scenario: Scenario = {
+            key: 'S',
+            title: `${work.A.title} at ${connections} connections, telli +${phase.latencyMs} ms`,
+            build: build.label,
+            workload: work.A,
+            target: { url: layer.url, layer, sandbox: phase.sandbox },
+            connections,
+            mode: 'load',
+            phase: phase.sandbox === sandbox ? 'local' : 'remote',
+          };
+          const m = await measure(scenario, options.sweepDurationS);
+          (series[i] as SweepSeries).points.push({
+            connections,
+            requestsPerSecond: m.requestsPerSecond,
+            upstreamCallsPerOp: m.sent > 0 ? m.upstreamCalls / m.sent : NaN,
+          });
+        }
+      }
+      sweep.push(...series);
+    }
+  }
 
   async function measure(scenario: Scenario, durationS: number): Promise<Measurement> {
     const { sandbox: upstream, layer } = scenario.target;
@@ -888,6 +949,13 @@ async function main(): Promise<void> {
     comparisons,
     mixedLoadPeak: Object.fromEntries(builds.map((b) => [b.label, mixedPeak.get(b)])),
     memoryRuns,
+    // What the chart is drawn from (`tsx test/bench/chart.ts` draws it again from this file).
+    sweepChart: sweep.length > 0 && {
+      series: sweep,
+      caption:
+        `npm run bench at ${current.commit}, ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ` +
+        `${(cpus()[0]?.model ?? 'unknown').trim()}, Node ${process.version}; ${options.sweepDurationS} s per point`,
+    },
     layerVmHwmMb: hwmMb,
     totalSeconds: (performance.now() - began) / 1000,
   };
@@ -941,6 +1009,22 @@ async function main(): Promise<void> {
   await writeFile(join(dir, `bench-${stamp}.json`), json);
   await writeFile(join(dir, 'latest.json'), json);
   out(`Wrote bench-results/bench-${stamp}.json`);
+  if (result.sweepChart) {
+    const svg = sweepChart(result.sweepChart.series, result.sweepChart.caption);
+    await writeFile(join(dir, 'sweep.svg'), svg);
+    await writeFile(join(ROOT, options.chart), svg);
+    out(`Wrote ${options.chart} (and bench-results/sweep.svg)`);
+    out();
+    out('Sweep (A): connections → req/s, telli calls/op');
+    for (const series of sweep) {
+      out(
+        `- ${series.label}: ` +
+          series.points
+            .map((p) => `${p.connections} → ${p.requestsPerSecond.toFixed(0)}, ${p.upstreamCallsPerOp.toFixed(3)}`)
+            .join('; '),
+      );
+    }
+  }
 }
 
 /** The scenarios in the same order, but each run of same-key scenarios (one per build) reversed. */
