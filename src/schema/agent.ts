@@ -5,16 +5,12 @@ import { costExtensions, entityCostExtensions, UNBATCHED_READ_COST } from './cos
 import { toGraphQLError } from './errors.js';
 import {
   clampFirst,
+  connectionTypes,
   MAX_PAGE_SIZE,
-  nodeOf,
-  nodesOf,
-  PageInfoRef,
   pageReadError,
   positionAfter,
   telliLimit,
   toConnection,
-  type Connection,
-  type Edge,
 } from './paging.js';
 import { checkedUpstreamValue } from './scalars.js';
 import { parseRecordId } from './telli-ids.js';
@@ -61,50 +57,13 @@ builder.asEntity(AgentRef, {
   resolveReference: (reference, ctx) => loadAgent(ctx, String(reference.id)),
 });
 
-type AgentEdge = Edge<TelliAgent>;
-type AgentConnection = Connection<TelliAgent>;
-
-const AgentEdgeRef = builder.objectRef<AgentEdge>('AgentEdge');
-AgentEdgeRef.implement({
-  description: 'An agent in `agents`, with the cursor to resume after it.',
-  fields: (t) => ({
-    cursor: t.exposeString('cursor', {
-      nullable: false,
-      description: 'Opaque. Pass as `after` to continue right after this agent.',
-    }),
-    node: t.field({
-      type: AgentRef,
-      nullable: true,
-      description:
-        "The agent. Null only when telli's record for it breaks the documented contract (UPSTREAM_INVALID_RESPONSE at this path); the other edges are unaffected.",
-      resolve: (edge, _args, ctx) => nodeOf(edge, ctx, 'agent'),
-    }),
-  }),
-});
-
-const AgentConnectionRef = builder.objectRef<AgentConnection>('AgentConnection');
-AgentConnectionRef.implement({
-  description: "A page of agents in telli's order (a Relay connection over `GET /v2/agents`).",
-  fields: (t) => ({
-    edges: t.field({
-      type: [AgentEdgeRef],
-      nullable: false,
-      description: 'The agents of this page with their cursors.',
-      resolve: (connection) => connection.edges,
-    }),
-    nodes: t.field({
-      type: [AgentRef],
-      nullable: { list: false, items: true },
-      description: 'The agents of this page, without cursors (a shortcut for `edges { node }`).',
-      resolve: (connection, _args, ctx) => nodesOf(connection, ctx, 'agent'),
-    }),
-    pageInfo: t.field({
-      type: PageInfoRef,
-      nullable: false,
-      description: 'Whether there is a next page, and the cursor to get it.',
-      resolve: (connection) => connection,
-    }),
-  }),
+const AgentConnectionRef = connectionTypes(AgentRef, {
+  name: 'Agent',
+  item: 'agent',
+  items: 'agents',
+  edgeDescription: 'An agent in `agents`, with the cursor to resume after it.',
+  cursorDescription: 'Opaque. Pass as `after` to continue right after this agent.',
+  connectionDescription: "A page of agents in telli's order (a Relay connection over `GET /v2/agents`).",
 });
 
 builder.queryFields((t) => ({

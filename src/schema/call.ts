@@ -10,16 +10,12 @@ import { costExtensions, entityCostExtensions, UNBATCHED_READ_COST } from './cos
 import { toGraphQLError, upstreamInvalid } from './errors.js';
 import {
   clampFirst,
+  connectionTypes,
   MAX_PAGE_SIZE,
-  nodeOf,
-  nodesOf,
-  PageInfoRef,
   pageReadError,
   positionAfter,
   telliLimit,
   toConnection,
-  type Connection,
-  type Edge,
 } from './paging.js';
 import { checkedUpstreamValue } from './scalars.js';
 import { parseRecordId } from './telli-ids.js';
@@ -264,50 +260,13 @@ builder.asEntity(CallRef, {
   resolveReference: (reference, ctx) => loadCall(ctx, String(reference.id)),
 });
 
-type CallEdge = Edge<TelliCall>;
-type CallConnection = Connection<TelliCall>;
-
-const CallEdgeRef = builder.objectRef<CallEdge>('CallEdge');
-CallEdgeRef.implement({
-  description: "A call in a contact's `calls`, with the cursor to resume after it.",
-  fields: (t) => ({
-    cursor: t.exposeString('cursor', {
-      nullable: false,
-      description: "Opaque. Pass as `after` to this contact's `calls` to continue right after this call.",
-    }),
-    node: t.field({
-      type: CallRef,
-      nullable: true,
-      description:
-        "The call. Null only when telli's record for it breaks the documented contract (UPSTREAM_INVALID_RESPONSE at this path); the other edges are unaffected.",
-      resolve: (edge, _args, ctx) => nodeOf(edge, ctx, 'call'),
-    }),
-  }),
-});
-
-const CallConnectionRef = builder.objectRef<CallConnection>('CallConnection');
-CallConnectionRef.implement({
-  description: "A page of a contact's calls, newest first (a Relay connection over `GET /v1/list-calls`).",
-  fields: (t) => ({
-    edges: t.field({
-      type: [CallEdgeRef],
-      nullable: false,
-      description: 'The calls of this page with their cursors.',
-      resolve: (connection) => connection.edges,
-    }),
-    nodes: t.field({
-      type: [CallRef],
-      nullable: { list: false, items: true },
-      description: 'The calls of this page, without cursors (a shortcut for `edges { node }`).',
-      resolve: (connection, _args, ctx) => nodesOf(connection, ctx, 'call'),
-    }),
-    pageInfo: t.field({
-      type: PageInfoRef,
-      nullable: false,
-      description: 'Whether there is a next page, and the cursor to get it.',
-      resolve: (connection) => connection,
-    }),
-  }),
+const CallConnectionRef = connectionTypes(CallRef, {
+  name: 'Call',
+  item: 'call',
+  items: 'calls',
+  edgeDescription: "A call in a contact's `calls`, with the cursor to resume after it.",
+  cursorDescription: "Opaque. Pass as `after` to this contact's `calls` to continue right after this call.",
+  connectionDescription: "A page of a contact's calls, newest first (a Relay connection over `GET /v1/list-calls`).",
 });
 
 builder.objectField(ContactRef, 'calls', (t) =>

@@ -1,21 +1,9 @@
-import type { Context } from '../context.js';
 import type { ContactPageV2 } from '../telli/index.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact.js';
-import { contactNeeds, listedContact, prefetch, type ContactParent } from './contact-sources.js';
+import { contactNeeds, listedContact, prefetch } from './contact-sources.js';
 import { costExtensions } from './cost.js';
-import {
-  MAX_PAGE_SIZE,
-  nodeOf,
-  nodesOf,
-  PageInfoRef,
-  pageReadError,
-  positionAfter,
-  telliLimit,
-  toConnection,
-  type Connection,
-  type Edge,
-} from './paging.js';
+import { connectionTypes, MAX_PAGE_SIZE, pageReadError, positionAfter, telliLimit, toConnection } from './paging.js';
 
 export { MAX_PAGE_SIZE };
 /** telli's default `limit`, used when `first` is omitted. */
@@ -27,51 +15,13 @@ export function clampPageSize(first: number | null | undefined): number {
   return Math.min(MAX_PAGE_SIZE, Math.max(1, first));
 }
 
-type ContactEdge = Edge<ContactParent>;
-type ContactConnection = Connection<ContactParent>;
-
-const ContactEdgeRef = builder.objectRef<ContactEdge>('ContactEdge');
-ContactEdgeRef.implement({
-  description: 'A contact in a `contactsPage`, with the cursor to resume after it.',
-  fields: (t) => ({
-    cursor: t.exposeString('cursor', {
-      nullable: false,
-      description: 'Opaque. Pass as `after` to continue right after this contact.',
-    }),
-    node: t.field({
-      type: ContactRef,
-      nullable: true,
-      description:
-        "The contact. Null only when telli's record for it breaks the documented contract (UPSTREAM_INVALID_RESPONSE at this path); the other edges are unaffected.",
-      resolve: (edge, _args, ctx: Context) => nodeOf(edge, ctx, 'contact'),
-    }),
-  }),
-});
-
-const ContactConnectionRef = builder.objectRef<ContactConnection>('ContactConnection');
-ContactConnectionRef.implement({
-  description: "A page of contacts in telli's list order (a Relay connection over `GET /v2/contacts`).",
-  fields: (t) => ({
-    edges: t.field({
-      type: [ContactEdgeRef],
-      nullable: false,
-      description: 'The contacts of this page with their cursors.',
-      resolve: (connection) => connection.edges,
-    }),
-    nodes: t.field({
-      type: [ContactRef],
-      nullable: { list: false, items: true },
-      description: 'The contacts of this page, without cursors (a shortcut for `edges { node }`).',
-      // A rejected item fails only its own slot, like `edges.node`.
-      resolve: (connection, _args, ctx) => nodesOf(connection, ctx, 'contact'),
-    }),
-    pageInfo: t.field({
-      type: PageInfoRef,
-      nullable: false,
-      description: 'Whether there is a next page, and the cursor to get it.',
-      resolve: (connection) => connection,
-    }),
-  }),
+const ContactConnectionRef = connectionTypes(ContactRef, {
+  name: 'Contact',
+  item: 'contact',
+  items: 'contacts',
+  edgeDescription: 'A contact in a `contactsPage`, with the cursor to resume after it.',
+  cursorDescription: 'Opaque. Pass as `after` to continue right after this contact.',
+  connectionDescription: "A page of contacts in telli's list order (a Relay connection over `GET /v2/contacts`).",
 });
 
 builder.queryField('contactsPage', (t) =>

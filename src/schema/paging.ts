@@ -1,3 +1,4 @@
+import type { ObjectRef } from '@pothos/core';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { TelliHttpError } from '../telli/index.js';
@@ -170,3 +171,69 @@ PageInfoRef.implement({
     }),
   }),
 });
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+/** What tells one list's connection types from another's: the names and the descriptions. */
+export interface ConnectionNaming {
+  /** The node type's name: `Agent` makes `AgentEdge` and `AgentConnection`. */
+  name: string;
+  /** One item, for messages and descriptions (`agent`). */
+  item: string;
+  /** Several, for descriptions (`agents`). */
+  items: string;
+  edgeDescription: string;
+  cursorDescription: string;
+  connectionDescription: string;
+}
+
+/**
+ * The Relay edge and connection types of one telli list, over its node type: the same fields for
+ * every list, and the same rule that a record breaking telli's contract fails only its own edge
+ * and its own `nodes` slot.
+ */
+export function connectionTypes<N>(
+  nodeRef: ObjectRef<Types, N>,
+  naming: ConnectionNaming,
+): ObjectRef<Types, Connection<N>> {
+  const { name, item, items } = naming;
+  const EdgeRef = builder.objectRef<Edge<N>>(`${name}Edge`);
+  EdgeRef.implement({
+    description: naming.edgeDescription,
+    fields: (t) => ({
+      cursor: t.exposeString('cursor', { nullable: false, description: naming.cursorDescription }),
+      node: t.field({
+        type: nodeRef,
+        nullable: true,
+        description: `The ${item}. Null only when telli's record for it breaks the documented contract (UPSTREAM_INVALID_RESPONSE at this path); the other edges are unaffected.`,
+        // Pothos cannot check a result against a generic node type; nodeOf returns exactly N.
+        resolve: (edge, _args, ctx) => nodeOf(edge, ctx, item) as never,
+      }),
+    }),
+  });
+  const ConnectionRef = builder.objectRef<Connection<N>>(`${name}Connection`);
+  ConnectionRef.implement({
+    description: naming.connectionDescription,
+    fields: (t) => ({
+      edges: t.field({
+        type: [EdgeRef],
+        nullable: false,
+        description: `The ${items} of this page with their cursors.`,
+        resolve: (connection) => connection.edges,
+      }),
+      nodes: t.field({
+        type: [nodeRef],
+        nullable: { list: false, items: true },
+        description: `The ${items} of this page, without cursors (a shortcut for \`edges { node }\`).`,
+        resolve: (connection, _args, ctx) => nodesOf(connection, ctx, item),
+      }),
+      pageInfo: t.field({
+        type: PageInfoRef,
+        nullable: false,
+        description: 'Whether there is a next page, and the cursor to get it.',
+        resolve: (connection) => connection,
+      }),
+    }),
+  });
+  return ConnectionRef;
+}
