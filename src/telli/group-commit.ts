@@ -32,7 +32,7 @@ export const PARTIAL_CALLS_IN_FLIGHT = 4;
  * Why: with one telli call per single-contact operation, that call cost the layer more CPU than
  * the whole rest of the request, and every operation was a call against telli's undocumented
  * rate limits; telli's batch read takes 1000 ids, so 32 concurrent single-contact operations can
- * share one or two calls (docs/performance.md: 0.07 calls per operation at 32 connections).
+ * share one or two calls (docs/performance.md has the calls per operation the bench measures).
  *
  * How, for each API key (never across keys):
  *
