@@ -181,7 +181,7 @@ interface Build {
 const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
 
 /**
- * Extracts `ref`'s `src/` and `package.json` into `bench-results/baseline-<sha>/` (inside the
+ * Extracts `ref`'s `src/`, `scripts/` (the build's steps after esbuild) and `package.json` into `bench-results/baseline-<sha>/` (inside the
  * repository, so that its imports resolve to this work tree's `node_modules`) and builds it with
  * its own build script.
  */
@@ -190,7 +190,7 @@ async function prepareBaseline(ref: string): Promise<Build> {
   const dir = join(ROOT, 'bench-results', `baseline-${commit}`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const paths = ['src', 'package.json', 'tsconfig.json'].filter((path) => {
+  const paths = ['src', 'scripts', 'package.json', 'tsconfig.json'].filter((path) => {
     try {
       git('cat-file', '-e', `${commit}:${path}`);
       return true;
