@@ -249,7 +249,7 @@ CallRef.implement({
 });
 
 /** A call by id, or null when telli has none (a 404). */
-function loadCall(ctx: Context, id: string): Promise<TelliCall | null> {
+export function loadCall(ctx: Context, id: string): Promise<TelliCall | null> {
   return ctx.loaders.callById
     .load(parseRecordId(id, 'call'))
     .catch((error: unknown) => Promise.reject(toGraphQLError(error, ctx.keySource, 'call')));

@@ -3,17 +3,18 @@ import { builder } from './builder.js';
 import { ContactRef } from './contact.js';
 import { contactNeeds, listedContact, prefetch } from './contact-sources.js';
 import { costExtensions } from './cost.js';
-import { connectionTypes, MAX_PAGE_SIZE, pageReadError, positionAfter, telliLimit, toConnection } from './paging.js';
+import {
+  clampFirst,
+  connectionTypes,
+  MAX_PAGE_SIZE,
+  pageReadError,
+  positionAfter,
+  telliLimit,
+  toConnection,
+} from './paging.js';
 
-export { MAX_PAGE_SIZE };
 /** telli's default `limit`, used when `first` is omitted. */
 export const DEFAULT_PAGE_SIZE = 50;
-
-/** `first` clamped to telli's 1–100 (omitted → telli's default of 50). */
-export function clampPageSize(first: number | null | undefined): number {
-  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
-  return Math.min(MAX_PAGE_SIZE, Math.max(1, first));
-}
 
 const ContactConnectionRef = connectionTypes(ContactRef, {
   name: 'Contact',
@@ -32,7 +33,7 @@ builder.queryField('contactsPage', (t) =>
     // As many contacts as telli will list (`first` clamped, 50 when omitted). Listed records are
     // full v2 records: fields only v2 has cost no call per contact below.
     extensions: costExtensions({
-      contacts: (args) => clampPageSize(typeof args['first'] === 'number' ? args['first'] : undefined),
+      contacts: (args) => clampFirst(args['first'], DEFAULT_PAGE_SIZE),
       withV2Records: true,
     }),
     args: {
@@ -47,7 +48,7 @@ builder.queryField('contactsPage', (t) =>
       }),
     },
     resolve: async (_root, { first, after }, ctx, info) => {
-      const size = clampPageSize(first);
+      const size = clampFirst(first, DEFAULT_PAGE_SIZE);
       const position = positionAfter(after);
       let page: ContactPageV2;
       try {

@@ -32,7 +32,7 @@ import {
   outcomeOf,
   telliSays,
   userError,
-  UserErrorRef,
+  userErrorsField,
   type Outcome,
   type UserErrorValue,
   type WireFieldNames,
@@ -282,12 +282,9 @@ function contactPayload(name: string, description: string, contactDescription: s
         description: contactDescription,
         resolve: (payload) => outcomeOf(payload.contact),
       }),
-      userErrors: t.field({
-        type: [UserErrorRef],
-        nullable: false,
-        description: 'What is wrong with the input; empty when the write was done (or failed for another reason).',
-        resolve: (payload) => payload.userErrors,
-      }),
+      userErrors: t.field(
+        userErrorsField('What is wrong with the input; empty when the write was done (or failed for another reason).'),
+      ),
     }),
   });
 }
@@ -321,12 +318,7 @@ const DeleteContactPayload = builder.objectRef<DeletePayload>('DeleteContactPayl
       description: `The id of the deleted contact; null when nothing was deleted (see \`userErrors\`). ${OUTCOME_ERRORS}`,
       resolve: (payload) => outcomeOf(payload.deletedContactId),
     }),
-    userErrors: t.field({
-      type: [UserErrorRef],
-      nullable: false,
-      description: 'What is wrong with the input (NOT_FOUND when telli has no such contact).',
-      resolve: (payload) => payload.userErrors,
-    }),
+    userErrors: t.field(userErrorsField('What is wrong with the input (NOT_FOUND when telli has no such contact).')),
   }),
 });
 
@@ -356,12 +348,7 @@ const CreateContactsResult = builder.objectRef<CreateContactsItem>('CreateContac
       description: `The created contact, read after the write; null when it was not created (see \`userErrors\`). ${OUTCOME_ERRORS}`,
       resolve: (item) => outcomeOf(item.contact),
     }),
-    userErrors: t.field({
-      type: [UserErrorRef],
-      nullable: false,
-      description: "This contact's share of the payload's `userErrors`.",
-      resolve: (item) => item.userErrors,
-    }),
+    userErrors: t.field(userErrorsField("This contact's share of the payload's `userErrors`.")),
   }),
 });
 
@@ -375,13 +362,11 @@ const CreateContactsPayload = builder.objectRef<CreateContactsResultValue>('Crea
         "One result per input contact, in input order (telli's answers are matched back by `externalId`, never by position).",
       resolve: (payload) => payload.results,
     }),
-    userErrors: t.field({
-      type: [UserErrorRef],
-      nullable: false,
-      description:
+    userErrors: t.field(
+      userErrorsField(
         'Every problem, with paths like `["input", "contacts", "3", "email"]`. When our validation finds any, telli is not called and nothing is created; problems telli reports for single contacts leave the others created.',
-      resolve: (payload) => payload.userErrors,
-    }),
+      ),
+    ),
   }),
 });
 

@@ -28,7 +28,7 @@ builder.asEntity(ContactRef, {
 const contactIdSchema = z.guid();
 
 /** A validated, lower-cased telli id, or the BAD_USER_INPUT error to report instead. */
-function parseContactId(id: string): string | GraphQLError {
+export function parseContactId(id: string): string | GraphQLError {
   const parsed = contactIdSchema.safeParse(id);
   if (parsed.success) return parsed.data.toLowerCase();
   const shown = id.length > 64 ? `${id.slice(0, 64)}…` : id;

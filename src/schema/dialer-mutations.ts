@@ -13,7 +13,7 @@ import {
   outcomeOf,
   telliSays,
   userError,
-  UserErrorRef,
+  userErrorsField,
   type Outcome,
   type UserErrorValue,
   type WireFieldNames,
@@ -170,13 +170,6 @@ const contactField = (description: string) => ({
   nullable: true as const,
   description: `${description} Read after the write, so \`nextCallAt\` shows the dialer's new state. ${OUTCOME_ERRORS}`,
   resolve: (item: { contact: Outcome<ContactParent | null> }) => outcomeOf(item.contact),
-});
-
-const userErrorsField = (description: string) => ({
-  type: [UserErrorRef] as [typeof UserErrorRef],
-  nullable: false as const,
-  description,
-  resolve: (item: { userErrors: UserErrorValue[] }) => item.userErrors,
 });
 
 interface ScheduledValue {

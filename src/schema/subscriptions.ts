@@ -1,18 +1,17 @@
 import { GraphQLError } from 'graphql';
-import { z } from 'zod';
 import { withEventContext, type Context } from '../context.js';
 import { ErrorCode } from '../error-codes.js';
 import type { CallEndedEvent, ContactStatusChangedEvent, LiveEvent } from '../live/events.js';
 import { SubscriptionLimitError, type EventStream } from '../live/hub.js';
 import type { TelliContact } from '../telli/index.js';
 import { builder } from './builder.js';
-import { CallRef } from './call.js';
+import { CallRef, loadCall } from './call.js';
 import { ContactRef } from './contact.js';
+import { MAX_IDS_PER_FIELD, parseContactId } from './contact-queries.js';
 import { contactNeeds, prefetch, type ContactParent } from './contact-sources.js';
 import { contactStatusOf, ContactStatus } from './contact-status.js';
 import { costExtensions, UNBATCHED_READ_COST } from './cost.js';
 import { badUserInput, toGraphQLError } from './errors.js';
-import { parseRecordId } from './telli-ids.js';
 
 /*
  * Subscriptions: telli's webhooks, as typed events. An event is a hint that a contact changed;
@@ -25,7 +24,7 @@ import { parseRecordId } from './telli-ids.js';
  */
 
 /** Most ids one subscription may name — telli's batch limit, as for `contacts(ids:)`. */
-export const MAX_SUBSCRIBED_IDS = 1000;
+export const MAX_SUBSCRIBED_IDS = MAX_IDS_PER_FIELD;
 
 /** An event about to be executed: the event, and the subscriber's re-read of its contact. */
 interface EventPayload<E extends LiveEvent> {
@@ -33,8 +32,6 @@ interface EventPayload<E extends LiveEvent> {
   /** The contact as the subscriber's key reads it; undefined when that read failed (one tenant only, see below). */
   v1: TelliContact | undefined;
 }
-
-const contactIdSchema = z.guid();
 
 function subscribedIds(contactIds: readonly (string | number)[] | null | undefined): Set<string> | undefined {
   if (contactIds === null || contactIds === undefined) return undefined;
@@ -48,12 +45,9 @@ function subscribedIds(contactIds: readonly (string | number)[] | null | undefin
   }
   const ids = new Set<string>();
   for (const raw of contactIds) {
-    const id = String(raw);
-    if (!contactIdSchema.safeParse(id).success) {
-      const shown = id.length > 64 ? `${id.slice(0, 64)}…` : id;
-      throw badUserInput(`"${shown}" is not a valid contact id: expected a UUID.`);
-    }
-    ids.add(id.toLowerCase());
+    const id = parseContactId(String(raw));
+    if (id instanceof GraphQLError) throw id;
+    ids.add(id);
   }
   return ids;
 }
@@ -207,13 +201,7 @@ CallEndedRef.implement({
       description:
         "The call that ended, read from telli (`GET /v1/get-call/{id}`) with the subscriber's credentials: its transcript, analysis and outcome. Null when the webhook named no call or telli does not know it.",
       extensions: costExtensions({ fanOut: { perItem: UNBATCHED_READ_COST, items: () => 1 } }),
-      resolve: (payload, _args, ctx) => {
-        const { callId } = payload.event;
-        if (callId === null) return null;
-        return ctx.loaders.callById
-          .load(parseRecordId(callId, 'call'))
-          .catch((error: unknown) => Promise.reject(toGraphQLError(error, ctx.keySource, 'call')));
-      },
+      resolve: (payload, _args, ctx) => (payload.event.callId === null ? null : loadCall(ctx, payload.event.callId)),
     }),
     callId: t.id({
       nullable: true,

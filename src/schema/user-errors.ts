@@ -71,6 +71,14 @@ export const UserErrorRef = builder.objectRef<UserErrorValue>('UserError').imple
   }),
 });
 
+/** A payload's `userErrors` field (Pothos field options), with its own description. */
+export const userErrorsField = (description: string) => ({
+  type: [UserErrorRef] as [typeof UserErrorRef],
+  nullable: false as const,
+  description,
+  resolve: (item: { userErrors: UserErrorValue[] }) => item.userErrors,
+});
+
 /** `field` names of telli's wire fields, as the input calls them. */
 export type WireFieldNames = Readonly<Record<string, string>>;
 
