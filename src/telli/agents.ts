@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { TelliContractError } from './errors.js';
 import { recordIdKey } from './ids.js';
-import { describeIssues } from './schemas.js';
 import type { CallOptions, Transport } from './transport.js';
 import { readV2ListPage } from './v2.js';
 
@@ -52,21 +51,12 @@ export const agentSchema = z
 export function createAgentReads(transport: Transport): AgentReads {
   return {
     async listAgents({ limit, cursor }, call) {
-      const endpoint = AGENT_ENDPOINTS.agents;
-      const { items, hasNextPage, nextCursor } = await readV2ListPage(transport, endpoint, '/v2/agents', {
+      const page = await readV2ListPage(transport, AGENT_ENDPOINTS.agents, '/v2/agents', agentSchema, {
         limit,
         cursor,
         call,
       });
-      const agents = items.map((raw, index) => {
-        const parsed = agentSchema.safeParse(raw);
-        if (parsed.success) return parsed.data;
-        return new TelliContractError(
-          endpoint,
-          describeIssues(parsed.error).map((issue) => `data[${index}].${issue}`),
-        );
-      });
-      return { agents, hasNextPage, nextCursor };
+      return { agents: page.items, hasNextPage: page.hasNextPage, nextCursor: page.nextCursor };
     },
 
     async getAgent(id, call) {

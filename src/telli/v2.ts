@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { TelliContractError } from './errors.js';
 import { describeIssues, v2ContactSchema, v2ListSchema, type TelliContactV2 } from './schemas.js';
 import { httpError, type CallOptions, type Transport } from './transport.js';
@@ -41,35 +42,28 @@ export function createV2Reads(transport: Transport): V2Reads {
       ),
 
     async listContactsV2({ limit, cursor }, call) {
-      const endpoint = V2_ENDPOINTS.contactsV2;
-      const { items, hasNextPage, nextCursor } = await readV2ListPage(transport, endpoint, '/v2/contacts', {
+      const page = await readV2ListPage(transport, V2_ENDPOINTS.contactsV2, '/v2/contacts', v2ContactSchema, {
         limit,
         cursor,
         call,
       });
-      const contacts = items.map((raw, index) => {
-        const parsed = v2ContactSchema.safeParse(raw);
-        if (parsed.success) return parsed.data;
-        return new TelliContractError(
-          endpoint,
-          describeIssues(parsed.error).map((issue) => `data[${index}].${issue}`),
-        );
-      });
-      return { contacts, hasNextPage, nextCursor };
+      return { contacts: page.items, hasNextPage: page.hasNextPage, nextCursor: page.nextCursor };
     },
   };
 }
 
 /**
- * One page of a v2 list endpoint (`/v2/contacts`, `/v2/agents`: the same envelope), its items not
- * yet validated — one broken record must not fail its page. `nextCursor` is `null` on the last page.
+ * One page of a v2 list endpoint (`/v2/contacts`, `/v2/agents`: the same envelope), each item
+ * validated on its own — one broken record fails only itself, as a TelliContractError in its place,
+ * never its page. `nextCursor` is `null` on the last page.
  */
-export async function readV2ListPage(
+export async function readV2ListPage<S extends z.ZodType>(
   transport: Transport,
   endpoint: string,
   path: string,
+  schema: S,
   { limit, cursor, call }: { limit: number; cursor: string | null; call: CallOptions },
-): Promise<{ items: unknown[]; hasNextPage: boolean; nextCursor: string | null }> {
+): Promise<{ items: (z.output<S> | TelliContractError)[]; hasNextPage: boolean; nextCursor: string | null }> {
   const query = new URLSearchParams({ limit: String(limit) });
   if (cursor !== null) query.set('cursor', cursor);
   const response = await transport.send(endpoint, 'GET', `${path}?${query}`, call);
@@ -84,5 +78,13 @@ export async function readV2ListPage(
   if (hasNextPage && nextCursor === cursor) {
     throw new TelliContractError(endpoint, ['pageInfo.nextCursor: did not advance']);
   }
-  return { items: page.data.data, hasNextPage, nextCursor: hasNextPage ? nextCursor : null };
+  const items = page.data.data.map((raw, index) => {
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    return new TelliContractError(
+      endpoint,
+      describeIssues(parsed.error).map((issue) => `data[${index}].${issue}`),
+    );
+  });
+  return { items, hasNextPage, nextCursor: hasNextPage ? nextCursor : null };
 }

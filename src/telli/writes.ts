@@ -3,7 +3,7 @@ import { TelliContractError, TelliError, TelliNetworkError, TelliOutcomeUnknownE
 import type { JsonValue } from './json.js';
 import { describeIssues, v2ContactSchema, type TelliContactV2 } from './schemas.js';
 import { httpError, type CallOptions, type JsonResponse, type Transport } from './transport.js';
-import { V2_ENDPOINTS } from './v2.js';
+import { createV2Reads } from './v2.js';
 
 /**
  * telli's writes: contact create / update / delete (v2), bulk create (v1) and the dialer (v1).
@@ -320,13 +320,8 @@ export function createWrites(transport: Transport): Writes {
     throw httpError(E.createContactV2, response);
   }
 
-  const lookUp = (externalId: string, call: CallOptions) =>
-    transport.readOne(
-      V2_ENDPOINTS.contactV2ByExternalId,
-      `/v2/external/contacts/${encodeURIComponent(externalId)}`,
-      call,
-      v2ContactSchema,
-    );
+  // Straight to telli, not through the shared reads: a lookup must not join a read from before the create.
+  const { getContactV2ByExternalId: lookUp } = createV2Reads(transport);
 
   /** The outcome of a create that had this external id and got no answer (see `Writes.createContact`). */
   async function settleLostCreate(
