@@ -436,6 +436,24 @@ describe('what each selection costs upstream', () => {
     expect(calls()).toEqual({ [AGENTS]: 1, [V1_BATCH]: 1, [LIST_CALLS]: 1 });
   });
 
+  it('agents primed by a listed page count as loader hits when read, never as misses', async () => {
+    const metered = await createTestStack({ env: { METRICS: 'true' } });
+    try {
+      const contact = [...metered.sandbox.contacts.values()].find((c) => c.callAttempts >= 2) as SandboxContact;
+      const res = await metered.raw(`{
+        agents(first: 100) { nodes { id } }
+        contact(id: "${contact.id}") { calls(first: 2) { nodes { agent { id } } } }
+      }`);
+      expect(res.errors).toBeUndefined();
+      const text = await (await metered.app.fetch('http://layer.test/metrics')).text();
+      // Two Call.agent reads, both answered by the page; priming the page's agents asked for nothing.
+      expect(text).toContain('telli_loader_cache_total{loader="agentById",result="hit"} 2');
+      expect(text).not.toContain('telli_loader_cache_total{loader="agentById",result="miss"}');
+    } finally {
+      await metered.close();
+    }
+  });
+
   it('agent(id) is one read; unknown is null', async () => {
     const agent = first(stack.sandbox.agents);
     const res = await stack.run(AgentByIdDocument, { id: agent.id });

@@ -70,6 +70,13 @@ class CountingMap<V> extends Map<string, V> {
     else this.hooks.onCacheHit?.(this.loader);
     return value;
   }
+  /**
+   * DataLoader's `prime`, minus its lookup: `loader.prime` asks `get` first, which would count
+   * every primed entry as a miss though nobody asked for it.
+   */
+  prime(key: string, value: V): void {
+    if (!this.has(key)) this.set(key, value);
+  }
 }
 
 /** Which page of `GET /v2/contacts`: telli's `limit` (1–100) and `cursor` (`null` for the first page). */
@@ -168,9 +175,10 @@ export function createLoaders(telli: TelliClient, call: CallOptions, hooks: Load
     { cacheKeyFn: ({ contactId, limit: size, cursor }) => JSON.stringify([contactId.toLowerCase(), size, cursor]) },
   );
 
+  const agentCache = new CountingMap<Promise<TelliAgent | null>>('agentById', hooks);
   const agentById = new DataLoader<string, TelliAgent | null, string>(
     (ids) => Promise.all(ids.map((id) => limit(() => telli.getAgent(id, call)).catch(asError))),
-    { cacheKeyFn: recordIdKey, cacheMap: new CountingMap('agentById', hooks) },
+    { cacheKeyFn: recordIdKey, cacheMap: agentCache },
   );
 
   const agentsPage = new DataLoader<AgentPageKey, AgentPage, string>(
@@ -180,7 +188,9 @@ export function createLoaders(telli: TelliClient, call: CallOptions, hooks: Load
           try {
             const result = await limit(() => telli.listAgents(page, call));
             // Listed agents are whole records: a `Call.agent` resolved after this page costs nothing.
-            for (const listed of result.agents) if (!(listed instanceof Error)) agentById.prime(listed.id, listed);
+            for (const listed of result.agents) {
+              if (!(listed instanceof Error)) agentCache.prime(recordIdKey(listed.id), Promise.resolve(listed));
+            }
             return result;
           } catch (error) {
             return asError(error);
