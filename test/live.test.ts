@@ -444,3 +444,38 @@ describe('without TELLI_WEBHOOK_SECRET', () => {
     }
   });
 });
+
+describe("server key mode: telli rejecting this server's key during an event", () => {
+  it('masks the error for the subscriber and raises the same fatal alert a query does', async () => {
+    const secret = testSecret();
+    const stack = await createTestStack({
+      serverApiKey: 'tk_live_wrong_server_key_456',
+      env: { TELLI_WEBHOOK_SECRET: secret },
+    });
+    try {
+      const contact = [...stack.sandbox.contacts.values()][0] as SandboxContact;
+      const sub = await subscribe(
+        (url, init) => stack.app.fetch(url, init),
+        'http://layer.test/graphql',
+        STATUS_CHANGED,
+        { ids: [contact.id] },
+      );
+      const webhook = signedWebhook(secret, statusChanged(contact.id));
+      const res = await stack.app.fetch('http://layer.test/webhooks/telli', {
+        method: 'POST',
+        headers: webhook.headers,
+        body: webhook.body,
+      });
+      expect(res.status).toBe(200);
+      const frame = await sub.next();
+      expect(frame.errors?.map((e) => e.extensions?.['code'])).toEqual(['INTERNAL_SERVER_ERROR']);
+      const alert = stack.logs.lines().find((l) => l['alert'] === 'telli-server-key-rejected');
+      expect(alert).toMatchObject({ level: 'fatal' });
+      expect(stack.logs.text()).not.toContain('tk_live_wrong_server_key_456');
+      expect(JSON.stringify(frame)).not.toContain('tk_live_wrong_server_key_456');
+      await sub.close();
+    } finally {
+      await stack.close();
+    }
+  });
+});

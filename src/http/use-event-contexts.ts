@@ -1,7 +1,7 @@
 import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { eventContextOf, type GraphQLContext } from '../context.js';
-import { isMasked } from './error-report.js';
+import { logMasked } from './error-report.js';
 
 /**
  * Subscriptions execute each event with the context the event's payload carries
@@ -36,14 +36,7 @@ async function subscribeWithEventContexts(
     const contextValue = own ? { ...(args.contextValue as object), ...own } : args.contextValue;
     try {
       const result = await execute({ ...args, rootValue: payload, contextValue });
-      for (const error of result.errors ?? []) {
-        if (isMasked(error)) {
-          (own ?? (args.contextValue as GraphQLContext)).logger.error(
-            { err: error.originalError, path: error.path },
-            'unexpected error in a subscription event (masked for the client)',
-          );
-        }
-      }
+      logMasked((own ?? (args.contextValue as GraphQLContext)).logger, result.errors ?? [], ' in a subscription event');
       return result;
     } finally {
       own?.release();

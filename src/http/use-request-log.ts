@@ -2,8 +2,7 @@ import { getOperationAST, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../context.js';
 import type { Logger } from '../logger.js';
-import { isRejectedKey } from '../schema/errors.js';
-import { isMasked, reportedCode } from './error-report.js';
+import { logMasked, reportedCode } from './error-report.js';
 
 /**
  * One access-log line per GraphQL operation, and every error Yoga is about to mask logged in full
@@ -17,19 +16,7 @@ export function useRequestLog(): Plugin<GraphQLContext> {
         onExecuteDone({ result }) {
           const { logger } = args.contextValue;
           const errors = 'errors' in result ? (result.errors ?? []) : [];
-          for (const error of errors) {
-            if (!isMasked(error)) continue;
-            const original = error.originalError;
-            if (isRejectedKey(original)) {
-              // Every request fails until an operator fixes TELLI_API_KEY: say so plainly.
-              logger.fatal(
-                { err: original, path: error.path, alert: 'telli-server-key-rejected' },
-                `telli rejected this server's API key (HTTP ${original.status}): check TELLI_API_KEY`,
-              );
-            } else {
-              logger.error({ err: original, path: error.path }, 'unexpected error (masked for the client)');
-            }
-          }
+          logMasked(logger, errors, '');
           if (!logger.isLevelEnabled('info')) return;
           logger.info(
             {
