@@ -37,7 +37,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createWebhookSecret, SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
 import { sandboxDefaultQuery } from './schema/demo-operations.js';
 import { schema } from './schema/index.js';
-import { createCoalescingClient, createTelliClient, type SharedReadsClient, type TelliClient } from './telli/index.js';
+import { createCoalescingClient, createTelliClient, type SharedReadsClient } from './telli/index.js';
 import { createTracing, type Tracing } from './tracing.js';
 
 /**
@@ -59,13 +59,10 @@ export interface LayerDeps {
 export interface Layer {
   /** The request edge: a `node:http` request listener, and `edge.fetch(…)` without a socket. */
   edge: Edge;
-  /** The telli client behind the shared reads (readiness uses its probe). */
-  telli: TelliClient;
   /** Sandbox mode: the embedded telli emulator the layer talks to. */
   sandbox: RunningSandbox | undefined;
   /** Where telli is (the sandbox's loopback URL in sandbox mode). */
   telliBaseUrl: string;
-  metrics: Metrics | undefined;
   /** Live events: the hub of this instance's subscriptions (and its end of the event bus). */
   live: LiveHub;
   /** Whether `/readiness` may report ready: the server sets it once listening, clears it when draining. */
@@ -189,10 +186,8 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       admission: createAdmission(config.admission),
       ...(metrics && { onOverload: (bound) => metrics.series.overloads.inc({ bound }) }),
     }),
-    telli: upstream,
     sandbox,
     telliBaseUrl,
-    metrics,
     live,
     setServing: (value) => {
       serving = value;

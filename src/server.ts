@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { createLayer, type Layer } from './app.js';
+import { ROUTES } from './http/edge.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { SAMPLE_CONTACT_ID } from './sandbox/index.js';
@@ -64,7 +65,7 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  const graphqlUrl = `${url}/graphql`;
+  const graphqlUrl = `${url}${ROUTES.graphql}`;
   layer.listening(url);
 
   if (layer.sandbox) {
@@ -93,7 +94,7 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
         telliBaseUrl: layer.telliBaseUrl,
         callerAuth: config.callerAuth.tokens.length > 0,
         introspection: config.introspection,
-        webhooks: config.live.webhookSecrets.length > 0 ? `${url}/webhooks/telli` : 'off (no TELLI_WEBHOOK_SECRET)',
+        webhooks: config.live.webhookSecrets.length > 0 ? `${url}${ROUTES.webhooks}` : 'off (no TELLI_WEBHOOK_SECRET)',
         eventBus: config.live.redis ? 'redis' : 'in process',
       },
       `serving telli contacts at ${graphqlUrl} (${forward ? "callers' own telli keys" : 'server key'})`,

@@ -36,11 +36,6 @@ export interface AdmissionLimits {
  */
 export const BYTES_PER_CONTACT = 36;
 
-export interface AdmissionState {
-  operations: number;
-  cost: number;
-}
-
 /** One admitted GraphQL request. */
 export interface AdmissionTicket {
   /** Exchanges the size estimate for the operation's true cost; false when that does not fit. */
@@ -55,8 +50,6 @@ export interface Admission {
    * full: every operation slot is taken, or the cost budget cannot hold its estimate.
    */
   enter(bodyBytes: number): AdmissionTicket | 'operations' | 'cost';
-  /** What is admitted right now (metrics, tests). */
-  state(): AdmissionState;
 }
 
 export function createAdmission(limits: AdmissionLimits): Admission {
@@ -88,7 +81,6 @@ export function createAdmission(limits: AdmissionLimits): Admission {
         },
       };
     },
-    state: () => ({ operations, cost }),
   };
 }
 

@@ -55,14 +55,10 @@ export interface EdgeContext {
   admission?: AdmissionTicket;
 }
 
-/**
- * What the server adapter hands every request: under `node:http`, the request and response, and
- * the ticket the node listener admitted the request with.
- */
+/** What the server adapter hands every request: under `node:http`, the request and response. */
 type ServerContext = Partial<ServerAdapterInitialContext> & {
   req?: IncomingMessage;
   res?: ServerResponse;
-  admission?: AdmissionTicket;
 };
 
 export type RouteHandler = (request: Request, context: EdgeContext & ServerContext) => Response | Promise<Response>;
@@ -83,7 +79,7 @@ export interface EdgeOptions {
   /** A handler per route; a route without one is a 404 like any unknown path. */
   routes: Partial<Record<Route, RouteHandler>>;
   /** `routes.graphql` for requests `node:http` serves (`listener`); `fetch` uses `routes.graphql`. */
-  graphqlNode?: NodeGraphQLHandler;
+  graphqlNode: NodeGraphQLHandler;
   /** Budget of one request, from its arrival to its response (`REQUEST_DEADLINE_MS`). */
   deadlineMs: number;
   /** Admission control of the GraphQL route (see `admission.ts`). */
@@ -99,7 +95,7 @@ const OVERLOADED_BODY = JSON.stringify({
   errors: [{ message: OVERLOADED_MESSAGE, extensions: { code: ErrorCode.OVERLOADED } }],
 });
 
-export const overloaded = () =>
+const overloaded = () =>
   errorResponse(503, ErrorCode.OVERLOADED, OVERLOADED_MESSAGE, {
     'retry-after': String(OVERLOAD_RETRY_AFTER_SECONDS),
   });
@@ -162,10 +158,8 @@ export function createEdge(options: EdgeOptions) {
     if (!handler) response = notFound();
     else if (route !== 'graphql') response = await handler(request, context);
     else {
-      // Under node:http the listener has admitted the request already; with `fetch`, admit it here.
-      const ticket =
-        serverContext.admission ??
-        admission.enter(bodyBytesOf(request.method, request.url, request.headers.get('content-length')));
+      // Only `fetch` gets here with GraphQL: under node:http the listener admits and runs it.
+      const ticket = admission.enter(bodyBytesOf(request.method, request.url, request.headers.get('content-length')));
       if (typeof ticket === 'string') {
         options.onOverload?.(ticket);
         response = overloaded();
@@ -205,10 +199,6 @@ export function createEdge(options: EdgeOptions) {
           'x-request-id': requestId,
         })
         .end(OVERLOADED_BODY);
-      return;
-    }
-    if (!options.graphqlNode) {
-      void adapter.handle(req, res, { admission: ticket });
       return;
     }
     const arrived = Date.now();

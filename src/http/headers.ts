@@ -10,11 +10,6 @@ export function requestIdFrom(given: string | string[] | null | undefined): stri
 
 const BEARER = /^Bearer\s+([\x21-\x7e]{1,512})$/i;
 
-/** The token of `Authorization: Bearer <token>`, or undefined when absent or malformed. */
-export function bearerTokenOf(request: Request): string | undefined {
-  return BEARER.exec(request.headers.get('authorization')?.trim() ?? '')?.[1];
-}
-
 /** A caller's bearer token, or why there is none: no header, or one that is not `Bearer <1–512 printable ASCII>`. */
 export function bearerCredentialOf(request: Request): { token: string } | { missing: 'absent' | 'malformed' } {
   const header = request.headers.get('authorization');

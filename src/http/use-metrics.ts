@@ -4,7 +4,7 @@ import type { GraphQLContext } from '../context.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteHandler } from './edge.js';
 import { reportedCode } from './error-report.js';
-import { bearerTokenOf, tokenCheck } from './headers.js';
+import { bearerCredentialOf, tokenCheck } from './headers.js';
 
 /**
  * The GraphQL series of `src/metrics.ts`, fed per request, and the `/metrics` scrape route.
@@ -114,7 +114,8 @@ export function useMetrics(metrics: Metrics): Plugin<GraphQLContext> {
 export function metricsRoute(metrics: Metrics, token: string | undefined): RouteHandler {
   const scraperAllowed = token ? tokenCheck([token]) : () => true;
   return async (request) => {
-    if (!scraperAllowed(bearerTokenOf(request))) {
+    const credential = bearerCredentialOf(request);
+    if (!scraperAllowed('token' in credential ? credential.token : undefined)) {
       return new Response('Missing or invalid bearer token for /metrics.\n', {
         status: 401,
         headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' },

@@ -25,8 +25,6 @@ export interface LiveBus {
   subscribe(): AsyncIterableIterator<unknown> & { return(): Promise<IteratorResult<unknown>> };
   /** 'ok', or why the bus cannot take or deliver events right now (readiness). */
   health(): 'ok' | string;
-  /** Which transport: in process, or Redis. */
-  readonly kind: 'memory' | 'redis';
   close(): Promise<void>;
 }
 
@@ -45,7 +43,6 @@ export function createMemoryBus(options: { topic: string; dedupe: MemoryDedupe }
   const { topic, dedupe } = options;
   const pubsub = createPubSub<Topics>();
   return {
-    kind: 'memory',
     publishOnce(event) {
       if (!dedupe.claim(event.deliveryId)) return Promise.resolve('duplicate');
       pubsub.publish(topic, event);

@@ -11,9 +11,6 @@
  * duplicate of an event nobody ever received.
  */
 
-/** The default window: Svix's automatic schedule (~28 h) with room for a manual retry from the portal. */
-export const DEFAULT_DEDUPE_TTL_SECONDS = 72 * 60 * 60;
-
 /** Delivery ids remembered in memory at most; the oldest go first (bounded memory on one instance). */
 export const DEFAULT_DEDUPE_MAX_ENTRIES = 100_000;
 
@@ -43,10 +40,6 @@ export class MemoryDedupe {
       if (!oldest.done) this.#seen.delete(oldest.value);
     }
     return true;
-  }
-
-  get size(): number {
-    return this.#seen.size;
   }
 
   /** Drops expired ids from the front; each claim removes at most what expired since the last. */

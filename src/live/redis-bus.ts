@@ -119,7 +119,6 @@ export function createRedisBus(options: RedisBusOptions): LiveBus {
   });
 
   return {
-    kind: 'redis',
     async publishOnce(event) {
       if (publisher.status !== 'ready') throw new BusUnavailableError(lastProblem);
       try {

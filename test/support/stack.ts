@@ -10,7 +10,6 @@ import {
   type SandboxContact,
   type StartSandboxOptions,
 } from '../../src/sandbox/index.js';
-import type { TelliClient } from '../../src/telli/index.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionResult<T> {
   errors?: ExecutionResult['errors'] &
@@ -20,8 +19,6 @@ export interface GraphQLResponse<T = Record<string, unknown>> extends ExecutionR
 export interface TestStack {
   sandbox: RunningSandbox;
   layer: Layer;
-  /** The telli client below the shared reads (its probe is what readiness calls). */
-  telli: TelliClient;
   /** The request edge, the same one `node:http` serves: `app.fetch(url, init)` runs a request without a socket. */
   app: Layer['edge'];
   logs: ReturnType<typeof createMemoryLogger>;
@@ -91,7 +88,6 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
   return {
     sandbox,
     layer,
-    telli: layer.telli,
     app,
     logs,
     run: (document, variables) => post({ query: print(document), variables }) as never,
