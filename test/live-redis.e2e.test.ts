@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLAIM_AND_PUBLISH_SCRIPT } from '../src/live/dedupe.js';
 import { startSandbox, type RunningSandbox, type SandboxContact } from '../src/sandbox/index.js';
 import { postGraphQL, startLayerProcess, type RunningProcess } from './support/process.js';
 import { startRedis, type RedisServer } from './support/redis.js';
@@ -149,5 +151,38 @@ describe('many instances through Redis', () => {
       outcome: 'published',
     });
     for (const sub of [onA, onB]) expect(changeOf(await sub.next()).webhookStatus).toBe('reached');
+  });
+});
+
+describe('the claim-and-publish script, on a real redis-server', () => {
+  let redis: RedisServer;
+  let client: Redis;
+  let listener: Redis;
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+    listener = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    await Promise.all([client.quit(), listener.quit()]);
+    await redis.stop();
+  });
+  const claim = (deliveryId: string) =>
+    client.eval(
+      CLAIM_AND_PUBLISH_SCRIPT,
+      1,
+      `script:webhook:${deliveryId}`,
+      60,
+      'script:events',
+      '{}',
+    ) as Promise<number>;
+
+  it('takes its claim back when no instance is subscribed, so the redelivery is processed, not a duplicate', async () => {
+    expect(await claim('msg_nobody')).toBe(-1);
+    expect(await client.exists('script:webhook:msg_nobody')).toBe(0);
+    await listener.subscribe('script:events');
+    expect(await claim('msg_nobody')).toBe(1);
+    expect(await client.exists('script:webhook:msg_nobody')).toBe(1);
+    expect(await claim('msg_nobody')).toBe(0);
   });
 });

@@ -58,11 +58,17 @@ export function dedupeKey(prefix: string, deliveryId: string): string {
 
 /**
  * KEYS[1]: the delivery's dedupe key; ARGV[1]: its TTL in seconds; ARGV[2]: the channel;
- * ARGV[3]: the message. Returns 1 when claimed and published, 0 when the id was already seen.
+ * ARGV[3]: the message. Returns 1 when claimed and published, 0 when the id was already seen, and
+ * -1 when no instance was subscribed to receive it: the claim is taken back, so that the
+ * redelivery this refusal asks for is processed instead of acknowledged as a duplicate of an event
+ * nobody received.
  */
 export const CLAIM_AND_PUBLISH_SCRIPT = `
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  if redis.call('PUBLISH', ARGV[2], ARGV[3]) == 0 then
+    redis.call('DEL', KEYS[1])
+    return -1
+  end
   return 1
 end
 return 0

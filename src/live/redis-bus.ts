@@ -128,8 +128,10 @@ export function createRedisBus(options: RedisBusOptions): LiveBus {
           topic,
           JSON.stringify(event),
         );
+        if (claimed === -1) throw new BusUnavailableError('no instance is subscribed to the event channel');
         return claimed === 1 ? 'published' : 'duplicate';
       } catch (error) {
+        if (error instanceof BusUnavailableError) throw error;
         throw new BusUnavailableError(error instanceof Error ? error.message : String(error));
       }
     },
