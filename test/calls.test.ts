@@ -167,14 +167,27 @@ describe('values', () => {
     try {
       const res = await stack.run(CallByIdDocument, { id: call.call_id });
       expect(res.errors).toBeUndefined();
-      expect(res.data?.call).toMatchObject({
+      expect(res.data?.call).toEqual({
         id: call.call_id,
+        attempt: null,
+        direction: 'UNKNOWN',
+        rawDirection: null,
+        fromNumber: null,
+        toNumber: null,
         status: 'UNKNOWN',
         rawStatus: null,
-        direction: 'UNKNOWN',
         triggeredAt: null,
+        startedAt: null,
+        endedAt: null,
+        durationMinutes: null,
+        endedReason: null,
+        transcript: null,
         transcriptMessages: [],
         analysis: null,
+        outcome: null,
+        collectedData: null,
+        bookedSlotFor: null,
+        recordingUrl: null,
         contact: null,
         agent: null,
       });
@@ -199,8 +212,15 @@ describe('one broken call fails only itself', () => {
       expect(list.data?.contact?.calls.edges.map((e) => e.node?.id ?? null)).toEqual(
         all.map((c) => (c === broken ? null : c.call_id)),
       );
-      // Its neighbours' cursors still resume after the broken one.
-      expect(list.data?.contact?.calls.edges).toHaveLength(all.length);
+      // Its neighbours' cursors still resume around the broken one: after the one before it, the
+      // next page starts at the broken call (an error in its place again); after it, past it.
+      const edges = list.data?.contact?.calls.edges ?? [];
+      const resumed = async (after: string | undefined) => {
+        const page = await stack.run(ContactCallIdsDocument, { id: contact.id, first: 100, after });
+        return page.data?.contact?.calls.edges.map((e) => e.node?.id ?? null);
+      };
+      expect(await resumed(edges[0]?.cursor)).toEqual(all.slice(1).map((c) => (c === broken ? null : c.call_id)));
+      expect(await resumed(edges[1]?.cursor)).toEqual(all.slice(2).map((c) => c.call_id));
 
       const byId = await stack.run(CallByIdDocument, { id: broken.call_id });
       expect(byId.data).toEqual({ call: null });
@@ -273,21 +293,25 @@ describe('paging', () => {
   });
 
   it('clamps first to 1–100 (0 → 1, 500 → 100, omitted → 10)', async () => {
-    const contact = first(withCalls(3));
-    const one = await stack.run(ContactCallIdsDocument, { id: contact.id, first: 0 });
-    expect(one.data?.contact?.calls.nodes).toHaveLength(1);
-    expect(one.data?.contact?.calls.pageInfo.hasNextPage).toBe(true);
-    const negative = await stack.run(ContactCallIdsDocument, { id: contact.id, first: -5 });
-    expect(negative.data?.contact?.calls.nodes).toHaveLength(1);
-    // telli would answer 400 to limit=500: a clean page proves the clamp.
-    const all = await stack.run(ContactCallIdsDocument, { id: contact.id, first: 500 });
-    expect(all.errors).toBeUndefined();
-    expect(all.data?.contact?.calls.nodes).toHaveLength(contact.callAttempts);
-    const omitted = await stack.raw(`{ contact(id: "${contact.id}") { calls { nodes { id } } } }`);
-    expect(omitted.errors).toBeUndefined();
-    expect((omitted.data?.['contact'] as { calls: { nodes: unknown[] } }).calls.nodes).toHaveLength(
-      Math.min(10, contact.callAttempts),
-    );
+    // A contact with more calls than the largest page, so that every clamp shows in the page size.
+    const busy = { ...(createDemoContacts(1)[0] as SandboxContact), callAttempts: 150 };
+    const own = await createTestStack({ sandbox: { contacts: [busy] } });
+    try {
+      const page = async (first?: number) => {
+        const res = await own.run(ContactCallIdsDocument, { id: busy.id, ...(first !== undefined && { first }) });
+        expect(res.errors).toBeUndefined();
+        const calls = res.data?.contact?.calls;
+        return { size: calls?.nodes.length, more: calls?.pageInfo.hasNextPage };
+      };
+      expect(own.sandbox.calls(busy.id)).toHaveLength(150);
+      expect(await page(0)).toEqual({ size: 1, more: true });
+      expect(await page(-5)).toEqual({ size: 1, more: true });
+      // telli would answer 400 to limit=500: a clean page of 100 proves the clamp.
+      expect(await page(500)).toEqual({ size: 100, more: true });
+      expect(await page()).toEqual({ size: 10, more: true });
+    } finally {
+      await own.close();
+    }
   });
 
   it('a contact without calls has an empty connection', async () => {

@@ -59,7 +59,12 @@ describe('npm start in sandbox mode', () => {
         }),
       ]);
     }
-    // A syntax error is the caller's, not ours: nothing is logged as an error.
+    // A syntax error is the caller's, not ours: nothing is logged as an error. The marker's access
+    // line comes after whatever the syntax errors logged, so nothing is still in the pipe.
+    await postGraphQL(layer.graphqlUrl, { query: '{ __typename }' }, { 'x-request-id': 'contract-syntax-marker' });
+    await layer.server.waitForLine(
+      (l) => l['requestId'] === 'contract-syntax-marker' && l['msg'] === 'graphql operation',
+    );
     expect(layer.server.lines.filter((l) => l['level'] === 'error' || l['level'] === 'fatal')).toEqual([]);
   });
 

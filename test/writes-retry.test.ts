@@ -81,9 +81,11 @@ describe('createContact when the answer is lost', () => {
   });
 
   it('a timeout (telli acted, never answered), without externalId: unknown after one request', async () => {
+    const before = stack.sandbox.contacts.size;
     stack.sandbox.injectFault({ match: isCreate, fault: { kind: 'hang-after' }, times: 1 });
     const res = await stack.run(CreateContactIdDocument, { input: newContact(3) });
     expectOutcomeUnknown(res, ['createContact', 'contact'], false);
+    expect(stack.sandbox.contacts.size).toBe(before + 1); // it did happen, once
     expect(stack.sandbox.transport.requests).toBe(1);
   });
 
