@@ -421,6 +421,52 @@ describe('group commit across requests', () => {
     }
   });
 
+  it('a write during the re-ask of an ambiguous id keeps that answer out of the contact cache', async () => {
+    // As above, `target` is ambiguous in the shared call and asked again alone; the contact is
+    // written (forget) while that re-ask is in flight, so its answer may predate the write.
+    const [lead, culprit, target] = [unknownId(11), unknownId(12), unknownId(13)];
+    const sizes: number[] = [];
+    let names = ['Before', 'After'];
+    let aloneArrived!: () => void;
+    const alone = new Promise<void>((resolve) => (aloneArrived = resolve));
+    const upstream = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const ids = (JSON.parse(body) as { contact_ids: string[] }).contact_ids;
+        sizes.push(ids.length);
+        const items = ids.flatMap((id): unknown[] => {
+          if (id === lead) return [{ status: 'success', contact: { contact_id: lead } }];
+          if (id === culprit) return [{ status: 'success', contact: { first_name: 'Nobody' } }];
+          if (id === target && ids.length === 1) {
+            aloneArrived();
+            const [name = 'After', ...rest] = names;
+            names = rest;
+            return [{ status: 'success', contact: { contact_id: target, first_name: name } }];
+          }
+          return [];
+        });
+        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(items)), 50);
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const client = clientFor(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
+    try {
+      const reads = createCoalescingClient(client, { ttlMs: 60_000, maxEntries: 100, partialCallsInFlight: 1 });
+      const call = { apiKey: 'tk_any_0123456789' };
+      const answered = Promise.all([lead, culprit, target].map((id) => reads.getContactsBatch([id], call)));
+      await alone;
+      reads.forget(call.apiKey, target);
+      expect((await answered)[2]?.get(target)).toMatchObject({ firstName: 'Before' });
+      // Not served from the cache: telli is asked again, and has the written contact.
+      expect((await reads.getContactsBatch([target], call)).get(target)).toMatchObject({ firstName: 'After' });
+      expect(sizes).toEqual([1, 2, 1, 1, 1]);
+    } finally {
+      await client.close();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+
   it('a call that hangs does not stall its key: the next call goes out after a bounded wait', async () => {
     const [hanging, next] = contacts.slice(40, 42) as [SandboxContact, SandboxContact];
     sandbox.injectFault({ match: (req) => req.body.includes(hanging.id), fault: { kind: 'hang' } });

@@ -206,7 +206,10 @@ export class GroupCommit {
     // The open batch was waiting for exactly this: send it before answering anyone.
     if (reads.open && reads.holding < this.partialCalls) this.#send(reads.open);
     const forgotten = batch.forgotten;
-    this.onAnswer?.(reads.apiKey, forgotten ? ids.filter((id) => !forgotten.has(id)) : ids, results);
+    // An isolated re-ask is in no `byId`, so `forget` cannot mark it: its answer may predate a
+    // write, and stays out of the cache (it only happens when telli breaks its contract).
+    if (!batch.isolated)
+      this.onAnswer?.(reads.apiKey, forgotten ? ids.filter((id) => !forgotten.has(id)) : ids, results);
     // Several callers (even if some have left since): any of their items may be the culprit.
     if (ambiguous && batch.callers > 1) this.#isolate(batch, results);
     for (const ask of batch.asks) ask.deliver(batch, results);
