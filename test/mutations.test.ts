@@ -123,6 +123,17 @@ describe('createContact', () => {
     expect(stack.sandbox.transport.requests).toBe(0);
   });
 
+  it('an external id with a lone surrogate is INVALID before any telli call (it could not be looked up)', async () => {
+    const res = await stack.run(CreateContactDocument, {
+      input: { firstName: 'Lone', lastName: 'Surrogate', phoneNumber: '+4917600000001', externalId: 'crm-\ud800' },
+    });
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.createContact.userErrors.map((e) => [e.code, e.field, e.message])).toEqual([
+      ['INVALID', ['input', 'externalId'], expect.stringMatching(/lone surrogate/)],
+    ]);
+    expect(stack.sandbox.transport.requests).toBe(0);
+  });
+
   it('an external id another contact has: EXTERNAL_ID_TAKEN on input.externalId (telli 409)', async () => {
     const taken = contacts.find((c) => c.externalId !== null) as SandboxContact;
     const res = await stack.run(CreateContactIdDocument, {

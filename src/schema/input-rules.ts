@@ -1,6 +1,6 @@
 import { GraphQLTimeZone } from 'graphql-scalars';
 import { z } from 'zod';
-import { MAX_EXTERNAL_ID_LENGTH } from './contact-queries.js';
+import { LONE_SURROGATE, MAX_EXTERNAL_ID_LENGTH } from './contact-queries.js';
 import { userError, type UserErrorValue } from './user-errors.js';
 
 /*
@@ -48,11 +48,15 @@ export const timeZone = z.string().refine((v) => {
   }
 }, 'must be an IANA time zone, e.g. Europe/Berlin');
 
-/** Your own id for the contact: 1–512 characters, the same bound `contactByExternalId` accepts. */
+/**
+ * Your own id for the contact: 1–512 characters of well-formed Unicode, what `contactByExternalId`
+ * accepts — a create whose answer is lost is settled by looking the contact up by this id.
+ */
 export const externalId = z
   .string()
   .min(1, 'must not be empty')
-  .refine((v) => v.length <= MAX_EXTERNAL_ID_LENGTH, `must be at most ${MAX_EXTERNAL_ID_LENGTH} characters`);
+  .refine((v) => v.length <= MAX_EXTERNAL_ID_LENGTH, `must be at most ${MAX_EXTERNAL_ID_LENGTH} characters`)
+  .refine((v) => !LONE_SURROGATE.test(v), 'must be well-formed Unicode (it contains a lone surrogate)');
 
 /** A formal title or greeting; telli documents no bound, this keeps it sane. */
 export const salutation = z.string().refine((v) => length(v) <= 50, 'must be at most 50 characters');
