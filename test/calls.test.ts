@@ -478,6 +478,18 @@ describe('what each selection costs upstream', () => {
     }
   });
 
+  it('a call or agent id that cannot go into a URL (a lone surrogate) is BAD_USER_INPUT, with no read', async () => {
+    const res = await stack.raw('query ($c: ID!, $a: ID!) { call(id: $c) { id } agent(id: $a) { id } }', {
+      c: 'call-\ud800',
+      a: '\udc00-agent',
+    });
+    expect(res.errors?.map((e) => [e.extensions?.['code'], e.path, e.message])).toEqual([
+      ['BAD_USER_INPUT', ['call'], 'The call id must be well-formed Unicode (it contains a lone surrogate).'],
+      ['BAD_USER_INPUT', ['agent'], 'The agent id must be well-formed Unicode (it contains a lone surrogate).'],
+    ]);
+    expect(calls()).toEqual({});
+  });
+
   it('agent(id) is one read; unknown is null', async () => {
     const agent = first(stack.sandbox.agents);
     const res = await stack.run(AgentByIdDocument, { id: agent.id });

@@ -7,13 +7,12 @@ import { ContactRef } from './contact.js';
 import { contactNeeds, prefetch, type ContactNeeds, type ContactParent } from './contact-sources.js';
 import { costExtensions } from './cost.js';
 import { badUserInput, toGraphQLError } from './errors.js';
+import { LONE_SURROGATE } from './telli-ids.js';
 
 /** Most ids one `contacts(ids:)` field accepts — telli's batch limit. */
 export const MAX_IDS_PER_FIELD = TELLI_BATCH_LIMIT;
 /** Longest external id accepted; bounds the URL we build. */
 export const MAX_EXTERNAL_ID_LENGTH = 512;
-/** A lone surrogate: valid in a JSON string, not in Unicode, and not encodable into a URL. */
-export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /*
  * Contact is a federation entity: other subgraphs (deals, tickets, calendars) hold contact ids and

@@ -1,5 +1,8 @@
 import { badUserInput } from './errors.js';
 
+/** A lone surrogate: valid in a JSON string, not in Unicode, and not encodable into a URL. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Longest call or agent id accepted; bounds the URL we build. */
 export const MAX_RECORD_ID_LENGTH = 128;
 
@@ -10,7 +13,13 @@ export const MAX_RECORD_ID_LENGTH = 128;
  */
 export function parseRecordId(id: string, what: 'call' | 'agent'): string {
   if (id.length < 1 || id.length > MAX_RECORD_ID_LENGTH) {
-    throw badUserInput(`A ${what} id must be 1–${MAX_RECORD_ID_LENGTH} characters long.`);
+    throw badUserInput(
+      `${what === 'agent' ? 'An' : 'A'} ${what} id must be 1–${MAX_RECORD_ID_LENGTH} characters long.`,
+    );
+  }
+  // It goes into telli's URL, which cannot hold a lone surrogate (encodeURIComponent throws).
+  if (LONE_SURROGATE.test(id)) {
+    throw badUserInput(`The ${what} id must be well-formed Unicode (it contains a lone surrogate).`);
   }
   return id;
 }
