@@ -2,7 +2,7 @@ import { parse } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { V2_CONCURRENCY } from '../src/loaders/index.js';
 import { createDemoContacts, type SandboxCall, type SandboxContact } from '../src/sandbox/index.js';
-import { operationCost, UNBATCHED_READ_COST } from '../src/schema/cost.js';
+import { operationCost, UNBATCHED_READ_COST } from '../src/schema/core/cost.js';
 import { schema } from '../src/schema/index.js';
 import {
   AgentByIdDocument,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryLogger } from '../src/logger.js';
 import { MAX_OPERATION_NAMES, OTHER_OPERATIONS } from '../src/http/use-metrics.js';
-import { operationCost, V2_READ_COST } from '../src/schema/cost.js';
+import { operationCost, V2_READ_COST } from '../src/schema/core/cost.js';
 import { schema } from '../src/schema/index.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { parse } from 'graphql';

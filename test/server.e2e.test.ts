@@ -180,10 +180,10 @@ describe('stack traces in the logs of npm start', () => {
     expect(body.errors).toMatchObject([{ extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
     const logged = await server.waitForLine((l) => l['msg'] === 'unexpected error (masked for the client)');
     const stack = String((logged['err'] as { stack?: unknown }).stack);
-    // The error is made in httpError() of src/telli/transport.ts: the frame must point at that line.
-    const frame = /at httpError \((.*src\/telli\/transport\.ts):(\d+):\d+\)/.exec(stack);
+    // The error is made in httpError() of src/telli/transport/transport.ts: the frame must point at that line.
+    const frame = /at httpError \((.*src\/telli\/transport\/transport\.ts):(\d+):\d+\)/.exec(stack);
     expect(frame, stack).not.toBeNull();
-    const line = readFileSync(`${ROOT}/src/telli/transport.ts`, 'utf8').split('\n')[Number(frame?.[2]) - 1];
+    const line = readFileSync(`${ROOT}/src/telli/transport/transport.ts`, 'utf8').split('\n')[Number(frame?.[2]) - 1];
     expect(line).toContain('new TelliHttpError(');
     expect(stack).not.toContain('dist/server.js:');
   });

@@ -13,7 +13,7 @@ import {
   type TelliClientOptions,
 } from '../src/telli/index.js';
 import { parseConfig } from '../src/config.js';
-import { PARTIAL_CALLS_IN_FLIGHT } from '../src/telli/group-commit.js';
+import { PARTIAL_CALLS_IN_FLIGHT } from '../src/telli/contacts/group-commit.js';
 import { codesOf, createTestStack, unknownId, type TestStack } from './support/stack.js';
 
 /**

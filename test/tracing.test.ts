@@ -7,7 +7,7 @@ import { SAMPLE_CONTACT_ID, type SandboxContact } from '../src/sandbox/index.js'
 import { createTracing, type Tracing } from '../src/tracing.js';
 import { startServerProcess } from './support/process.js';
 import { createTestStack, type TestStack } from './support/stack.js';
-import { PARTIAL_CALLS_IN_FLIGHT } from '../src/telli/group-commit.js';
+import { PARTIAL_CALLS_IN_FLIGHT } from '../src/telli/contacts/group-commit.js';
 
 describe('tracing', () => {
   it('is off unless an OTLP endpoint is configured', () => {

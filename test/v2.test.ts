@@ -2,7 +2,7 @@ import { getNamedType, isObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { V2_CONCURRENCY } from '../src/loaders/index.js';
 import type { SandboxContact, SandboxProperty } from '../src/sandbox/index.js';
-import { CONTACT_FIELD_SOURCES } from '../src/schema/contact-sources.js';
+import { CONTACT_FIELD_SOURCES } from '../src/schema/contact/sources.js';
 import { schema } from '../src/schema/index.js';
 import {
   ContactByExternalIdMixedDocument,

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../error-codes.js';
 import type { Logger } from '../logger.js';
-import { isRejectedKey } from '../schema/errors.js';
+import { isRejectedKey } from '../schema/core/errors.js';
 
 /**
  * Whether Yoga masks this error in the response: anything whose original error is not a

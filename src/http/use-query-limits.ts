@@ -5,7 +5,7 @@ import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { QueryLimits } from '../config.js';
 import { ErrorCode } from '../error-codes.js';
-import { operationCost, UNBATCHED_READ_COST, V2_READ_COST } from '../schema/cost.js';
+import { operationCost, UNBATCHED_READ_COST, V2_READ_COST } from '../schema/core/cost.js';
 import type { GraphQLContext } from '../context.js';
 import { OVERLOAD_RETRY_AFTER_SECONDS } from './admission.js';
 

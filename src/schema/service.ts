@@ -1,5 +1,5 @@
 import packageJson from '../../package.json' with { type: 'json' };
-import { builder } from './builder.js';
+import { builder } from './core/builder.js';
 
 /** Apollo Federation version this subgraph speaks (`@link` url). */
 export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { TelliContractError } from './errors.js';
-import { recordIdKey } from './ids.js';
-import type { CallOptions, Transport } from './transport.js';
-import { readV2ListPage } from './v2.js';
+import { TelliContractError } from './transport/errors.js';
+import { recordIdKey } from './shared/ids.js';
+import type { CallOptions, Transport } from './transport/transport.js';
+import { readV2ListPage } from './contacts/v2-reads.js';
 
 /**
  * telli's AI phone agents: `GET /v2/agents` (the `/v2/contacts` envelope) and `GET /v2/agents/{id}`

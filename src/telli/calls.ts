@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { TelliContractError } from './errors.js';
+import { TelliContractError } from './transport/errors.js';
 import { jsonObjectSchema, type JsonObject } from './json.js';
-import { recordIdKey } from './ids.js';
-import { describeIssues } from './schemas.js';
-import { httpError, type CallOptions, type Transport } from './transport.js';
+import { recordIdKey } from './shared/ids.js';
+import { describeIssues } from './contacts/schemas.js';
+import { httpError, type CallOptions, type Transport } from './transport/transport.js';
 
 /**
  * telli's call records: `GET /v1/list-calls` (§7) and `GET /v1/get-call/{callId}` (§12). Neither

@@ -1,10 +1,10 @@
 import { AGENT_ENDPOINTS, createAgentReads, type AgentReads } from './agents.js';
 import { CALL_ENDPOINTS, createCallReads, type CallReads } from './calls.js';
-import { TelliNetworkError } from './errors.js';
-import { createTransport, toTelliError, type TelliClientOptions } from './transport.js';
-import { createV1Reads, V1_ENDPOINTS, type V1Reads } from './v1.js';
-import { createV2Reads, V2_ENDPOINTS, type V2Reads } from './v2.js';
-import { createWrites, WRITE_ENDPOINTS, type Writes } from './writes.js';
+import { TelliNetworkError } from './transport/errors.js';
+import { createTransport, toTelliError, type TelliClientOptions } from './transport/transport.js';
+import { createV1Reads, V1_ENDPOINTS, type V1Reads } from './contacts/v1-reads.js';
+import { createV2Reads, V2_ENDPOINTS, type V2Reads } from './contacts/v2-reads.js';
+import { createWrites, WRITE_ENDPOINTS, type Writes } from './contacts/writes.js';
 
 /** Every telli endpoint the layer calls, by the name metrics, logs and the sandbox's counters use. */
 export const ENDPOINTS = {

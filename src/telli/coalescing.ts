@@ -1,12 +1,12 @@
-import { Cancellation, type CancelSignal } from './cancel.js';
+import { Cancellation, type CancelSignal } from './transport/cancel.js';
 import { ENDPOINTS, type TelliClient } from './client.js';
-import type { CallOptions, TelliClientHooks } from './transport.js';
+import type { CallOptions, TelliClientHooks } from './transport/transport.js';
 import type { TelliAgent } from './agents.js';
-import { TelliTimeoutError } from './errors.js';
-import { GroupCommit } from './group-commit.js';
-import type { ContactResult } from './v1.js';
-import { recordIdKey } from './ids.js';
-import type { TelliContact } from './schemas.js';
+import { TelliTimeoutError } from './transport/errors.js';
+import { GroupCommit } from './contacts/group-commit.js';
+import type { ContactResult } from './contacts/v1-reads.js';
+import { recordIdKey } from './shared/ids.js';
+import type { TelliContact } from './contacts/schemas.js';
 
 export interface ContactCacheOptions {
   /**

@@ -1,21 +1,21 @@
 export type { AgentPage, AgentReads, TelliAgent } from './agents.js';
 export type { CallPage, CallReads, TelliCall, TelliTranscriptMessage } from './calls.js';
-export * from './cancel.js';
+export * from './transport/cancel.js';
 export * from './client.js';
 export * from './coalescing.js';
-export * from './errors.js';
-export { recordIdKey } from './ids.js';
+export * from './transport/errors.js';
+export { recordIdKey } from './shared/ids.js';
 export * from './json.js';
-export * from './limiter.js';
+export * from './transport/limiter.js';
 export {
   parseRetryAfter,
   type CallEffect,
   type CallOptions,
   type TelliClientHooks,
   type TelliClientOptions,
-} from './transport.js';
-export { TELLI_BATCH_LIMIT, type ContactResult, type V1Reads } from './v1.js';
-export type { ContactPageV2, V2Reads } from './v2.js';
+} from './transport/transport.js';
+export { TELLI_BATCH_LIMIT, type ContactResult, type V1Reads } from './contacts/v1-reads.js';
+export type { ContactPageV2, V2Reads } from './contacts/v2-reads.js';
 export {
   ADD_CONTACTS_BATCH_LIMIT,
   DIALER_BATCH_LIMIT,
@@ -33,7 +33,7 @@ export {
   type TelliRejection,
   type Writes,
   type Written,
-} from './writes.js';
+} from './contacts/writes.js';
 export {
   PROPERTY_DATA_TYPES,
   type PropertyDataType,
@@ -41,4 +41,4 @@ export {
   type TelliContactProperty,
   type TelliContactV2,
   type TelliPropertyOption,
-} from './schemas.js';
+} from './contacts/schemas.js';

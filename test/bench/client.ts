@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
-import { exchange } from '../../src/telli/http.js';
+import { exchange } from '../../src/telli/transport/http.js';
 import { parseConfig } from '../../src/config.js';
 import { Cancellation, createCoalescingClient, createTelliClient } from '../../src/telli/index.js';
 

@@ -21,7 +21,7 @@ import {
   type RawResponse,
 } from './http.js';
 import { ConcurrencyLimiter } from './limiter.js';
-import { describeIssues } from './schemas.js';
+import { describeIssues } from '../contacts/schemas.js';
 
 /**
  * How every telli call travels: the keep-alive pool, the auth header, the per-attempt timeout, the

@@ -1,5 +1,5 @@
-import type { TelliContact } from '../telli/index.js';
-import { builder } from './builder.js';
+import type { TelliContact } from '../../telli/index.js';
+import { builder } from '../core/builder.js';
 
 /*
  * A contact's status: telli's own word when it is one of the three the get-contact page documents,

@@ -1,18 +1,11 @@
-import type { Context } from '../context.js';
-import type { TelliContact, TelliContactV2 } from '../telli/index.js';
-import { builder } from './builder.js';
-import { ContactPropertyRef } from './contact-property.js';
-import {
-  CONTACT_FIELD_SOURCES,
-  v1Of,
-  v2Of,
-  type ContactParent,
-  type SharedContact,
-  type Sources,
-} from './contact-sources.js';
-import { contactStatusOf, ContactStatus } from './contact-status.js';
-import { costExtensions, V2_READ_COST } from './cost.js';
-import { checkedUpstreamValue } from './scalars.js';
+import type { Context } from '../../context.js';
+import type { TelliContact, TelliContactV2 } from '../../telli/index.js';
+import { builder } from '../core/builder.js';
+import { ContactPropertyRef } from './property.js';
+import { CONTACT_FIELD_SOURCES, v1Of, v2Of, type ContactParent, type SharedContact, type Sources } from './sources.js';
+import { contactStatusOf, ContactStatus } from './status.js';
+import { costExtensions, V2_READ_COST } from '../core/cost.js';
+import { checkedUpstreamValue } from '../core/scalars.js';
 
 /*
  * The Contact type. Each field resolver reads the record `CONTACT_FIELD_SOURCES` names for it, and

@@ -1,13 +1,13 @@
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
-import type { Context } from '../context.js';
-import { TELLI_BATCH_LIMIT } from '../telli/index.js';
-import { builder } from './builder.js';
+import type { Context } from '../../context.js';
+import { TELLI_BATCH_LIMIT } from '../../telli/index.js';
+import { builder } from '../core/builder.js';
 import { ContactRef } from './contact.js';
-import { contactNeeds, prefetch, type ContactNeeds, type ContactParent } from './contact-sources.js';
-import { costExtensions } from './cost.js';
-import { badUserInput, toGraphQLError } from './errors.js';
-import { LONE_SURROGATE } from './telli-ids.js';
+import { contactNeeds, prefetch, type ContactNeeds, type ContactParent } from './sources.js';
+import { costExtensions } from '../core/cost.js';
+import { badUserInput, toGraphQLError } from '../core/errors.js';
+import { LONE_SURROGATE } from '../core/telli-ids.js';
 
 /** Most ids one `contacts(ids:)` field accepts — telli's batch limit. */
 export const MAX_IDS_PER_FIELD = TELLI_BATCH_LIMIT;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonObjectSchema, jsonValueSchema, type JsonObject, type JsonValue } from './json.js';
+import { jsonObjectSchema, jsonValueSchema, type JsonObject, type JsonValue } from '../json.js';
 
 /**
  * zod schemas of telli's payloads. The docs mark no v1 response field as required, so every field

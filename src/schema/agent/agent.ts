@@ -1,8 +1,8 @@
-import type { Context } from '../context.js';
-import type { AgentPage, TelliAgent } from '../telli/index.js';
-import { builder } from './builder.js';
-import { costExtensions, entityCostExtensions, UNBATCHED_READ_COST } from './cost.js';
-import { toGraphQLError } from './errors.js';
+import type { Context } from '../../context.js';
+import type { AgentPage, TelliAgent } from '../../telli/index.js';
+import { builder } from '../core/builder.js';
+import { costExtensions, entityCostExtensions, UNBATCHED_READ_COST } from '../core/cost.js';
+import { toGraphQLError } from '../core/errors.js';
 import {
   clampFirst,
   connectionTypes,
@@ -11,9 +11,9 @@ import {
   positionAfter,
   telliLimit,
   toConnection,
-} from './paging.js';
-import { checkedUpstreamValue } from './scalars.js';
-import { parseRecordId } from './telli-ids.js';
+} from '../core/paging.js';
+import { checkedUpstreamValue } from '../core/scalars.js';
+import { parseRecordId } from '../core/telli-ids.js';
 
 /*
  * telli's AI phone agents (`/v2/agents`). A call names its agent by id; `Call.agent` reads it

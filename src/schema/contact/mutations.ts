@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Context } from '../context.js';
+import type { Context } from '../../context.js';
 import type {
   ContactPatch,
   JsonValue,
@@ -7,12 +7,12 @@ import type {
   NewContact,
   TelliContactV2,
   TelliRejection,
-} from '../telli/index.js';
-import { ADD_CONTACTS_BATCH_LIMIT } from '../telli/index.js';
-import { builder } from './builder.js';
+} from '../../telli/index.js';
+import { ADD_CONTACTS_BATCH_LIMIT } from '../../telli/index.js';
+import { builder } from '../core/builder.js';
 import { ContactRef } from './contact.js';
-import type { ContactParent } from './contact-sources.js';
-import { costExtensions, inputListLength } from './cost.js';
+import type { ContactParent } from './sources.js';
+import { costExtensions, inputListLength } from '../core/cost.js';
 import {
   email,
   externalId,
@@ -24,7 +24,7 @@ import {
   telliId,
   timeZone,
   validate,
-} from './input-rules.js';
+} from '../core/input-rules.js';
 import {
   failed,
   fieldNamed,
@@ -36,7 +36,7 @@ import {
   type Outcome,
   type UserErrorValue,
   type WireFieldNames,
-} from './user-errors.js';
+} from '../core/user-errors.js';
 
 /*
  * Contact writes: createContact (POST /v2/contacts), createContacts (POST /v1/add-contacts-batch),

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { TelliContractError, TelliError, TelliNetworkError, TelliOutcomeUnknownError } from './errors.js';
-import type { JsonValue } from './json.js';
+import { TelliContractError, TelliError, TelliNetworkError, TelliOutcomeUnknownError } from '../transport/errors.js';
+import type { JsonValue } from '../json.js';
 import { describeIssues, v2ContactSchema, type TelliContactV2 } from './schemas.js';
-import { httpError, type CallOptions, type JsonResponse, type Transport } from './transport.js';
-import { createV2Reads } from './v2.js';
+import { httpError, type CallOptions, type JsonResponse, type Transport } from '../transport/transport.js';
+import { createV2Reads } from './v2-reads.js';
 
 /**
  * telli's writes: contact create / update / delete (v2), bulk create (v1) and the dialer (v1).

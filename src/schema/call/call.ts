@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import type { Context } from '../context.js';
-import type { CallPage, TelliCall, TelliTranscriptMessage } from '../telli/index.js';
-import { AgentRef, loadAgent } from './agent.js';
-import { builder } from './builder.js';
-import { ContactRef } from './contact.js';
-import { loadContact } from './contact-queries.js';
-import { contactNeeds, type ContactParent } from './contact-sources.js';
-import { costExtensions, entityCostExtensions, UNBATCHED_READ_COST } from './cost.js';
-import { toGraphQLError, upstreamInvalid } from './errors.js';
+import type { Context } from '../../context.js';
+import type { CallPage, TelliCall, TelliTranscriptMessage } from '../../telli/index.js';
+import { AgentRef, loadAgent } from '../agent/agent.js';
+import { builder } from '../core/builder.js';
+import { ContactRef } from '../contact/contact.js';
+import { loadContact } from '../contact/queries.js';
+import { contactNeeds, type ContactParent } from '../contact/sources.js';
+import { costExtensions, entityCostExtensions, UNBATCHED_READ_COST } from '../core/cost.js';
+import { toGraphQLError, upstreamInvalid } from '../core/errors.js';
 import {
   clampFirst,
   connectionTypes,
@@ -16,9 +16,9 @@ import {
   positionAfter,
   telliLimit,
   toConnection,
-} from './paging.js';
-import { checkedUpstreamValue } from './scalars.js';
-import { parseRecordId } from './telli-ids.js';
+} from '../core/paging.js';
+import { checkedUpstreamValue } from '../core/scalars.js';
+import { parseRecordId } from '../core/telli-ids.js';
 
 /*
  * What the phone agent did: telli's call records (`GET /v1/list-calls`, `GET /v1/get-call/{id}`),

@@ -1,17 +1,17 @@
 import { GraphQLError } from 'graphql';
-import { withEventContext, type Context } from '../context.js';
-import { ErrorCode } from '../error-codes.js';
-import type { CallEndedEvent, ContactStatusChangedEvent, LiveEvent } from '../live/events.js';
-import { SubscriptionLimitError, type EventStream } from '../live/hub.js';
-import type { TelliContact } from '../telli/index.js';
-import { builder } from './builder.js';
-import { CallRef, loadCall } from './call.js';
-import { ContactRef } from './contact.js';
-import { MAX_IDS_PER_FIELD, parseContactId } from './contact-queries.js';
-import { contactNeeds, prefetch, type ContactParent } from './contact-sources.js';
-import { contactStatusOf, ContactStatus } from './contact-status.js';
-import { costExtensions, UNBATCHED_READ_COST } from './cost.js';
-import { badUserInput, toGraphQLError } from './errors.js';
+import { withEventContext, type Context } from '../../context.js';
+import { ErrorCode } from '../../error-codes.js';
+import type { CallEndedEvent, ContactStatusChangedEvent, LiveEvent } from '../../live/events.js';
+import { SubscriptionLimitError, type EventStream } from '../../live/hub.js';
+import type { TelliContact } from '../../telli/index.js';
+import { builder } from '../core/builder.js';
+import { CallRef, loadCall } from '../call/call.js';
+import { ContactRef } from '../contact/contact.js';
+import { MAX_IDS_PER_FIELD, parseContactId } from '../contact/queries.js';
+import { contactNeeds, prefetch, type ContactParent } from '../contact/sources.js';
+import { contactStatusOf, ContactStatus } from '../contact/status.js';
+import { costExtensions, UNBATCHED_READ_COST } from '../core/cost.js';
+import { badUserInput, toGraphQLError } from '../core/errors.js';
 
 /*
  * Subscriptions: telli's webhooks, as typed events. An event is a hint that a contact changed;

@@ -1,6 +1,6 @@
 import { GraphQLTimeZone } from 'graphql-scalars';
 import { z } from 'zod';
-import { MAX_EXTERNAL_ID_LENGTH } from './contact-queries.js';
+import { MAX_EXTERNAL_ID_LENGTH } from '../contact/queries.js';
 import { LONE_SURROGATE } from './telli-ids.js';
 import { userError, type UserErrorValue } from './user-errors.js';
 

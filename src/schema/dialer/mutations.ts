@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { Context } from '../context.js';
-import { DIALER_BATCH_LIMIT, type ScheduleCallRequest, type TelliRejection } from '../telli/index.js';
-import { builder } from './builder.js';
-import { ContactRef } from './contact.js';
-import type { ContactParent } from './contact-sources.js';
-import { costExtensions, inputListLength } from './cost.js';
-import { phoneNumber, telliId, validate } from './input-rules.js';
+import type { Context } from '../../context.js';
+import { DIALER_BATCH_LIMIT, type ScheduleCallRequest, type TelliRejection } from '../../telli/index.js';
+import { builder } from '../core/builder.js';
+import { ContactRef } from '../contact/contact.js';
+import type { ContactParent } from '../contact/sources.js';
+import { costExtensions, inputListLength } from '../core/cost.js';
+import { phoneNumber, telliId, validate } from '../core/input-rules.js';
 import {
   failed,
   fieldNamed,
@@ -17,7 +17,7 @@ import {
   type Outcome,
   type UserErrorValue,
   type WireFieldNames,
-} from './user-errors.js';
+} from '../core/user-errors.js';
 
 /*
  * telli's auto dialer: scheduleCall (POST /v1/schedule-call), scheduleCalls (POST

@@ -1,7 +1,12 @@
 import { GraphQLError } from 'graphql';
-import type { KeySource } from '../context.js';
-import { ErrorCode } from '../error-codes.js';
-import { TelliCredentialsMissingError, TelliError, TelliHttpError, TelliOutcomeUnknownError } from '../telli/index.js';
+import type { KeySource } from '../../context.js';
+import { ErrorCode } from '../../error-codes.js';
+import {
+  TelliCredentialsMissingError,
+  TelliError,
+  TelliHttpError,
+  TelliOutcomeUnknownError,
+} from '../../telli/index.js';
 
 /*
  * How failures become what a client sees: expected ones are GraphQLErrors with a code from

@@ -1,6 +1,6 @@
 import type { GraphQLError } from 'graphql';
-import type { Context } from '../context.js';
-import { TelliOutcomeUnknownError, type TelliRejection } from '../telli/index.js';
+import type { Context } from '../../context.js';
+import { TelliOutcomeUnknownError, type TelliRejection } from '../../telli/index.js';
 import { builder } from './builder.js';
 import { toGraphQLError } from './errors.js';
 

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { TelliContractError } from './errors.js';
+import { TelliContractError } from '../transport/errors.js';
 import { describeIssues, v2ContactSchema, v2ListSchema, type TelliContactV2 } from './schemas.js';
-import { httpError, type CallOptions, type Transport } from './transport.js';
+import { httpError, type CallOptions, type Transport } from '../transport/transport.js';
 
 /** telli's v2 contact reads: typed properties and `updatedAt`, no call state, no batch read. */
 export const V2_ENDPOINTS = {

@@ -1,6 +1,6 @@
-import { TelliContractError, TelliError, TelliItemError, TelliNetworkError } from './errors.js';
+import { TelliContractError, TelliError, TelliItemError, TelliNetworkError } from '../transport/errors.js';
 import { batchItemSchema, batchResponseSchema, describeIssues, v1ContactSchema, type TelliContact } from './schemas.js';
-import { httpError, type CallOptions, type TelliClientHooks, type Transport } from './transport.js';
+import { httpError, type CallOptions, type TelliClientHooks, type Transport } from '../transport/transport.js';
 
 /** telli's documented ceiling for `contact_ids` in one `get-contacts-batch` call. */
 export const TELLI_BATCH_LIMIT = 1000;

@@ -1,9 +1,9 @@
 import { context, type Context as TraceContext } from '@opentelemetry/api';
-import { Cancellation, type CancelSignal } from './cancel.js';
-import { ENDPOINTS, type TelliClient } from './client.js';
-import type { CallOptions, TelliClientHooks } from './transport.js';
-import { TELLI_BATCH_LIMIT, type ContactResult } from './v1.js';
-import { TelliContractError, TelliNetworkError, TelliTimeoutError } from './errors.js';
+import { Cancellation, type CancelSignal } from '../transport/cancel.js';
+import { ENDPOINTS, type TelliClient } from '../client.js';
+import type { CallOptions, TelliClientHooks } from '../transport/transport.js';
+import { TELLI_BATCH_LIMIT, type ContactResult } from './v1-reads.js';
+import { TelliContractError, TelliNetworkError, TelliTimeoutError } from '../transport/errors.js';
 
 type Results = Map<string, ContactResult>;
 

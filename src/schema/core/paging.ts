@@ -1,7 +1,7 @@
 import type { ObjectRef } from '@pothos/core';
 import { z } from 'zod';
-import type { Context } from '../context.js';
-import { TelliHttpError } from '../telli/index.js';
+import type { Context } from '../../context.js';
+import { TelliHttpError } from '../../telli/index.js';
 import { builder } from './builder.js';
 import { badUserInput, toGraphQLError } from './errors.js';
 

@@ -1,8 +1,8 @@
-import type { ContactPageV2 } from '../telli/index.js';
-import { builder } from './builder.js';
+import type { ContactPageV2 } from '../../telli/index.js';
+import { builder } from '../core/builder.js';
 import { ContactRef } from './contact.js';
-import { contactNeeds, listedContact, prefetch } from './contact-sources.js';
-import { costExtensions } from './cost.js';
+import { contactNeeds, listedContact, prefetch } from './sources.js';
+import { costExtensions } from '../core/cost.js';
 import {
   clampFirst,
   connectionTypes,
@@ -11,7 +11,7 @@ import {
   positionAfter,
   telliLimit,
   toConnection,
-} from './paging.js';
+} from '../core/paging.js';
 
 /** telli's default `limit`, used when `first` is omitted. */
 export const DEFAULT_PAGE_SIZE = 50;

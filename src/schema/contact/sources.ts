@@ -1,8 +1,8 @@
 import type { FieldNode, GraphQLError, GraphQLResolveInfo } from 'graphql';
-import type { Context } from '../context.js';
-import type { TelliContact, TelliContactV2 } from '../telli/index.js';
-import { toGraphQLError, upstreamInvalid } from './errors.js';
-import { selectedFieldNames, selectionHasDirectives } from './selection.js';
+import type { Context } from '../../context.js';
+import type { TelliContact, TelliContactV2 } from '../../telli/index.js';
+import { toGraphQLError, upstreamInvalid } from '../core/errors.js';
+import { selectedFieldNames, selectionHasDirectives } from '../core/selection.js';
 
 /*
  * Where each Contact field comes from. telli's v1 batch read is cheap (one call per 1000 ids) and

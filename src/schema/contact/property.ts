@@ -1,7 +1,7 @@
-import type { JsonValue, PropertyDataType, TelliContactProperty, TelliPropertyOption } from '../telli/index.js';
-import { builder } from './builder.js';
-import { upstreamInvalid } from './errors.js';
-import { checkedUpstreamValue } from './scalars.js';
+import type { JsonValue, PropertyDataType, TelliContactProperty, TelliPropertyOption } from '../../telli/index.js';
+import { builder } from '../core/builder.js';
+import { upstreamInvalid } from '../core/errors.js';
+import { checkedUpstreamValue } from '../core/scalars.js';
 
 /*
  * How a client reads a typed value: `value` is the value as telli sent it (lossless JSON, always

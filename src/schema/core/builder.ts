@@ -1,8 +1,8 @@
 import SchemaBuilder from '@pothos/core';
 import DirectivePlugin from '@pothos/plugin-directives';
 import FederationPlugin from '@pothos/plugin-federation';
-import type { Context } from '../context.js';
-import type { JsonObject, JsonValue } from '../telli/index.js';
+import type { Context } from '../../context.js';
+import type { JsonObject, JsonValue } from '../../telli/index.js';
 
 /** The one SchemaBuilder. Type files import it; only `index.ts` calls `toSubGraphSchema`. */
 export const builder = new SchemaBuilder<{
