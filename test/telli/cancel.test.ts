@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Cancellation, ConcurrencyLimiter, delay } from '../src/telli/index.js';
+import { Cancellation, ConcurrencyLimiter, delay } from '../../src/telli/index.js';
 
 describe('Cancellation', () => {
   it('runs each listener once, in order, and never one that was removed', () => {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDemoContacts, startSandbox, type RunningSandbox, type SandboxContact } from '../src/sandbox/index.js';
+import { createDemoContacts, startSandbox, type RunningSandbox, type SandboxContact } from '../../src/sandbox/index.js';
 import {
   Cancellation,
   createCoalescingClient,
@@ -11,10 +11,10 @@ import {
   type CallOptions,
   type TelliClient,
   type TelliClientOptions,
-} from '../src/telli/index.js';
-import { parseConfig } from '../src/config.js';
-import { PARTIAL_CALLS_IN_FLIGHT } from '../src/telli/contacts/group-commit.js';
-import { codesOf, createTestStack, unknownId, type TestStack } from './support/stack.js';
+} from '../../src/telli/index.js';
+import { parseConfig } from '../../src/config.js';
+import { PARTIAL_CALLS_IN_FLIGHT } from '../../src/telli/contacts/group-commit.js';
+import { codesOf, createTestStack, unknownId, type TestStack } from '../support/stack.js';
 
 /**
  * Reads shared across GraphQL requests (src/telli/coalescing.ts): single-flight always, a TTL
