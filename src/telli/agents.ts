@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { TelliContractError } from './transport/errors.js';
 import { recordIdKey } from './shared/ids.js';
+import { readV2ListPage } from './shared/list-page.js';
+import { TelliContractError } from './transport/errors.js';
+import { RETRY } from './transport/retry-policy.js';
 import type { CallOptions, Transport } from './transport/transport.js';
-import { readV2ListPage } from './contacts/v2-reads.js';
 
 /**
  * telli's AI phone agents: `GET /v2/agents` (the `/v2/contacts` envelope) and `GET /v2/agents/{id}`
@@ -51,17 +52,26 @@ export const agentSchema = z
 export function createAgentReads(transport: Transport): AgentReads {
   return {
     async listAgents({ limit, cursor }, call) {
-      const page = await readV2ListPage(transport, AGENT_ENDPOINTS.agents, '/v2/agents', agentSchema, {
-        limit,
-        cursor,
-        call,
-      });
+      const page = await readV2ListPage(
+        transport,
+        AGENT_ENDPOINTS.agents,
+        '/v2/agents',
+        agentSchema,
+        { limit, cursor, call },
+        RETRY.read,
+      );
       return { agents: page.items, hasNextPage: page.hasNextPage, nextCursor: page.nextCursor };
     },
 
     async getAgent(id, call) {
       const endpoint = AGENT_ENDPOINTS.agent;
-      const agent = await transport.readOne(endpoint, `/v2/agents/${encodeURIComponent(id)}`, call, agentSchema);
+      const agent = await transport.readOne(
+        endpoint,
+        `/v2/agents/${encodeURIComponent(id)}`,
+        call,
+        agentSchema,
+        RETRY.read,
+      );
       // §12: the answer's id equals the requested one. Another agent must not be cached under this id.
       if (agent !== null && recordIdKey(agent.id) !== recordIdKey(id)) {
         throw new TelliContractError(endpoint, ['id: not the agent asked for']);

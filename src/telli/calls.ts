@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { TelliContractError } from './transport/errors.js';
 import { jsonObjectSchema, type JsonObject } from './json.js';
 import { recordIdKey } from './shared/ids.js';
-import { describeIssues } from './contacts/schemas.js';
+import { describeIssues, TelliContractError } from './transport/errors.js';
+import { RETRY } from './transport/retry-policy.js';
 import { httpError, type CallOptions, type Transport } from './transport/transport.js';
 
 /**
@@ -154,7 +154,7 @@ export function createCallReads(transport: Transport): CallReads {
       const endpoint = CALL_ENDPOINTS.listCalls;
       const query = new URLSearchParams({ contact_id: contactId, limit: String(limit) });
       if (cursor !== null) query.set('cursor', cursor);
-      const response = await transport.send(endpoint, 'GET', `/v1/list-calls?${query}`, call);
+      const response = await transport.send(endpoint, 'GET', `/v1/list-calls?${query}`, call, RETRY.read);
       if (response.status !== 200) throw httpError(endpoint, response);
       const page = listSchema.safeParse(response.json);
       if (!page.success) throw new TelliContractError(endpoint, describeIssues(page.error));
@@ -182,7 +182,13 @@ export function createCallReads(transport: Transport): CallReads {
 
     async getCall(id, call) {
       const endpoint = CALL_ENDPOINTS.getCall;
-      const found = await transport.readOne(endpoint, `/v1/get-call/${encodeURIComponent(id)}`, call, callSchema);
+      const found = await transport.readOne(
+        endpoint,
+        `/v1/get-call/${encodeURIComponent(id)}`,
+        call,
+        callSchema,
+        RETRY.read,
+      );
       if (found !== null && !sameId(found.id, id))
         throw new TelliContractError(endpoint, ['call_id: not the call asked for']);
       return found;

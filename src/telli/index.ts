@@ -9,7 +9,6 @@ export * from './json.js';
 export * from './transport/limiter.js';
 export {
   parseRetryAfter,
-  type CallEffect,
   type CallOptions,
   type TelliClientHooks,
   type TelliClientOptions,

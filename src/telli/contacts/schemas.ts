@@ -89,10 +89,6 @@ export const batchItemSchema = z.object({
 
 export const batchResponseSchema = z.array(z.unknown());
 
-export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-}
-
 /** telli's documented property data types (§6). The layer keeps any other value verbatim. */
 export const PROPERTY_DATA_TYPES = [
   'string',
@@ -184,19 +180,3 @@ export const v2ContactSchema = z
     salutation: c.salutation ?? null,
     properties: c.properties,
   }));
-
-/**
- * The `GET /v2/contacts` envelope. Items are validated one by one afterwards (one broken contact
- * must not fail its page); `type` and `meta` are undocumented and unused.
- */
-export const v2ListSchema = z.object({
-  data: z.array(z.unknown()),
-  pageInfo: z.object({
-    hasNextPage: z.boolean(),
-    nextCursor: z
-      .string()
-      .min(1)
-      .nullish()
-      .transform((v) => v ?? null),
-  }),
-});

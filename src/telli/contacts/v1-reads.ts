@@ -1,6 +1,13 @@
-import { TelliContractError, TelliError, TelliItemError, TelliNetworkError } from '../transport/errors.js';
-import { batchItemSchema, batchResponseSchema, describeIssues, v1ContactSchema, type TelliContact } from './schemas.js';
+import {
+  describeIssues,
+  TelliContractError,
+  TelliError,
+  TelliItemError,
+  TelliNetworkError,
+} from '../transport/errors.js';
+import { RETRY } from '../transport/retry-policy.js';
 import { httpError, type CallOptions, type TelliClientHooks, type Transport } from '../transport/transport.js';
+import { batchItemSchema, batchResponseSchema, v1ContactSchema, type TelliContact } from './schemas.js';
 
 /** telli's documented ceiling for `contact_ids` in one `get-contacts-batch` call. */
 export const TELLI_BATCH_LIMIT = 1000;
@@ -30,14 +37,9 @@ export function createV1Reads(transport: Transport, hooks: TelliClientHooks): V1
     let json: unknown;
     try {
       // A POST that only reads: retried like any read.
-      const response = await transport.send(
-        endpoint,
-        'POST',
-        '/v1/get-contacts-batch',
-        call,
-        { contact_ids: ids },
-        { effect: 'read' },
-      );
+      const response = await transport.send(endpoint, 'POST', '/v1/get-contacts-batch', call, RETRY.read, {
+        contact_ids: ids,
+      });
       if (response.status !== 200) throw httpError(endpoint, response);
       json = response.json;
     } catch (error) {
@@ -85,6 +87,7 @@ export function createV1Reads(transport: Transport, hooks: TelliClientHooks): V1
         `/v1/get-contact-by-external-id/${encodeURIComponent(externalId)}`,
         call,
         v1ContactSchema,
+        RETRY.lookup,
       ),
   };
 }

@@ -1,7 +1,8 @@
-import type { z } from 'zod';
-import { TelliContractError } from '../transport/errors.js';
-import { describeIssues, v2ContactSchema, v2ListSchema, type TelliContactV2 } from './schemas.js';
-import { httpError, type CallOptions, type Transport } from '../transport/transport.js';
+import type { TelliContractError } from '../transport/errors.js';
+import { RETRY } from '../transport/retry-policy.js';
+import type { CallOptions, Transport } from '../transport/transport.js';
+import { readV2ListPage } from '../shared/list-page.js';
+import { v2ContactSchema, type TelliContactV2 } from './schemas.js';
 
 /** telli's v2 contact reads: typed properties and `updatedAt`, no call state, no batch read. */
 export const V2_ENDPOINTS = {
@@ -31,7 +32,13 @@ export interface V2Reads {
 export function createV2Reads(transport: Transport): V2Reads {
   return {
     getContactV2: (id, call) =>
-      transport.readOne(V2_ENDPOINTS.contactV2, `/v2/contacts/${encodeURIComponent(id)}`, call, v2ContactSchema),
+      transport.readOne(
+        V2_ENDPOINTS.contactV2,
+        `/v2/contacts/${encodeURIComponent(id)}`,
+        call,
+        v2ContactSchema,
+        RETRY.read,
+      ),
 
     getContactV2ByExternalId: (externalId, call) =>
       transport.readOne(
@@ -39,52 +46,19 @@ export function createV2Reads(transport: Transport): V2Reads {
         `/v2/external/contacts/${encodeURIComponent(externalId)}`,
         call,
         v2ContactSchema,
+        RETRY.lookup,
       ),
 
     async listContactsV2({ limit, cursor }, call) {
-      const page = await readV2ListPage(transport, V2_ENDPOINTS.contactsV2, '/v2/contacts', v2ContactSchema, {
-        limit,
-        cursor,
-        call,
-      });
+      const page = await readV2ListPage(
+        transport,
+        V2_ENDPOINTS.contactsV2,
+        '/v2/contacts',
+        v2ContactSchema,
+        { limit, cursor, call },
+        RETRY.read,
+      );
       return { contacts: page.items, hasNextPage: page.hasNextPage, nextCursor: page.nextCursor };
     },
   };
-}
-
-/**
- * One page of a v2 list endpoint (`/v2/contacts`, `/v2/agents`: the same envelope), each item
- * validated on its own — one broken record fails only itself, as a TelliContractError in its place,
- * never its page. `nextCursor` is `null` on the last page.
- */
-export async function readV2ListPage<S extends z.ZodType>(
-  transport: Transport,
-  endpoint: string,
-  path: string,
-  schema: S,
-  { limit, cursor, call }: { limit: number; cursor: string | null; call: CallOptions },
-): Promise<{ items: (z.output<S> | TelliContractError)[]; hasNextPage: boolean; nextCursor: string | null }> {
-  const query = new URLSearchParams({ limit: String(limit) });
-  if (cursor !== null) query.set('cursor', cursor);
-  const response = await transport.send(endpoint, 'GET', `${path}?${query}`, call);
-  if (response.status !== 200) throw httpError(endpoint, response);
-  const page = v2ListSchema.safeParse(response.json);
-  if (!page.success) throw new TelliContractError(endpoint, describeIssues(page.error));
-  const { hasNextPage, nextCursor } = page.data.pageInfo;
-  // Either would make a client that follows `endCursor` stop early or loop forever.
-  if (hasNextPage && nextCursor === null) {
-    throw new TelliContractError(endpoint, ['pageInfo.nextCursor: missing although hasNextPage is true']);
-  }
-  if (hasNextPage && nextCursor === cursor) {
-    throw new TelliContractError(endpoint, ['pageInfo.nextCursor: did not advance']);
-  }
-  const items = page.data.data.map((raw, index) => {
-    const parsed = schema.safeParse(raw);
-    if (parsed.success) return parsed.data;
-    return new TelliContractError(
-      endpoint,
-      describeIssues(parsed.error).map((issue) => `data[${index}].${issue}`),
-    );
-  });
-  return { items, hasNextPage, nextCursor: hasNextPage ? nextCursor : null };
 }

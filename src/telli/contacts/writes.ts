@@ -1,15 +1,22 @@
 import { z } from 'zod';
-import { TelliContractError, TelliError, TelliNetworkError, TelliOutcomeUnknownError } from '../transport/errors.js';
+import {
+  describeIssues,
+  TelliContractError,
+  TelliError,
+  TelliNetworkError,
+  TelliOutcomeUnknownError,
+} from '../transport/errors.js';
 import type { JsonValue } from '../json.js';
-import { describeIssues, v2ContactSchema, type TelliContactV2 } from './schemas.js';
+import { v2ContactSchema, type TelliContactV2 } from './schemas.js';
+import { RETRY, type RetryPolicy } from '../transport/retry-policy.js';
 import { httpError, type CallOptions, type JsonResponse, type Transport } from '../transport/transport.js';
 import { createV2Reads } from './v2-reads.js';
 
 /**
  * telli's writes: contact create / update / delete (v2), bulk create (v1) and the dialer (v1).
  * This module knows their wire shapes, how telli refuses them, and how to settle a create whose
- * answer was lost. Which failures a write may be retried after is the transport's rule
- * (`CallEffect`): creates and dialer calls only when telli certainly did not act.
+ * answer was lost. Each write names the failures it may be retried after (`RETRY`): creates and
+ * dialer calls only when telli certainly did not act.
  */
 export const WRITE_ENDPOINTS = {
   createContactV2: 'POST /v2/contacts',
@@ -309,7 +316,7 @@ export function createWrites(transport: Transport): Writes {
   const E = WRITE_ENDPOINTS;
 
   async function postContact(sent: NewContact, call: CallOptions): Promise<Written<CreatedContact>> {
-    const response = await transport.send(E.createContactV2, 'POST', '/v2/contacts', call, v2Body(sent));
+    const response = await transport.send(E.createContactV2, 'POST', '/v2/contacts', call, RETRY.create, v2Body(sent));
     if (response.status >= 200 && response.status < 300) {
       const parsed = v2ContactSchema.safeParse(response.json);
       // telli created it, but the answer says not which contact: as good as a lost answer.
@@ -384,10 +391,11 @@ export function createWrites(transport: Transport): Writes {
     call: CallOptions,
     read: { entries: (json: unknown) => unknown[] | null; entry: (raw: unknown) => [string, ItemOutcome<R>] | null },
     safeToRetry: boolean,
+    retry: RetryPolicy,
   ): Promise<ItemOutcome<R>[]> {
     let response: JsonResponse;
     try {
-      response = await transport.send(endpoint, 'POST', path, call, body);
+      response = await transport.send(endpoint, 'POST', path, call, retry, body);
     } catch (error) {
       const failure = asTelliError(error);
       const fixed =
@@ -450,6 +458,7 @@ export function createWrites(transport: Transport): Writes {
         'PATCH',
         `/v2/contacts/${encodeURIComponent(id)}`,
         call,
+        RETRY.idempotentWrite,
         v2Body(patch),
       );
       if (response.status >= 200 && response.status < 300) {
@@ -463,7 +472,13 @@ export function createWrites(transport: Transport): Writes {
 
     async deleteContact(id, call) {
       const endpoint = E.deleteContactV2;
-      const response = await transport.send(endpoint, 'DELETE', `/v2/contacts/${encodeURIComponent(id)}`, call);
+      const response = await transport.send(
+        endpoint,
+        'DELETE',
+        `/v2/contacts/${encodeURIComponent(id)}`,
+        call,
+        RETRY.idempotentWrite,
+      );
       if (response.status >= 200 && response.status < 300) return { ok: true, value: true };
       // Retried after an attempt that may have deleted it: gone either way, which is what was asked.
       if (response.status === 404 && response.earlierAttemptMayHaveActed) return { ok: true, value: true };
@@ -501,13 +516,21 @@ export function createWrites(transport: Transport): Writes {
           },
           // Every item has an external id, unique per account: sending it again cannot duplicate it.
           true,
+          RETRY.create,
         ),
       );
     },
 
     async scheduleCall(request, call) {
       const endpoint = E.scheduleCall;
-      const response = await transport.send(endpoint, 'POST', '/v1/schedule-call', call, v1Schedule(request));
+      const response = await transport.send(
+        endpoint,
+        'POST',
+        '/v1/schedule-call',
+        call,
+        RETRY.dialer,
+        v1Schedule(request),
+      );
       if (response.status >= 200 && response.status < 300) {
         const parsed = scheduleCallSchema.safeParse(response.json);
         if (!parsed.success) throw unknownOutcome(endpoint, contractError(endpoint, parsed.error), false);
@@ -549,6 +572,7 @@ export function createWrites(transport: Transport): Writes {
           },
           // Scheduling again may queue a second round of calls to a person.
           false,
+          RETRY.dialer,
         ),
       );
     },
@@ -578,6 +602,7 @@ export function createWrites(transport: Transport): Writes {
           },
           // Removing twice takes nothing more out of the dialer (the second says it is not in it).
           true,
+          RETRY.dialer,
         ),
       );
     },

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /**
  * Failures talking to telli. These carry what the layer needs to decide an outcome (status,
  * retry hint, which contact) and never the API key, the base URL or a response body: their
@@ -61,6 +63,11 @@ export class TelliNetworkError extends TelliError {
     this.name = 'TelliNetworkError';
     this.mayHaveReachedTelli = failure.mayHaveReachedTelli ?? true;
   }
+}
+
+/** A zod failure as a contract error's `issues`: paths and messages, never the values. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }
 
 /** telli's payload broke the documented contract (bad JSON, missing id, wrongly typed field). */

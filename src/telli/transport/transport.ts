@@ -10,6 +10,7 @@ import {
   TelliNetworkError,
   TelliOutcomeUnknownError,
   TelliTimeoutError,
+  describeIssues,
   type AttemptFailure,
 } from './errors.js';
 import {
@@ -21,13 +22,13 @@ import {
   type RawResponse,
 } from './http.js';
 import { ConcurrencyLimiter } from './limiter.js';
-import { describeIssues } from '../contacts/schemas.js';
+import { attemptMayHaveActed, CONNECT_CODES, retryReason, type RetryPolicy } from './retry-policy.js';
 
 /**
  * How every telli call travels: the keep-alive pool, the auth header, the per-attempt timeout, the
  * concurrency limit, retries with backoff, tracing and the observability hooks. The endpoint
- * modules (`v1.ts`, `v2.ts`, `writes.ts`) know paths and payloads; they reach telli only through
- * `send`, which also decides which failures a call may be retried after (see `CallEffect`).
+ * modules (`contacts/`, `calls.ts`, `agents.ts`, `dialer.ts`) know paths and payloads; they reach
+ * telli only through `send` and `readOne`, each call naming the `RetryPolicy` it may be retried by.
  */
 
 /** Per-call inputs that vary by caller: whose key, which request, when to give up. */
@@ -75,7 +76,7 @@ export interface TelliClientOptions {
   maxConnections: number;
   /** Largest response body read; a larger one is a contract error (UPSTREAM_INVALID_RESPONSE). */
   maxResponseBytes: number;
-  /** Attempts per call, first one included (which failures are retried depends on the call's `CallEffect`). */
+  /** Attempts per call, first one included, unless the call's `RetryPolicy` says otherwise. */
   maxAttempts: number;
   /** Backoff: full jitter over `min(retryMaxDelayMs, retryBaseDelayMs * 2^(attempt-1))`. */
   retryBaseDelayMs: number;
@@ -108,44 +109,21 @@ export interface JsonResponse {
 
 export type Method = HttpMethod;
 
-/**
- * What a call does to telli's data, which decides what it may be retried after:
- * - `read`: retried on 429, 502–504 and broken connections (ECONNRESET, …);
- * - `idempotent-write` (PATCH, PUT, DELETE): the same retries — sending it twice has the effect
- *   of sending it once. A failure after an attempt that may have reached telli is a
- *   `TelliOutcomeUnknownError` with `safeToRetry`;
- * - `write` (creates, dialer calls: a POST does it again each time it arrives): retried only when
- *   telli certainly did not act — 429, and failures before the request was sent. After a
- *   timeout, a broken connection or a 5xx the call fails with `TelliOutcomeUnknownError`.
- * The default follows the method: GET reads, POST writes (a POST that only reads, like the v1
- * batch read, says so), PATCH / PUT / DELETE are idempotent writes.
- */
-export type CallEffect = 'read' | 'idempotent-write' | 'write';
-
-export interface SendOptions {
-  effect?: CallEffect;
-}
-
 /** The longest error body a write reads: a validation message, never a page of HTML. */
 const ERROR_BODY_LIMIT = 8 * 1024;
 
-function defaultEffect(method: Method): CallEffect {
-  if (method === 'GET') return 'read';
-  return method === 'POST' ? 'write' : 'idempotent-write';
-}
-
 export interface Transport {
   /**
-   * A call with the retries its `CallEffect` allows (see `createTransport`). Throws a `TelliError`
-   * when no answer was had — for writes a `TelliOutcomeUnknownError` when telli may have acted.
+   * A call with the retries `retry` allows (see `retry-policy.ts`). Throws a `TelliError` when no
+   * answer was had — for writes a `TelliOutcomeUnknownError` when telli may have acted.
    */
   send(
     endpoint: string,
     method: Method,
     path: string,
     call: CallOptions,
+    retry: RetryPolicy,
     body?: unknown,
-    options?: SendOptions,
   ): Promise<JsonResponse>;
   /** One unretried, unlimited attempt (readiness probes). */
   attemptOnce(endpoint: string, method: Method, path: string, call: CallOptions): Promise<JsonResponse>;
@@ -153,45 +131,16 @@ export interface Transport {
    * `GET path` of one record: parsed by `schema`, `null` on 404, a `TelliHttpError` for any other
    * non-200 and a `TelliContractError` when the payload breaks the schema.
    */
-  readOne<T>(endpoint: string, path: string, call: CallOptions, schema: z.ZodType<T>): Promise<T | null>;
+  readOne<T>(
+    endpoint: string,
+    path: string,
+    call: CallOptions,
+    schema: z.ZodType<T>,
+    retry: RetryPolicy,
+  ): Promise<T | null>;
   /** Closes pooled connections; in-flight calls finish first. */
   close(): Promise<void>;
 }
-
-const RETRY_STATUSES = new Set([429, 502, 503, 504]);
-/**
- * Socket failures worth another attempt of a read or an idempotent write: the request most likely
- * never reached telli's logic — but "most likely" is not enough for a create (see `CONNECT_CODES`).
- */
-const RETRY_NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-]);
-
-/**
- * Failures that can only happen while connecting, so before a byte of the request is written:
- * nothing listens (ECONNREFUSED), the name does not resolve (ENOTFOUND, EAI_AGAIN), there is no
- * route (EHOSTUNREACH, ENETUNREACH), or the TCP/TLS handshake did not finish in time
- * (UND_ERR_CONNECT_TIMEOUT). A request that failed like this is retried even when it is a create.
- * Deliberately absent: ECONNRESET, EPIPE and UND_ERR_SOCKET ("other side closed") — a peer may
- * reset or close the connection after reading (and acting on) the request, as the sandbox's
- * `reset-after` fault does; and UND_ERR_CLOSED / UND_ERR_DESTROYED, which mean we are shutting down.
- * A code alone is not trusted: the exchange must also have failed before undici started writing
- * the request (`RequestNotSentError`), so a code seen in an unexpected phase errs towards
- * "may have reached telli", never towards a duplicate.
- */
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 
 export function createTransport(options: TelliClientOptions): Transport {
   const base = new URL(options.baseUrl);
@@ -303,7 +252,7 @@ export function createTransport(options: TelliClientOptions): Transport {
   }
 
   /**
-   * One call with the retries its effect allows (`CallEffect`): exponential backoff with full
+   * One call with the retries its policy allows (`RetryPolicy`): exponential backoff with full
    * jitter, at least as long as telli's `Retry-After`, never past the caller's deadline. 4xx other
    * than 429, and timeouts once the request was sent, are never retried; a failure before it was
    * sent always is (telli cannot have seen it).
@@ -313,11 +262,12 @@ export function createTransport(options: TelliClientOptions): Transport {
     method: Method,
     path: string,
     call: CallOptions,
+    retry: RetryPolicy,
     body?: unknown,
-    sendOptions: SendOptions = {},
   ): Promise<JsonResponse> {
     if (!call.apiKey) throw new TelliCredentialsMissingError(call.missingKey);
-    const effect = sendOptions.effect ?? defaultEffect(method);
+    const { effect } = retry;
+    const attempts = retry.maxAttempts ?? maxAttempts;
     const isWrite = effect !== 'read';
     const payload = body === undefined ? undefined : JSON.stringify(body);
     /** Whether an attempt before the current one may have reached telli (writes only). */
@@ -351,8 +301,8 @@ export function createTransport(options: TelliClientOptions): Transport {
       else hooks.onAttempt?.({ endpoint, status: outcome.status, durationMs, attempt });
 
       const mayHaveActed: boolean = earlierMayHaveActed || (isWrite && attemptMayHaveActed(outcome));
-      const reason = retryReason(outcome, effect, call.signal);
-      if (reason === undefined || attempt >= maxAttempts) return conclude(outcome, mayHaveActed);
+      const reason = retryReason(outcome, retry, call.signal);
+      if (reason === undefined || attempt >= attempts) return conclude(outcome, mayHaveActed);
       const backoff = random() * Math.min(retryMax, retryBase * 2 ** (attempt - 1));
       const retryAfterMs =
         outcome instanceof TelliError ? 0 : (parseRetryAfter(outcome.headers['retry-after']) ?? 0) * 1000;
@@ -371,8 +321,8 @@ export function createTransport(options: TelliClientOptions): Transport {
   return {
     send,
     attemptOnce: (endpoint, method, path, call) => attemptOnce(endpoint, method, path, call),
-    async readOne(endpoint, path, call, schema) {
-      const response = await send(endpoint, 'GET', path, call);
+    async readOne(endpoint, path, call, schema, retry) {
+      const response = await send(endpoint, 'GET', path, call, retry);
       if (response.status === 404) return null;
       if (response.status !== 200) throw httpError(endpoint, response);
       const parsed = schema.safeParse(response.json);
@@ -383,35 +333,6 @@ export function createTransport(options: TelliClientOptions): Transport {
       await pool.close();
     },
   };
-}
-
-/** Why this outcome is worth another attempt of a call with this effect; `undefined` when it is not. */
-function retryReason(
-  outcome: JsonResponse | TelliError,
-  effect: CallEffect,
-  signal?: CancelSignal,
-): string | undefined {
-  if (outcome instanceof TelliNetworkError || outcome instanceof TelliTimeoutError) {
-    // Never sent: telli cannot have acted, whatever the call does — unless the caller gave up.
-    if (!outcome.mayHaveReachedTelli && !signal?.aborted) {
-      return outcome instanceof TelliNetworkError ? `${outcome.code} (not sent)` : 'timeout (not sent)';
-    }
-    if (effect === 'write' || outcome instanceof TelliTimeoutError) return undefined;
-    return RETRY_NETWORK_CODES.has(outcome.code) ? outcome.code : undefined;
-  }
-  if (outcome instanceof TelliError) return undefined;
-  // 429: telli refused to look at the request, so even a create is safe to send again.
-  if (outcome.status === 429) return 'HTTP 429';
-  return effect !== 'write' && RETRY_STATUSES.has(outcome.status) ? `HTTP ${outcome.status}` : undefined;
-}
-
-/** Whether telli may have acted on an attempt that ended like this. */
-function attemptMayHaveActed(outcome: JsonResponse | TelliError): boolean {
-  if (outcome instanceof TelliNetworkError || outcome instanceof TelliTimeoutError) return outcome.mayHaveReachedTelli;
-  // A 2xx whose body is not JSON: telli did act, we just cannot read what it says.
-  if (outcome instanceof TelliContractError) return true;
-  if (outcome instanceof TelliError) return false;
-  return outcome.status >= 500;
 }
 
 function parseLeniently(text: string): unknown {
