@@ -1,10 +1,11 @@
 import { AGENT_ENDPOINTS, createAgentReads, type AgentReads } from './agents.js';
 import { CALL_ENDPOINTS, createCallReads, type CallReads } from './calls.js';
-import { TelliNetworkError } from './transport/errors.js';
-import { createTransport, toTelliError, type TelliClientOptions } from './transport/transport.js';
 import { createV1Reads, V1_ENDPOINTS, type V1Reads } from './contacts/v1-reads.js';
 import { createV2Reads, V2_ENDPOINTS, type V2Reads } from './contacts/v2-reads.js';
-import { createWrites, WRITE_ENDPOINTS, type Writes } from './contacts/writes.js';
+import { CONTACT_WRITE_ENDPOINTS, createContactWrites, type ContactWrites } from './contacts/writes.js';
+import { createDialerWrites, DIALER_ENDPOINTS, type DialerWrites } from './dialer.js';
+import { TelliNetworkError } from './transport/errors.js';
+import { createTransport, toTelliError, type TelliClientOptions } from './transport/transport.js';
 
 /** Every telli endpoint the layer calls, by the name metrics, logs and the sandbox's counters use. */
 export const ENDPOINTS = {
@@ -12,8 +13,12 @@ export const ENDPOINTS = {
   ...V2_ENDPOINTS,
   ...CALL_ENDPOINTS,
   ...AGENT_ENDPOINTS,
-  ...WRITE_ENDPOINTS,
+  ...CONTACT_WRITE_ENDPOINTS,
+  ...DIALER_ENDPOINTS,
 } as const;
+
+/** Every write the layer makes to telli, each taking the caller's `CallOptions` last. */
+export type Writes = ContactWrites & DialerWrites;
 
 export interface TelliClient extends V1Reads, V2Reads, CallReads, AgentReads, Writes {
   /**
@@ -33,7 +38,8 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
     ...createV2Reads(transport),
     ...createCallReads(transport),
     ...createAgentReads(transport),
-    ...createWrites(transport),
+    ...createContactWrites(transport),
+    ...createDialerWrites(transport),
 
     async probe(apiKey) {
       const endpoint = ENDPOINTS.verifyApiKey;

@@ -16,23 +16,17 @@ export {
 export { TELLI_BATCH_LIMIT, type ContactResult, type V1Reads } from './contacts/v1-reads.js';
 export type { ContactPageV2, V2Reads } from './contacts/v2-reads.js';
 export {
-  ADD_CONTACTS_BATCH_LIMIT,
-  DIALER_BATCH_LIMIT,
   MAX_TELLI_MESSAGE_LENGTH,
   safeTelliMessage,
-  WRITE_ENDPOINTS,
-  type ContactPatch,
-  type CreatedContact,
   type ItemOutcome,
-  type NewBulkContact,
-  type NewContact,
-  type PropertyWrite,
   type RejectionReason,
-  type ScheduleCallRequest,
   type TelliRejection,
-  type Writes,
   type Written,
-} from './contacts/writes.js';
+} from './shared/write-outcomes.js';
+export type { ContactPatch, NewBulkContact, NewContact, PropertyWrite } from './contacts/bodies.js';
+export type { CreatedContact } from './contacts/lost-create.js';
+export { ADD_CONTACTS_BATCH_LIMIT, type ContactWrites } from './contacts/writes.js';
+export { DIALER_BATCH_LIMIT, type DialerWrites, type ScheduleCallRequest } from './dialer.js';
 export {
   PROPERTY_DATA_TYPES,
   type PropertyDataType,
