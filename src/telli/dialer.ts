@@ -7,8 +7,10 @@ import {
   INPUT_REFUSALS,
   itemRejection,
   rejectionOf,
+  NO_FIELDS,
   unknownOutcome,
   type ItemOutcome,
+  type WireFieldNames,
   type Written,
 } from './shared/write-outcomes.js';
 
@@ -62,12 +64,26 @@ const removeBatchItemSchema = z.object({
   error_message: z.string().nullish(),
 });
 
-/** One call to schedule, in v1's names. */
+/** Our name → telli v1's, for a call to schedule. */
+const V1_NAMES = {
+  contactId: 'contact_id',
+  agentId: 'agent_id',
+  maxRetryDays: 'max_retry_days',
+  overrideFromNumber: 'override_from_number',
+} as const satisfies Record<keyof ScheduleCallRequest, string>;
+
+/** The schedule endpoints' field names as telli's messages use them. */
+const SCHEDULE_FIELD_NAMES: WireFieldNames = Object.fromEntries(
+  Object.entries(V1_NAMES).map(([ours, wire]) => [wire, ours]),
+);
+
+/** One call to schedule, in v1's names: the keys it has, none invented. */
 function v1Schedule(request: ScheduleCallRequest): Record<string, unknown> {
-  const item: Record<string, unknown> = { contact_id: request.contactId };
-  if (request.agentId !== undefined) item['agent_id'] = request.agentId;
-  if (request.maxRetryDays !== undefined) item['max_retry_days'] = request.maxRetryDays;
-  if (request.overrideFromNumber !== undefined) item['override_from_number'] = request.overrideFromNumber;
+  const item: Record<string, unknown> = {};
+  for (const [name, wire] of Object.entries(V1_NAMES) as [keyof ScheduleCallRequest, string][]) {
+    const value = request[name];
+    if (value !== undefined) item[wire] = value;
+  }
   return item;
 }
 
@@ -91,7 +107,9 @@ export function createDialerWrites(transport: Transport): DialerWrites {
         if (!parsed.success) throw unknownOutcome(endpoint, contractError(endpoint, parsed.error), false);
         return { ok: true, value: { loopId: parsed.data.loop_id } };
       }
-      if (INPUT_REFUSALS.has(response.status)) return { ok: false, rejection: rejectionOf(response, call) };
+      if (INPUT_REFUSALS.has(response.status)) {
+        return { ok: false, rejection: rejectionOf(response, call, SCHEDULE_FIELD_NAMES) };
+      }
       throw httpError(endpoint, response);
     },
 
@@ -112,6 +130,7 @@ export function createDialerWrites(transport: Transport): DialerWrites {
             retry: RETRY.dialer,
             // Scheduling again may queue a second round of calls to a person.
             safeToRetry: false,
+            names: SCHEDULE_FIELD_NAMES,
           },
           chunk,
           (r) => key(r.contactId),
@@ -126,7 +145,10 @@ export function createDialerWrites(transport: Transport): DialerWrites {
               const message = item.data.error_message ?? item.data.error;
               return [
                 key(id),
-                { status: 'refused', rejection: itemRejection(message, item.data.error_code ?? null, call) },
+                {
+                  status: 'refused',
+                  rejection: itemRejection(message, item.data.error_code ?? null, call, SCHEDULE_FIELD_NAMES),
+                },
               ];
             },
           },
@@ -148,6 +170,8 @@ export function createDialerWrites(transport: Transport): DialerWrites {
             retry: RETRY.dialer,
             // Removing twice takes nothing more out of the dialer (the second says it is not in it).
             safeToRetry: true,
+            // Its items are bare ids: a refusal is about the id itself, never a field of it.
+            names: NO_FIELDS,
           },
           chunk,
           key,
@@ -159,7 +183,7 @@ export function createDialerWrites(transport: Transport): DialerWrites {
               const { contact_id: id, status } = item.data;
               if (status === 'success') return [key(id), { status: 'done', value: true }];
               const message = item.data.error ?? item.data.error_message;
-              return [key(id), { status: 'refused', rejection: itemRejection(message, null, call) }];
+              return [key(id), { status: 'refused', rejection: itemRejection(message, null, call, NO_FIELDS) }];
             },
           },
         ),

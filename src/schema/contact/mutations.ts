@@ -27,7 +27,6 @@ import {
 } from '../core/input-rules.js';
 import {
   failed,
-  fieldNamed,
   logUnknownOutcomes,
   outcomeOf,
   telliSays,
@@ -35,7 +34,6 @@ import {
   userErrorsField,
   type Outcome,
   type UserErrorValue,
-  type WireFieldNames,
 } from '../core/user-errors.js';
 
 /*
@@ -218,46 +216,19 @@ function updateProblems(input: Record<string, unknown>): UserErrorValue[] {
 
 // --- telli's refusals -----------------------------------------------------------------------
 
-const V2_FIELDS: WireFieldNames = {
-  firstName: 'firstName',
-  lastName: 'lastName',
-  phoneNumber: 'phoneNumber',
-  externalId: 'externalId',
-  externalUrl: 'externalUrl',
-  salutation: 'salutation',
-  email: 'email',
-  timezoneIana: 'timezone',
-  properties: 'properties',
-  property: 'properties',
-  Property: 'properties',
-};
-
-const V1_FIELDS: WireFieldNames = {
-  first_name: 'firstName',
-  last_name: 'lastName',
-  phone_number: 'phoneNumber',
-  external_contact_id: 'externalId',
-  external_url: 'externalUrl',
-  salutation: 'salutation',
-  email: 'email',
-  timezone: 'timezone',
-};
-
 /** A refusal of one contact's input by telli, as the user error at `base` (the contact's input path). */
-function contactRejection(rejection: TelliRejection, base: readonly string[], names: WireFieldNames): UserErrorValue {
+function contactRejection(rejection: TelliRejection, base: readonly string[]): UserErrorValue {
   switch (rejection.reason) {
     case 'external-id-taken':
       return userError('EXTERNAL_ID_TAKEN', [...base, 'externalId'], 'Another contact already has this externalId.');
     case 'contact-not-found':
       return userError('NOT_FOUND', [...base, 'id'], 'telli has no contact with this id.');
-    case 'invalid': {
-      const field = fieldNamed(rejection.message, names);
+    case 'invalid':
       return userError(
         'INVALID',
-        field ? [...base, field] : [...base],
+        rejection.field ? [...base, rejection.field] : [...base],
         telliSays(rejection, 'telli refused this input.'),
       );
-    }
     default:
       return userError('REJECTED', [...base], telliSays(rejection, 'telli refused this contact.'));
   }
@@ -385,7 +356,7 @@ async function createContact(input: Record<string, unknown>, ctx: Context): Prom
   if (!checked.ok) return refused(checked.userErrors);
   try {
     const written = await ctx.writes.createContact(toNewContact(checked.value));
-    if (!written.ok) return refused([contactRejection(written.rejection, ['input'], V2_FIELDS)]);
+    if (!written.ok) return refused([contactRejection(written.rejection, ['input'])]);
     if (written.value.via === 'lookup')
       ctx.logger.info({ contactId: written.value.contact.id }, 'lost create answer settled by external id');
     return { contact: { value: writtenContact(ctx, written.value.contact) }, userErrors: [] };
@@ -402,7 +373,7 @@ async function updateContact(input: Record<string, unknown>, ctx: Context): Prom
   const id = checked.value.id.toLowerCase();
   try {
     const written = await ctx.writes.updateContact(id, toPatch(checked.value));
-    if (!written.ok) return refused([contactRejection(written.rejection, ['input'], V2_FIELDS)]);
+    if (!written.ok) return refused([contactRejection(written.rejection, ['input'])]);
     return { contact: { value: writtenContact(ctx, written.value) }, userErrors: [] };
   } catch (error) {
     logUnknownOutcomes(ctx, [error]);
@@ -426,7 +397,7 @@ async function deleteContact(input: { id: string | number }, ctx: Context): Prom
     if (!written.ok) {
       return {
         deletedContactId: { value: null },
-        userErrors: [contactRejection(written.rejection, ['input'], V2_FIELDS)],
+        userErrors: [contactRejection(written.rejection, ['input'])],
       };
     }
     ctx.forgetContact(id);
@@ -520,7 +491,7 @@ async function createContacts(items: Record<string, unknown>[], ctx: Context): P
         return {
           ...item,
           contact: { value: null },
-          userErrors: [contactRejection(outcome.rejection, base, V1_FIELDS)],
+          userErrors: [contactRejection(outcome.rejection, base)],
         };
       }
       case 'failed':

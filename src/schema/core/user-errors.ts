@@ -79,23 +79,6 @@ export const userErrorsField = (description: string) => ({
   resolve: (item: { userErrors: UserErrorValue[] }) => item.userErrors,
 });
 
-/** `field` names of telli's wire fields, as the input calls them. */
-export type WireFieldNames = Readonly<Record<string, string>>;
-
-/**
- * Which input field telli's message is about: the first wire field name it mentions as a word
- * (telli's messages are undocumented; they start with the field in practice). `null` when none.
- */
-export function fieldNamed(message: string | null, names: WireFieldNames): string | null {
-  if (!message) return null;
-  let best: { at: number; field: string } | null = null;
-  for (const [wire, field] of Object.entries(names)) {
-    const match = new RegExp(`(^|[^A-Za-z0-9_])${wire}([^A-Za-z0-9_]|$)`).exec(message);
-    if (match && (best === null || match.index < best.at)) best = { at: match.index, field };
-  }
-  return best?.field ?? null;
-}
-
 /** telli's words for a refusal, or ours when it gave none. */
 export function telliSays(rejection: TelliRejection, fallback: string): string {
   return rejection.message ? `telli refused it: ${rejection.message}` : fallback;

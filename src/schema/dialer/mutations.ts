@@ -8,7 +8,6 @@ import { costExtensions, inputListLength } from '../core/cost.js';
 import { phoneNumber, telliId, validate } from '../core/input-rules.js';
 import {
   failed,
-  fieldNamed,
   logUnknownOutcomes,
   outcomeOf,
   telliSays,
@@ -16,7 +15,6 @@ import {
   userErrorsField,
   type Outcome,
   type UserErrorValue,
-  type WireFieldNames,
 } from '../core/user-errors.js';
 
 /*
@@ -119,13 +117,6 @@ function tooMany(path: string[], count: number): UserErrorValue {
 
 // --- telli's refusals -----------------------------------------------------------------------
 
-const V1_DIALER_FIELDS: WireFieldNames = {
-  contact_id: 'contactId',
-  agent_id: 'agentId',
-  max_retry_days: 'maxRetryDays',
-  override_from_number: 'overrideFromNumber',
-};
-
 /** A refusal of one scheduled call, at `base` (the call's input path). */
 function scheduleRejection(rejection: TelliRejection, base: readonly string[]): UserErrorValue {
   switch (rejection.reason) {
@@ -133,14 +124,12 @@ function scheduleRejection(rejection: TelliRejection, base: readonly string[]): 
       return userError('NOT_FOUND', [...base, 'contactId'], 'telli has no contact with this id.');
     case 'agent-not-found':
       return userError('NOT_FOUND', [...base, 'agentId'], 'telli has no agent with this id.');
-    case 'invalid': {
-      const field = fieldNamed(rejection.message, V1_DIALER_FIELDS);
+    case 'invalid':
       return userError(
         'INVALID',
-        field ? [...base, field] : [...base],
+        rejection.field ? [...base, rejection.field] : [...base],
         telliSays(rejection, 'telli refused this call.'),
       );
-    }
     default:
       return userError('REJECTED', [...base], telliSays(rejection, 'telli refused this call.'));
   }

@@ -64,7 +64,7 @@ export async function settleLostCreate(
     }
     if (found === null) return null;
     if (isSameContact(found, sent)) return { ok: true, value: { contact: found, via: 'lookup' } };
-    return { ok: false, rejection: { reason: 'external-id-taken', status: 409, message: null } };
+    return { ok: false, rejection: { reason: 'external-id-taken', status: 409, message: null, field: null } };
   };
 
   const first = await foundNow(lost.lastFailure);

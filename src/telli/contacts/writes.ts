@@ -12,7 +12,15 @@ import {
   type ItemOutcome,
   type Written,
 } from '../shared/write-outcomes.js';
-import { v1Item, v2Body, type ContactPatch, type NewBulkContact, type NewContact } from './bodies.js';
+import {
+  V1_FIELD_NAMES,
+  v1Item,
+  V2_FIELD_NAMES,
+  v2Body,
+  type ContactPatch,
+  type NewBulkContact,
+  type NewContact,
+} from './bodies.js';
 import { settleLostCreate, type CreatedContact } from './lost-create.js';
 import { v2ContactSchema, type TelliContactV2 } from './schemas.js';
 import { createV2Reads } from './v2-reads.js';
@@ -73,7 +81,8 @@ export function createContactWrites(transport: Transport): ContactWrites {
       if (!parsed.success) throw unknownOutcome(E.createContactV2, contractError(E.createContactV2, parsed.error));
       return { ok: true, value: { contact: parsed.data, via: 'answer' } };
     }
-    if (INPUT_REFUSALS.has(response.status)) return { ok: false, rejection: rejectionOf(response, call) };
+    if (INPUT_REFUSALS.has(response.status))
+      return { ok: false, rejection: rejectionOf(response, call, V2_FIELD_NAMES) };
     throw httpError(E.createContactV2, response);
   }
 
@@ -106,7 +115,8 @@ export function createContactWrites(transport: Transport): ContactWrites {
         if (!parsed.success) throw unknownOutcome(endpoint, contractError(endpoint, parsed.error), true);
         return { ok: true, value: parsed.data };
       }
-      if (INPUT_REFUSALS.has(response.status)) return { ok: false, rejection: rejectionOf(response, call) };
+      if (INPUT_REFUSALS.has(response.status))
+        return { ok: false, rejection: rejectionOf(response, call, V2_FIELD_NAMES) };
       throw httpError(endpoint, response);
     },
 
@@ -122,7 +132,8 @@ export function createContactWrites(transport: Transport): ContactWrites {
       if (response.status >= 200 && response.status < 300) return { ok: true, value: true };
       // Retried after an attempt that may have deleted it: gone either way, which is what was asked.
       if (response.status === 404 && response.earlierAttemptMayHaveActed) return { ok: true, value: true };
-      if (INPUT_REFUSALS.has(response.status)) return { ok: false, rejection: rejectionOf(response, call) };
+      if (INPUT_REFUSALS.has(response.status))
+        return { ok: false, rejection: rejectionOf(response, call, V2_FIELD_NAMES) };
       throw httpError(endpoint, response);
     },
 
@@ -143,6 +154,7 @@ export function createContactWrites(transport: Transport): ContactWrites {
             retry: RETRY.create,
             // Every item has an external id, unique per account: sending it again cannot duplicate it.
             safeToRetry: true,
+            names: V1_FIELD_NAMES,
           },
           chunk,
           (c) => c.externalId,
@@ -157,7 +169,7 @@ export function createContactWrites(transport: Transport): ContactWrites {
               const { external_contact_id: key, status, contact_id: contactId, error } = item.data;
               if (status === 'success' && contactId) return [key, { status: 'done', value: { contactId } }];
               if (status === 'success') return null; // no id: the item stays unattributed (failed)
-              return [key, { status: 'refused', rejection: itemRejection(error, null, call) }];
+              return [key, { status: 'refused', rejection: itemRejection(error, null, call, V1_FIELD_NAMES) }];
             },
           },
         ),

@@ -1,7 +1,14 @@
 import { TelliContractError, TelliOutcomeUnknownError } from '../transport/errors.js';
 import type { RetryPolicy } from '../transport/retry-policy.js';
 import { httpError, type CallOptions, type JsonResponse, type Transport } from '../transport/transport.js';
-import { asTelliError, INPUT_REFUSALS, rejectionOf, unknownOutcome, type ItemOutcome } from './write-outcomes.js';
+import {
+  asTelliError,
+  INPUT_REFUSALS,
+  rejectionOf,
+  unknownOutcome,
+  type ItemOutcome,
+  type WireFieldNames,
+} from './write-outcomes.js';
 
 /*
  * telli's bulk writes (the v1 bulk create, the dialer's batches): a list is sent in chunks of the
@@ -18,6 +25,8 @@ export interface BulkChunkRequest {
   retry: RetryPolicy;
   /** Whether sending the chunk again is harmless: the `safeToRetry` of an unknown outcome. */
   safeToRetry: boolean;
+  /** The endpoint's wire field names, to name the field a refusal of the whole chunk is about. */
+  names: WireFieldNames;
 }
 
 /** How to read an answer: its entries, and each entry as (item key, outcome); `null` for what is unreadable. */
@@ -63,7 +72,7 @@ export async function sendChunk<T, R>(
   keyOf: (item: T) => string,
   read: BulkAnswerReader<R>,
 ): Promise<ItemOutcome<R>[]> {
-  const { endpoint, path, body, call, retry, safeToRetry } = request;
+  const { endpoint, path, body, call, retry, safeToRetry, names } = request;
   let response: JsonResponse;
   try {
     response = await transport.send(endpoint, 'POST', path, call, retry, body);
@@ -80,7 +89,7 @@ export async function sendChunk<T, R>(
       const failure = httpError(endpoint, response);
       return chunk.map(() => ({ status: 'failed', error: failure }));
     }
-    const rejection = rejectionOf(response, call);
+    const rejection = rejectionOf(response, call, names);
     return chunk.map(() => ({ status: 'refused', rejection }));
   }
   const entries = read.entries(response.json);

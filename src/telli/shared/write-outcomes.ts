@@ -10,8 +10,9 @@ import type { CallOptions, JsonResponse } from '../transport/transport.js';
 
 /*
  * What a telli write comes to, for every resource that writes: done, refused for its input (with
- * telli's reason and words, made safe to show), or failed. The endpoint modules (`contacts/`,
- * `dialer.ts`) read their answers into these; the schema turns them into payloads.
+ * telli's reason and words, made safe to show, and the input field they name in the layer's
+ * names), or failed. The endpoint modules (`contacts/`, `dialer.ts`) read their answers into
+ * these; the schema turns them into payloads without knowing a word of telli's wire names.
  */
 
 /** The longest piece of a telli message that may reach a client. */
@@ -32,7 +33,21 @@ export interface TelliRejection {
    * JSON error body, never the raw body.
    */
   message: string | null;
+  /**
+   * The input field telli's message names, in the layer's names (`timezone` for telli's
+   * `timezoneIana`, `firstName` for v1's `first_name`); `null` when it names none.
+   */
+  field: string | null;
 }
+
+/**
+ * An endpoint's wire field names, each with the layer's name for it: how a refusal's message is
+ * traced back to the input field it is about.
+ */
+export type WireFieldNames = Readonly<Record<string, string>>;
+
+/** No field to name (an endpoint whose items are bare ids). */
+export const NO_FIELDS: WireFieldNames = {};
 
 /** A write that telli answered: done, or refused for its input. Other failures are thrown `TelliError`s. */
 export type Written<T> = { ok: true; value: T } | { ok: false; rejection: TelliRejection };
@@ -86,25 +101,46 @@ function reasonOf(message: string | null, status: number | null): RejectionReaso
   return 'other';
 }
 
+/**
+ * Which input field telli's message is about: the first wire field name it mentions as a word
+ * (telli's messages are undocumented; they start with the field in practice). `null` when none.
+ */
+function fieldNamed(message: string | null, names: WireFieldNames): string | null {
+  if (!message) return null;
+  let best: { at: number; field: string } | null = null;
+  for (const [wire, field] of Object.entries(names)) {
+    const match = new RegExp(`(^|[^A-Za-z0-9_])${wire}([^A-Za-z0-9_]|$)`).exec(message);
+    if (match && (best === null || match.index < best.at)) best = { at: match.index, field };
+  }
+  return best?.field ?? null;
+}
+
 /** Statuses that refuse the input itself; every other non-2xx is thrown as a `TelliHttpError`. */
 export const INPUT_REFUSALS: ReadonlySet<number> = new Set([400, 404, 409, 422]);
 
-/** The refusal a whole request was answered with (one of `INPUT_REFUSALS`). */
-export function rejectionOf(response: JsonResponse, call: CallOptions): TelliRejection {
+/** The refusal a whole request was answered with (one of `INPUT_REFUSALS`); `names` are the endpoint's. */
+export function rejectionOf(response: JsonResponse, call: CallOptions, names: WireFieldNames): TelliRejection {
   const body = errorBodySchema.safeParse(response.errorBody);
   const message = body.success ? safeTelliMessage(body.data.message ?? body.data.error, call.apiKey) : null;
-  return { reason: reasonOf(message, response.status), status: response.status, message };
+  return {
+    reason: reasonOf(message, response.status),
+    status: response.status,
+    message,
+    field: fieldNamed(message, names),
+  };
 }
 
-/** The refusal of one item of a batch, from its entry's message and error code. */
+/** The refusal of one item of a batch, from its entry's message and error code; `names` are the endpoint's. */
 export function itemRejection(
   message: string | null | undefined,
   status: number | null,
   call: CallOptions,
+  names: WireFieldNames,
 ): TelliRejection {
   const safe = safeTelliMessage(message, call.apiKey);
   // A per-item error code is not an HTTP status of the request: only the words tell the reason.
-  return { reason: reasonOf(safe, status === 404 || status === 409 ? status : null), status, message: safe };
+  const reason = reasonOf(safe, status === 404 || status === 409 ? status : null);
+  return { reason, status, message: safe, field: fieldNamed(safe, names) };
 }
 
 // --- failures -------------------------------------------------------------------------------
