@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { recordIdKey } from './shared/ids.js';
 import { readV2ListPage } from './shared/list-page.js';
+import { scoped, SingleFlight } from './shared/single-flight.js';
+import { TtlCache } from './shared/ttl-cache.js';
 import { TelliContractError } from './transport/errors.js';
 import { RETRY } from './transport/retry-policy.js';
 import type { CallOptions, Transport } from './transport/transport.js';
@@ -76,6 +78,54 @@ export function createAgentReads(transport: Transport): AgentReads {
       if (agent !== null && recordIdKey(agent.id) !== recordIdKey(id)) {
         throw new TelliContractError(endpoint, ['id: not the agent asked for']);
       }
+      return agent;
+    },
+  };
+}
+
+/** How agents are shared across requests (see `createCoalescingClient` for the whole). */
+export interface SharedAgentOptions {
+  /** How long an agent telli returned (by id or listed) may be served again for the same key; 0: no cache. */
+  ttlMs: number;
+  /** Most agents kept, across all keys. */
+  maxEntries: number;
+  now: () => number;
+}
+
+/**
+ * Agent reads shared across requests: single-flight per (API key, endpoint and arguments), and an
+ * optional TTL cache (agents rarely change) that listed pages fill too. Like contacts: an agent
+ * is kept, "not found" and errors never are.
+ */
+export function shareAgentReads(inner: AgentReads, options: SharedAgentOptions): AgentReads {
+  const { now } = options;
+  const agents = options.ttlMs > 0 ? new TtlCache<TelliAgent>(options.ttlMs, options.maxEntries) : undefined;
+  const flights = new SingleFlight();
+  const remember = (apiKey: string, agent: TelliAgent, at: number) =>
+    agents?.set(scoped(apiKey, recordIdKey(agent.id)), agent, at);
+  return {
+    async listAgents(page, call) {
+      const result = await flights.run(
+        `agents\n${page.limit}\n${page.cursor ?? ''}`,
+        AGENT_ENDPOINTS.agents,
+        call,
+        (c) => inner.listAgents(page, c),
+      );
+      if (agents && call.apiKey) {
+        const at = now();
+        for (const agent of result.agents) if (!(agent instanceof Error)) remember(call.apiKey, agent, at);
+      }
+      return result;
+    },
+
+    async getAgent(id, call) {
+      const { apiKey } = call;
+      const cached = apiKey ? agents?.get(scoped(apiKey, recordIdKey(id)), now()) : undefined;
+      if (cached) return cached;
+      const agent = await flights.run(`agent\n${recordIdKey(id)}`, AGENT_ENDPOINTS.agent, call, (c) =>
+        inner.getAgent(id, c),
+      );
+      if (agent && apiKey) remember(apiKey, agent, now());
       return agent;
     },
   };

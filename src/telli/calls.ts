@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { jsonObjectSchema, type JsonObject } from './json.js';
 import { recordIdKey } from './shared/ids.js';
+import { SingleFlight } from './shared/single-flight.js';
 import { describeIssues, TelliContractError } from './transport/errors.js';
 import { RETRY } from './transport/retry-policy.js';
 import { httpError, type CallOptions, type Transport } from './transport/transport.js';
@@ -192,6 +193,37 @@ export function createCallReads(transport: Transport): CallReads {
       if (found !== null && !sameId(found.id, id))
         throw new TelliContractError(endpoint, ['call_id: not the call asked for']);
       return found;
+    },
+  };
+}
+
+/** Call reads shared across requests (see `createCoalescingClient`), and how to drop a contact's lists. */
+export interface SharedCallReads {
+  reads: CallReads;
+  /** Drops, for every key, the lists of this contact's calls in flight: a `call_ended` adds a call. */
+  forgetContact(contactId: string): void;
+}
+
+/** Single-flight of both call reads, per (API key, endpoint and arguments). Nothing is cached. */
+export function shareCallReads(inner: CallReads): SharedCallReads {
+  const flights = new SingleFlight();
+  return {
+    reads: {
+      listCalls: (page, call) =>
+        flights.run(
+          `calls\n${page.contactId.toLowerCase()}\n${page.limit}\n${page.cursor ?? ''}`,
+          CALL_ENDPOINTS.listCalls,
+          call,
+          (c) => inner.listCalls(page, c),
+        ),
+
+      getCall: (id, call) =>
+        flights.run(`call\n${recordIdKey(id)}`, CALL_ENDPOINTS.getCall, call, (c) => inner.getCall(id, c)),
+    },
+
+    forgetContact(contactId) {
+      const calls = `\ncalls\n${contactId.toLowerCase()}\n`;
+      flights.forgetWhere((key) => key.includes(calls));
     },
   };
 }

@@ -1,9 +1,8 @@
 import { context, type Context as TraceContext } from '@opentelemetry/api';
 import { Cancellation, type CancelSignal } from '../transport/cancel.js';
-import { ENDPOINTS, type TelliClient } from '../client.js';
-import type { CallOptions, TelliClientHooks } from '../transport/transport.js';
-import { TELLI_BATCH_LIMIT, type ContactResult } from './v1-reads.js';
 import { TelliContractError, TelliNetworkError, TelliTimeoutError } from '../transport/errors.js';
+import type { CallOptions, TelliClientHooks } from '../transport/transport.js';
+import { TELLI_BATCH_LIMIT, V1_ENDPOINTS, type ContactResult, type V1Reads } from './v1-reads.js';
 
 type Results = Map<string, ContactResult>;
 
@@ -79,7 +78,7 @@ export class GroupCommit {
   #estimateMs = INITIAL_ESTIMATE_MS;
 
   constructor(
-    private readonly inner: Pick<TelliClient, 'getContactsBatch'>,
+    private readonly inner: Pick<V1Reads, 'getContactsBatch'>,
     private readonly hooks: Pick<TelliClientHooks, 'onSharedBatch'> = {},
     /** Told every answer (for the contact cache). */
     private readonly onAnswer?: (apiKey: string, ids: readonly string[], results: Results) => void,
@@ -95,7 +94,7 @@ export class GroupCommit {
     const signal = call.signal;
     if (signal?.aborted) {
       // A caller that has already given up never waits, and starts nothing.
-      const failure = new TelliTimeoutError(ENDPOINTS.contactsBatch, 0);
+      const failure = new TelliTimeoutError(V1_ENDPOINTS.contactsBatch, 0);
       for (const id of ids) out.set(id, failure);
       return Promise.resolve(out);
     }
@@ -278,7 +277,7 @@ class Batch implements CallOptions {
   /** Fires when every caller has left the call in flight. */
   readonly signal = new Cancellation();
   readonly apiKey: string;
-  readonly endpoint = ENDPOINTS.contactsBatch;
+  readonly endpoint = V1_ENDPOINTS.contactsBatch;
   readonly openedAt = performance.now();
   /** The OpenTelemetry context of the operation that opened the batch (a no-op when tracing is off). */
   readonly trace: TraceContext = context.active();
@@ -367,7 +366,7 @@ class Ask {
   }
 
   #leave(): void {
-    const failure = new TelliTimeoutError(ENDPOINTS.contactsBatch, 0);
+    const failure = new TelliTimeoutError(V1_ENDPOINTS.contactsBatch, 0);
     for (const [batch, ids] of this.#parts) {
       for (const id of ids) this.out.set(id, failure);
       this.commit.leave(batch, this, ids);
