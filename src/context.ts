@@ -216,20 +216,3 @@ function createRequestBudget(clientSignal: AbortSignal, deadline: number): Reque
     },
   };
 }
-
-/**
- * A subscription event's payload carries the context it is to be executed with (`forEvent`); the
- * executor (`src/http/use-event-contexts.ts`) runs each event with it instead of the
- * subscription's own.
- */
-const EVENT_CONTEXT = Symbol('telli-graphql.event-context');
-
-export function withEventContext<T extends object>(payload: T, context: Context): T {
-  return Object.assign(payload, { [EVENT_CONTEXT]: context });
-}
-
-export function eventContextOf(payload: unknown): Context | undefined {
-  return payload && typeof payload === 'object'
-    ? ((payload as { [EVENT_CONTEXT]?: Context })[EVENT_CONTEXT] ?? undefined)
-    : undefined;
-}

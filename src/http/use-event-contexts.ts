@@ -1,11 +1,12 @@
 import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { eventContextOf, type GraphQLContext } from '../context.js';
+import type { GraphQLContext } from '../context.js';
+import { eventContextOf } from '../schema/live/event-context.js';
 import { logMasked } from './error-report.js';
 
 /**
  * Subscriptions execute each event with the context the event's payload carries
- * (`withEventContext`, see `src/schema/subscriptions.ts`), not with the subscription's own.
+ * (`withEventContext`, see `src/schema/live/event-context.ts`), not with the subscription's own.
  *
  * GraphQL executes every event of a subscription with the one context its request built, and
  * ours holds per-request loaders: their memo would answer every later event with the first

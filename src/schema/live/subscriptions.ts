@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { withEventContext, type Context } from '../../context.js';
+import type { Context } from '../../context.js';
 import { ErrorCode } from '../../error-codes.js';
 import type { CallEndedEvent, ContactStatusChangedEvent, LiveEvent } from '../../live/events.js';
 import { SubscriptionLimitError, type EventStream } from '../../live/hub.js';
@@ -12,6 +12,7 @@ import { contactNeeds, prefetch, type ContactParent } from '../contact/sources.j
 import { contactStatusOf, ContactStatus } from '../contact/status.js';
 import { costExtensions, UNBATCHED_READ_COST } from '../core/cost.js';
 import { badUserInput, toGraphQLError } from '../core/errors.js';
+import { withEventContext } from './event-context.js';
 
 /*
  * Subscriptions: telli's webhooks, as typed events. An event is a hint that a contact changed;
@@ -20,7 +21,7 @@ import { badUserInput, toGraphQLError } from '../core/errors.js';
  * contact — fresh, and readable by the subscriber, or not sent at all.
  *
  * Each event runs with a context of its own (`ctx.forEvent()`: fresh loaders and budget, the same
- * credentials), which the payload carries to the executor (see `src/http/use-event-contexts.ts`).
+ * credentials), which the payload carries to the executor (`event-context.ts`).
  */
 
 /** Most ids one subscription may name — telli's batch limit, as for `contacts(ids:)`. */
