@@ -3,10 +3,10 @@ import type { EventStream, LiveHub, SubscribeRequest } from './live/hub.js';
 import { createLoaders, forgetContact, type LoaderHooks, type Loaders } from './loaders/index.js';
 import type { Logger } from './logger.js';
 import {
-  Cancellation,
+  createRequestBudget,
   TelliCredentialsMissingError,
   type CallOptions,
-  type CancelSignal,
+  type RequestBudget,
   type SharedReadsClient,
   type Writes,
 } from './telli/index.js';
@@ -184,35 +184,5 @@ export function createContextFactory(deps: ContextDeps) {
       return `peer:${req?.socket?.remoteAddress ?? 'unknown'}`;
     };
     return build(request, requestId, deadline, callerId);
-  };
-}
-
-interface RequestBudget {
-  signal: CancelSignal;
-  release(): void;
-}
-
-/**
- * A signal that fires when the client goes away or at `deadline`, whichever comes first. Cheaper
- * than `AbortSignal.any([request.signal, AbortSignal.timeout(ms)])`: that timer cannot be
- * cleared, so each request's signals stayed reachable (and fired, building a DOMException) long
- * after the response was sent; and a `Cancellation` is a plain object, not an EventTarget.
- */
-function createRequestBudget(clientSignal: AbortSignal, deadline: number): RequestBudget {
-  const controller = new Cancellation();
-  const onClientGone = () => controller.abort(clientSignal.reason);
-  const timer = setTimeout(
-    () => controller.abort(new DOMException('request deadline passed', 'TimeoutError')),
-    Math.max(0, deadline - Date.now()),
-  );
-  timer.unref();
-  if (clientSignal.aborted) onClientGone();
-  else clientSignal.addEventListener('abort', onClientGone, { once: true });
-  return {
-    signal: controller,
-    release() {
-      clearTimeout(timer);
-      clientSignal.removeEventListener('abort', onClientGone);
-    },
   };
 }

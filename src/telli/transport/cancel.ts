@@ -61,3 +61,34 @@ export function delay(ms: number, signal?: CancelSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** A request's budget for telli: its signal, and `release` to free it once the request is done. */
+export interface RequestBudget {
+  signal: CancelSignal;
+  release(): void;
+}
+
+/**
+ * A signal that fires when the client goes away or at `deadline`, whichever comes first. Cheaper
+ * than `AbortSignal.any([request.signal, AbortSignal.timeout(ms)])`: that timer cannot be
+ * cleared, so each request's signals stayed reachable (and fired, building a DOMException) long
+ * after the response was sent; and a `Cancellation` is a plain object, not an EventTarget.
+ */
+export function createRequestBudget(clientSignal: AbortSignal, deadline: number): RequestBudget {
+  const controller = new Cancellation();
+  const onClientGone = () => controller.abort(clientSignal.reason);
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('request deadline passed', 'TimeoutError')),
+    Math.max(0, deadline - Date.now()),
+  );
+  timer.unref();
+  if (clientSignal.aborted) onClientGone();
+  else clientSignal.addEventListener('abort', onClientGone, { once: true });
+  return {
+    signal: controller,
+    release() {
+      clearTimeout(timer);
+      clientSignal.removeEventListener('abort', onClientGone);
+    },
+  };
+}
