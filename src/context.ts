@@ -41,8 +41,13 @@ export interface Context {
   logger: Logger;
   loaders: Loaders;
   keySource: KeySource;
-  /** telli's writes with this request's key, request id and deadline. Reads go through `loaders`. */
-  writes: RequestWrites;
+  /**
+   * telli's writes, each called with `callOptions` last (`ctx.writes.createContact(contact,
+   * ctx.callOptions)`): a write telli/ adds is there without an edit here. Reads go through `loaders`.
+   */
+  writes: Writes;
+  /** What every telli call of this request carries: its key, request id, deadline and budget. */
+  callOptions: CallOptions;
   /**
    * After a successful write to the contact: drops it from this request's loaders and from what
    * the process shares for this request's key, so whatever reads it next asks telli.
@@ -58,43 +63,6 @@ export interface Context {
   forEvent(): Context;
   /** Subscriptions; undefined when the layer serves no live events. */
   live: LiveAccess | undefined;
-}
-
-/** A telli write with the request's `CallOptions` already applied. */
-type Bound<F> = F extends (...args: [...infer A, CallOptions]) => infer R ? (...args: A) => R : never;
-export type RequestWrites = { [K in keyof Writes]: Bound<Writes[K]> };
-
-/**
- * A class, not an object of closures or a lazy getter: Yoga copies the context's properties onto
- * its own with `Object.assign`, which runs a getter (and took its slow path for one: ~13 µs per
- * request), while one small instance per request costs next to nothing; most requests only read.
- */
-class BoundWrites implements RequestWrites {
-  constructor(
-    private readonly writes: Writes,
-    private readonly call: CallOptions,
-  ) {}
-  createContact(contact: Parameters<RequestWrites['createContact']>[0]) {
-    return this.writes.createContact(contact, this.call);
-  }
-  updateContact(...[id, patch]: Parameters<RequestWrites['updateContact']>) {
-    return this.writes.updateContact(id, patch, this.call);
-  }
-  deleteContact(id: string) {
-    return this.writes.deleteContact(id, this.call);
-  }
-  addContacts(contacts: Parameters<RequestWrites['addContacts']>[0]) {
-    return this.writes.addContacts(contacts, this.call);
-  }
-  scheduleCall(request: Parameters<RequestWrites['scheduleCall']>[0]) {
-    return this.writes.scheduleCall(request, this.call);
-  }
-  scheduleCalls(requests: Parameters<RequestWrites['scheduleCalls']>[0]) {
-    return this.writes.scheduleCalls(requests, this.call);
-  }
-  removeFromDialer(contactIds: Parameters<RequestWrites['removeFromDialer']>[0]) {
-    return this.writes.removeFromDialer(contactIds, this.call);
-  }
 }
 
 /** What Yoga's hooks see: Yoga's own context, the edge's facts and ours. */
@@ -152,7 +120,12 @@ export function createContextFactory(deps: ContextDeps) {
       logger: deps.logger.child({ requestId }),
       keySource: deps.auth.mode === 'server' ? 'server' : 'caller',
       loaders,
-      writes: new BoundWrites(deps.telli, call),
+      // The shared client itself and the call options the loaders hold too: nothing is built per
+      // request for writes (most requests only read). Yoga copies the context's properties with
+      // `Object.assign`, which would run a getter (on its slow path: ~13 µs per request); these
+      // are two plain references.
+      writes: deps.telli,
+      callOptions: call,
       forgetContact(contactId, externalIds) {
         forgetContact(loaders, contactId);
         if (apiKey) deps.telli.forget(apiKey, contactId, externalIds);

@@ -355,7 +355,7 @@ async function createContact(input: Record<string, unknown>, ctx: Context): Prom
   const checked = validate(createSchema, withoutNulls(input), ['input']);
   if (!checked.ok) return refused(checked.userErrors);
   try {
-    const written = await ctx.writes.createContact(toNewContact(checked.value));
+    const written = await ctx.writes.createContact(toNewContact(checked.value), ctx.callOptions);
     if (!written.ok) return refused([contactRejection(written.rejection, ['input'])]);
     if (written.value.via === 'lookup')
       ctx.logger.info({ contactId: written.value.contact.id }, 'lost create answer settled by external id');
@@ -372,7 +372,7 @@ async function updateContact(input: Record<string, unknown>, ctx: Context): Prom
   if (problems.length > 0 || !checked.ok) return refused([...problems, ...(checked.ok ? [] : checked.userErrors)]);
   const id = checked.value.id.toLowerCase();
   try {
-    const written = await ctx.writes.updateContact(id, toPatch(checked.value));
+    const written = await ctx.writes.updateContact(id, toPatch(checked.value), ctx.callOptions);
     if (!written.ok) return refused([contactRejection(written.rejection, ['input'])]);
     return { contact: { value: writtenContact(ctx, written.value) }, userErrors: [] };
   } catch (error) {
@@ -393,7 +393,7 @@ async function deleteContact(input: { id: string | number }, ctx: Context): Prom
   if (!checked.ok) return { deletedContactId: { value: null }, userErrors: checked.userErrors };
   const id = checked.value.id.toLowerCase();
   try {
-    const written = await ctx.writes.deleteContact(id);
+    const written = await ctx.writes.deleteContact(id, ctx.callOptions);
     if (!written.ok) {
       return {
         deletedContactId: { value: null },
@@ -473,7 +473,7 @@ async function createContacts(items: Record<string, unknown>[], ctx: Context): P
     }));
     return { results, userErrors: [...checked.listErrors, ...checked.errorsByItem.flat()] };
   }
-  const outcomes = await ctx.writes.addContacts(checked.contacts);
+  const outcomes = await ctx.writes.addContacts(checked.contacts, ctx.callOptions);
   logUnknownOutcomes(
     ctx,
     outcomes.flatMap((o) => (o.status === 'failed' ? [o.error] : [])),

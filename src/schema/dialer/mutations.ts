@@ -277,7 +277,7 @@ async function scheduleCall(input: Record<string, unknown>, ctx: Context): Promi
   if (!checked.ok) return { contact: none, loopId: none, userErrors: checked.userErrors };
   const request = toRequest(checked.value);
   try {
-    const written = await ctx.writes.scheduleCall(request);
+    const written = await ctx.writes.scheduleCall(request, ctx.callOptions);
     if (!written.ok)
       return { contact: none, loopId: none, userErrors: [scheduleRejection(written.rejection, ['input'])] };
     return {
@@ -314,7 +314,7 @@ async function scheduleCalls(items: Record<string, unknown>[], ctx: Context): Pr
     if (!c.ok) throw new Error('unreachable: validated above');
     return { ...toRequest(c.value), agentId: c.value.agentId };
   });
-  const outcomes = await ctx.writes.scheduleCalls(requests);
+  const outcomes = await ctx.writes.scheduleCalls(requests, ctx.callOptions);
   logUnknownOutcomes(
     ctx,
     outcomes.flatMap((o) => (o.status === 'failed' ? [o.error] : [])),
@@ -359,7 +359,7 @@ async function removeFromDialer(rawIds: (string | number)[], ctx: Context): Prom
     return { results, userErrors: [...listErrors, ...errorsByItem.flat()] };
   }
   const keys = ids.map((id) => id.toLowerCase());
-  const outcomes = await ctx.writes.removeFromDialer(keys);
+  const outcomes = await ctx.writes.removeFromDialer(keys, ctx.callOptions);
   logUnknownOutcomes(
     ctx,
     outcomes.flatMap((o) => (o.status === 'failed' ? [o.error] : [])),
