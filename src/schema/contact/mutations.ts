@@ -13,18 +13,8 @@ import { builder } from '../core/builder.js';
 import { ContactRef } from './contact.js';
 import type { ContactParent } from './sources.js';
 import { costExtensions, inputListLength } from '../core/cost.js';
-import {
-  email,
-  externalId,
-  httpUrl,
-  personName,
-  phoneNumber,
-  propertyWrites,
-  salutation,
-  telliId,
-  timeZone,
-  validate,
-} from '../core/input-rules.js';
+import { phoneNumber, telliId, validate } from '../core/input-rules.js';
+import { email, externalId, httpUrl, personName, propertyWrites, salutation, timeZone } from './input-rules.js';
 import {
   failed,
   logUnknownOutcomes,
