@@ -1,5 +1,6 @@
 import { GraphQLTimeZone } from 'graphql-scalars';
 import { z } from 'zod';
+import type { JsonValue } from '../../telli/index.js';
 import { LONE_SURROGATE } from '../core/telli-ids.js';
 import { MAX_EXTERNAL_ID_LENGTH } from './queries.js';
 
@@ -64,7 +65,8 @@ export const propertyKey = z
 
 /** Properties to write: each key at most once (the answer could not say which value won). */
 export const propertyWrites = z
-  .array(z.object({ key: propertyKey, value: z.unknown().optional() }))
+  // The JSON scalar has parsed the value already; telli checks it against the property's data type.
+  .array(z.object({ key: propertyKey, value: z.custom<JsonValue>().optional() }))
   .superRefine((items, ctx) => {
     const seen = new Map<string, number>();
     items.forEach((item, index) => {
@@ -73,3 +75,6 @@ export const propertyWrites = z
       else ctx.addIssue({ code: 'custom', path: [index, 'key'], message: `is given twice (also at ${first})` });
     });
   });
+
+/** One property of a write, as checked: `value` absent or `null` both mean "no value". */
+export type PropertyWriteInput = z.output<typeof propertyWrites>[number];

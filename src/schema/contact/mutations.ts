@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { Context } from '../../context.js';
 import type {
   ContactPatch,
-  JsonValue,
   NewBulkContact,
   NewContact,
+  PropertyWrite,
   TelliContactV2,
   TelliRejection,
 } from '../../telli/index.js';
@@ -13,8 +13,17 @@ import { builder } from '../core/builder.js';
 import { ContactRef } from './contact.js';
 import type { ContactParent } from './sources.js';
 import { costExtensions, inputListLength } from '../core/cost.js';
-import { phoneNumber, telliId, validate } from '../core/input-rules.js';
-import { email, externalId, httpUrl, personName, propertyWrites, salutation, timeZone } from './input-rules.js';
+import { phoneNumber, telliId, validate, type RulesCover } from '../core/input-rules.js';
+import {
+  email,
+  externalId,
+  httpUrl,
+  personName,
+  propertyWrites,
+  salutation,
+  timeZone,
+  type PropertyWriteInput,
+} from './input-rules.js';
 import {
   failed,
   logUnknownOutcomes,
@@ -159,13 +168,22 @@ const updateSchema = z.object({
   properties: propertyWrites.optional(),
 });
 
+/** The inputs as resolvers receive them (Pothos' types of the GraphQL input types above). */
+type CreateContactInputValue = typeof CreateContactInput.$inferInput;
+type UpdateContactInputValue = typeof UpdateContactInput.$inferInput;
+
+// Every field of an input has a rule: one without would be dropped by the schema in silence.
+const _createRulesCoverInput: RulesCover<CreateContactInputValue, typeof createSchema> = true;
+const _updateRulesCoverInput: RulesCover<UpdateContactInputValue, typeof updateSchema> = true;
+void [_createRulesCoverInput, _updateRulesCoverInput];
+
 /** A create has nothing to clear: an explicit `null` means the same as leaving the field out. */
-function withoutNulls<T extends object>(input: T): T {
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null)) as T;
+function withoutNulls(input: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null));
 }
 
-function toProperties(items: { key: string; value?: unknown }[] | undefined) {
-  return items?.map(({ key, value }) => ({ key, value: (value ?? null) as JsonValue }));
+function toProperties(items: PropertyWriteInput[] | undefined): PropertyWrite[] | undefined {
+  return items?.map(({ key, value }) => ({ key, value: value ?? null }));
 }
 
 function toNewContact(input: z.infer<typeof createSchema>): NewContact {
@@ -183,10 +201,13 @@ function toPatch(input: z.infer<typeof updateSchema>): ContactPatch {
   return patch;
 }
 
+/** Fields an update may leave out but not clear: telli requires them (`properties`: list what to change). */
+const NOT_CLEARABLE = ['firstName', 'lastName', 'phoneNumber', 'properties'] as const;
+
 /** Problems of an update the schema cannot express: a required field cleared, nothing to change. */
-function updateProblems(input: Record<string, unknown>): UserErrorValue[] {
+function updateProblems(input: UpdateContactInputValue): UserErrorValue[] {
   const problems: UserErrorValue[] = [];
-  for (const name of ['firstName', 'lastName', 'phoneNumber', 'properties'] as const) {
+  for (const name of NOT_CLEARABLE) {
     if (input[name] !== null) continue;
     problems.push(
       userError(
@@ -341,7 +362,7 @@ function writtenContact(ctx: Context, contact: TelliContactV2): ContactParent {
   return { id: contact.id, shared: 'v2', v2: contact };
 }
 
-async function createContact(input: Record<string, unknown>, ctx: Context): Promise<ContactPayload> {
+async function createContact(input: CreateContactInputValue, ctx: Context): Promise<ContactPayload> {
   const checked = validate(createSchema, withoutNulls(input), ['input']);
   if (!checked.ok) return refused(checked.userErrors);
   try {
@@ -356,9 +377,9 @@ async function createContact(input: Record<string, unknown>, ctx: Context): Prom
   }
 }
 
-async function updateContact(input: Record<string, unknown>, ctx: Context): Promise<ContactPayload> {
+async function updateContact(input: UpdateContactInputValue, ctx: Context): Promise<ContactPayload> {
   const problems = updateProblems(input);
-  const checked = validate(updateSchema, { ...withoutRequiredNulls(input), id: String(input['id']) }, ['input']);
+  const checked = validate(updateSchema, { ...withoutRequiredNulls(input), id: String(input.id) }, ['input']);
   if (problems.length > 0 || !checked.ok) return refused([...problems, ...(checked.ok ? [] : checked.userErrors)]);
   const id = checked.value.id.toLowerCase();
   try {
@@ -372,9 +393,9 @@ async function updateContact(input: Record<string, unknown>, ctx: Context): Prom
 }
 
 /** The update input without the nulls `updateProblems` already reports (the schema would repeat them). */
-function withoutRequiredNulls(input: Record<string, unknown>): Record<string, unknown> {
+function withoutRequiredNulls(input: UpdateContactInputValue): UpdateContactInputValue {
   const out = { ...input };
-  for (const name of ['firstName', 'lastName', 'phoneNumber', 'properties']) if (out[name] === null) delete out[name];
+  for (const name of NOT_CLEARABLE) if (out[name] === null) delete out[name];
   return out;
 }
 
@@ -411,13 +432,13 @@ const bulkItemSchema = createSchema.extend({
     }),
 });
 
-function inputExternalIdOf(item: Record<string, unknown>): string | null {
-  return typeof item['externalId'] === 'string' ? item['externalId'] : null;
+function inputExternalIdOf(item: CreateContactInputValue): string | null {
+  return typeof item.externalId === 'string' ? item.externalId : null;
 }
 
 /** Every item checked; duplicates of an external id are refused after its first use. */
 function validateBulk(
-  items: readonly Record<string, unknown>[],
+  items: readonly CreateContactInputValue[],
 ):
   | { ok: true; contacts: NewBulkContact[] }
   | { ok: false; errorsByItem: UserErrorValue[][]; listErrors: UserErrorValue[] } {
@@ -452,7 +473,10 @@ function validateBulk(
   return { ok: true, contacts };
 }
 
-async function createContacts(items: Record<string, unknown>[], ctx: Context): Promise<CreateContactsResultValue> {
+async function createContacts(
+  items: readonly CreateContactInputValue[],
+  ctx: Context,
+): Promise<CreateContactsResultValue> {
   const checked = validateBulk(items);
   if (!checked.ok) {
     const results = items.map((item, index) => ({
@@ -501,7 +525,7 @@ builder.mutationType({
       description:
         'Creates a contact (telli `POST /v2/contacts`). With an `externalId`, a create whose answer was lost is settled — telli is asked for the contact by that id, and the create is sent once more only when it is not there — so it never duplicates and rarely ends in UPSTREAM_OUTCOME_UNKNOWN. Without one, a lost answer is UPSTREAM_OUTCOME_UNKNOWN (`safeToRetry: false`).',
       args: { input: t.arg({ type: CreateContactInput, required: true, description: 'The new contact.' }) },
-      resolve: (_root, { input }, ctx) => createContact(input as Record<string, unknown>, ctx),
+      resolve: (_root, { input }, ctx) => createContact(input, ctx),
     }),
     createContacts: t.field({
       type: CreateContactsPayload,
@@ -509,7 +533,7 @@ builder.mutationType({
       description: `Creates many contacts with telli's bulk create (\`POST /v1/add-contacts-batch\`, ${ADD_CONTACTS_BATCH_LIMIT} per call, chunks sent one after the other). Each contact needs a unique \`externalId\`; results come back in input order. Costs 1 per contact in the operation's cost limit.`,
       args: { input: t.arg({ type: CreateContactsInput, required: true, description: 'The new contacts.' }) },
       extensions: costExtensions({ contacts: (args) => inputListLength(args, 'contacts') }),
-      resolve: (_root, { input }, ctx) => createContacts(input.contacts as Record<string, unknown>[], ctx),
+      resolve: (_root, { input }, ctx) => createContacts(input.contacts, ctx),
     }),
     updateContact: t.field({
       type: UpdateContactPayload,
@@ -517,7 +541,7 @@ builder.mutationType({
       description:
         'Changes a contact (telli `PATCH /v2/contacts/{id}`): fields left out stay as they are, fields given as null are cleared. Retried like a read when telli may not have received it (a PATCH sent twice changes nothing more).',
       args: { input: t.arg({ type: UpdateContactInput, required: true, description: 'The changes.' }) },
-      resolve: (_root, { input }, ctx) => updateContact(input as Record<string, unknown>, ctx),
+      resolve: (_root, { input }, ctx) => updateContact(input, ctx),
     }),
     deleteContact: t.field({
       type: DeleteContactPayload,

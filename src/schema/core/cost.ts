@@ -71,7 +71,7 @@ export function costExtensions(cost: FieldCost): { cost: FieldCost } {
 export function inputListLength(args: Record<string, unknown>, list: string): number {
   const input = args['input'];
   if (!input || typeof input !== 'object') return 1;
-  const items = (input as Record<string, unknown>)[list];
+  const items: unknown = Reflect.get(input, list);
   return Array.isArray(items) ? items.length : 1;
 }
 

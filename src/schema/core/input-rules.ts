@@ -18,6 +18,14 @@ export const phoneNumber = z.string().regex(E164, 'must be an E.164 phone number
 /** A telli id (contact, agent): a UUID. */
 export const telliId = z.guid('must be a UUID');
 
+/**
+ * `true` when every field of the GraphQL input type `Input` has a rule in the zod `schema`, as
+ * `const _covered: RulesCover<typeof SomeInput.$inferInput, typeof schema> = true;` — a field
+ * added to an input without a rule would be dropped by zod in silence; this makes it a type error.
+ */
+export type RulesCover<Input, Schema extends z.ZodType> =
+  Exclude<keyof Input, keyof z.input<Schema>> extends never ? true : never;
+
 /** The value, or the user errors of every issue with its path below `base` (e.g. `['input']`). */
 export function validate<T>(
   schema: z.ZodType<T>,

@@ -5,7 +5,7 @@ import { builder } from '../core/builder.js';
 import { ContactRef } from '../contact/contact.js';
 import type { ContactParent } from '../contact/sources.js';
 import { costExtensions, inputListLength } from '../core/cost.js';
-import { phoneNumber, telliId, validate } from '../core/input-rules.js';
+import { phoneNumber, telliId, validate, type RulesCover } from '../core/input-rules.js';
 import {
   failed,
   logUnknownOutcomes,
@@ -83,12 +83,20 @@ const batchScheduleSchema = scheduleSchema.extend({
   agentId: z.string({ error: "is required by scheduleCalls (telli's batch has no default agent)" }).pipe(telliId),
 });
 
-/** GraphQL ids may arrive as numbers; nulls mean "left out". */
-function scheduleInput(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/** The input as resolvers receive it (Pothos' type of `ScheduleCallInput`). */
+type ScheduleCallInputValue = typeof ScheduleCallInput.$inferInput;
+
+// Every field of the input has a rule: one without would be dropped by the schema in silence.
+const _scheduleRulesCoverInput: RulesCover<ScheduleCallInputValue, typeof scheduleSchema> = true;
+const _batchRulesCoverInput: RulesCover<ScheduleCallInputValue, typeof batchScheduleSchema> = true;
+void [_scheduleRulesCoverInput, _batchRulesCoverInput];
+
+/** The input as the schemas check it: GraphQL ids may arrive as numbers; nulls mean "left out". */
+function scheduleInput(raw: ScheduleCallInputValue): { contactId: string } & Record<string, unknown> {
+  const out: { contactId: string } & Record<string, unknown> = { contactId: String(raw.contactId) };
   for (const [key, value] of Object.entries(raw)) {
-    if (value === null) continue;
-    out[key] = key === 'contactId' || key === 'agentId' ? String(value) : value;
+    if (value === null || key === 'contactId') continue;
+    out[key] = key === 'agentId' ? String(value) : value;
   }
   return out;
 }
@@ -272,7 +280,7 @@ function changedContact(ctx: Context, id: string): ContactParent {
 
 const none = { value: null };
 
-async function scheduleCall(input: Record<string, unknown>, ctx: Context): Promise<ScheduledValue> {
+async function scheduleCall(input: ScheduleCallInputValue, ctx: Context): Promise<ScheduledValue> {
   const checked = validate(scheduleSchema, scheduleInput(input), ['input']);
   if (!checked.ok) return { contact: none, loopId: none, userErrors: checked.userErrors };
   const request = toRequest(checked.value);
@@ -291,16 +299,19 @@ async function scheduleCall(input: Record<string, unknown>, ctx: Context): Promi
   }
 }
 
-async function scheduleCalls(items: Record<string, unknown>[], ctx: Context): Promise<BulkPayload<ScheduledItem>> {
+async function scheduleCalls(
+  items: readonly ScheduleCallInputValue[],
+  ctx: Context,
+): Promise<BulkPayload<ScheduledItem>> {
   const inputs = items.map(scheduleInput);
   const listErrors = items.length > MAX_DIALER_ITEMS ? [tooMany(['input', 'calls'], items.length)] : [];
   const checked = inputs.map((item, index) => validate(batchScheduleSchema, item, ['input', 'calls', String(index)]));
   const duplicates = duplicateErrors(
-    inputs.map((item) => String(item['contactId'])),
+    inputs.map((item) => item.contactId),
     (index) => ['input', 'calls', String(index), 'contactId'],
   );
   const errorsByItem = checked.map((c, index) => [...(c.ok ? [] : c.userErrors), ...(duplicates[index] ?? [])]);
-  const base = (index: number) => ({ index, contactId: String(items[index]?.['contactId']) });
+  const base = (index: number) => ({ index, contactId: String(items[index]?.contactId) });
   if (listErrors.length > 0 || errorsByItem.some((errors) => errors.length > 0)) {
     const results = items.map((_, index) => ({
       ...base(index),
@@ -364,9 +375,10 @@ async function removeFromDialer(rawIds: (string | number)[], ctx: Context): Prom
     ctx,
     outcomes.flatMap((o) => (o.status === 'failed' ? [o.error] : [])),
   );
-  const results = keys.map((key, index): RemovedItem => {
+  const results = ids.map((contactId, index): RemovedItem => {
+    const key = contactId.toLowerCase();
     const outcome = outcomes[index];
-    const item = { index, contactId: ids[index] as string };
+    const item = { index, contactId };
     if (!outcome || outcome.status === 'failed') {
       const error = outcome?.error ?? new Error('bulk removal lost an item');
       return { ...item, removed: failed(error, ctx), contact: failed(error, ctx), userErrors: [] };
@@ -391,7 +403,7 @@ builder.mutationFields((t) => ({
     description:
       "Queues a contact in telli's auto dialer (telli `POST /v1/schedule-call`); scheduling a queued contact again starts a new round. Never sent twice unless telli certainly did not act: a lost answer is UPSTREAM_OUTCOME_UNKNOWN (`safeToRetry: false` — a retry may call the person twice).",
     args: { input: t.arg({ type: ScheduleCallInput, required: true, description: 'The call to schedule.' }) },
-    resolve: (_root, { input }, ctx) => scheduleCall(input as Record<string, unknown>, ctx),
+    resolve: (_root, { input }, ctx) => scheduleCall(input, ctx),
   }),
   scheduleCalls: t.field({
     type: ScheduleCallsPayload,
@@ -399,7 +411,7 @@ builder.mutationFields((t) => ({
     description: `Queues many contacts in telli's auto dialer (\`POST /v1/schedule-calls-batch\`, ${DIALER_BATCH_LIMIT} per call, chunks sent one after the other). Results come back in input order. Costs 1 per call in the operation's cost limit.`,
     args: { input: t.arg({ type: ScheduleCallsInput, required: true, description: 'The calls to schedule.' }) },
     extensions: costExtensions({ contacts: (args) => inputListLength(args, 'calls') }),
-    resolve: (_root, { input }, ctx) => scheduleCalls(input.calls as Record<string, unknown>[], ctx),
+    resolve: (_root, { input }, ctx) => scheduleCalls(input.calls, ctx),
   }),
   removeFromDialer: t.field({
     type: RemoveFromDialerPayload,
