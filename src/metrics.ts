@@ -90,7 +90,7 @@ function createSeries(registry: Registry) {
     buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
     registers: [registry],
   });
-  // Group commit across requests (src/telli/group-commit.ts): ids per call is `batchSize` above.
+  // Group commit across requests (src/telli/contacts/group-commit.ts): ids per call is `batchSize` above.
   const batchCallers = new Histogram({
     name: 'telli_upstream_batch_callers',
     help: 'Per-request loader batches (roughly: GraphQL operations) whose ids one get-contacts-batch call carries.',

@@ -6,7 +6,7 @@
  *   request bodies held in memory.
  * - **Cost in flight** (`MAX_COST_IN_FLIGHT`): a bound on the contacts being fetched, parsed and
  *   serialised at once — what actually takes memory and event-loop time. A thousand-contact
- *   operation weighs a thousand (see `src/schema/cost.ts`).
+ *   operation weighs a thousand (see `src/schema/core/cost.ts`).
  *
  * Both are decided by the edge before anything of the request is read: refusing after the body
  * was read, parsed and validated costs a few milliseconds per thousand-id request, and a burst

@@ -12,7 +12,7 @@ import { OVERLOAD_RETRY_AFTER_SECONDS } from './admission.js';
 /**
  * Query limits, all enforced before execution — so before any telli call: depth, aliases and
  * tokens through graphql-armor (HTTP 400, QUERY_TOO_COMPLEX), and the cost model of
- * `src/schema/cost.ts` (HTTP 400, COST_LIMIT_EXCEEDED).
+ * `src/schema/core/cost.ts` (HTTP 400, COST_LIMIT_EXCEEDED).
  */
 export interface QueryLimitsOptions {
   limits: QueryLimits;

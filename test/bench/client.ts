@@ -4,7 +4,7 @@
  * in its own process (`sandbox-process.ts`) and reports CPU µs per read (user + system, and system
  * alone) for three stacks, in interleaved rounds (median round shown):
  *
- * - `exchange`: the bare undici dispatch of `src/telli/http.ts` plus `JSON.parse` — the floor;
+ * - `exchange`: the bare undici dispatch of `src/telli/transport/http.ts` plus `JSON.parse` — the floor;
  * - `client`: `createTelliClient().getContactsBatch` — limiter, retries, zod, mapping by id;
  * - `shared`: the same behind `createCoalescingClient`, with a per-read `Cancellation` as the
  *   request budget gives it — what `contact(id)` uses. The 32 loops read distinct ids with one
