@@ -33,15 +33,34 @@ describe('npm start in sandbox mode', () => {
 
   describe('GraphQL over HTTP (graphql-http serverAudits)', () => {
     for (const audit of serverAudits({ url: () => layer.graphqlUrl, fetchFn: fetch })) {
-      it(audit.name, async () => {
+      it(audit.name, async ({ annotate, skip }) => {
         const result = await audit.fn();
-        if (result.status !== 'ok' && !audit.name.startsWith('MAY')) {
-          expect.fail(
-            `${result.status}: ${result.reason}${'response' in result ? `\n${JSON.stringify(result.response)}` : ''}`,
-          );
+        if (result.status === 'ok') return;
+        const detail = `${result.status}: ${result.reason}${'response' in result ? `\n${JSON.stringify(result.response)}` : ''}`;
+        if (audit.name.startsWith('MAY')) {
+          // Optional in the spec: one this server does not meet is reported as skipped, not passed.
+          await annotate(detail, 'notice');
+          skip(`not met (optional): ${detail}`);
         }
+        expect.fail(detail);
       });
     }
+
+    it('meets every audit, MAYs included, with the header CSRF prevention asks of a GET', async () => {
+      // The MAYs skipped above are GETs without `x-graphql-yoga-csrf` (CSRF_PREVENTION, on by
+      // default, refuses them): with the header, nothing is left unmet.
+      const withCsrfHeader: typeof fetch = (input, init) => {
+        const headers = new Headers(init?.headers);
+        headers.set('x-graphql-yoga-csrf', '1');
+        return fetch(input, { ...init, headers });
+      };
+      const unmet: string[] = [];
+      for (const audit of serverAudits({ url: () => layer.graphqlUrl, fetchFn: withCsrfHeader })) {
+        const result = await audit.fn();
+        if (result.status !== 'ok') unmet.push(`${audit.name}: ${result.reason}`);
+      }
+      expect(unmet).toEqual([]);
+    });
   });
 
   it("answers a syntax error with the parser's message and GRAPHQL_PARSE_FAILED: 400, or 200 for application/json", async () => {
