@@ -364,9 +364,10 @@ describe('PERSISTED_OPERATIONS=only with CALLER_TOKENS: the gateway exemption', 
 describe('PERSISTED_OPERATIONS=allow', () => {
   let stack: TestStack;
   let contacts: SandboxContact[];
-  // The committed manifest plus a mutation (this schema has none, so codegen could not emit one):
-  // Yoga refuses a mutation over GET on its operation type, before validation. Written while the
-  // suite is collected, because the stack's environment names the file.
+  // The committed manifest plus a mutation that writes nothing, so that running it over POST
+  // changes no demo data: Yoga refuses a mutation over GET on its operation type, before
+  // validation. Written while the suite is collected, because the stack's environment names the
+  // file.
   const mutation = 'mutation Touch { __typename }';
   const dir = mkdtempSync(join(tmpdir(), 'persisted-'));
   const manifestPath = join(dir, 'manifest.json');
