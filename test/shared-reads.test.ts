@@ -18,7 +18,7 @@ import { codesOf, createTestStack, unknownId, type TestStack } from './support/s
 
 /**
  * Reads shared across GraphQL requests (src/telli/coalescing.ts): single-flight always, a TTL
- * cache when configured. Everything goes through createApp against the sandbox over loopback;
+ * cache when configured. Everything goes through `createLayer` against the sandbox over loopback;
  * upstream calls are the sandbox's own counts. Sandbox latency makes concurrent requests overlap.
  */
 const BATCH = 'POST /v1/get-contacts-batch';
@@ -212,7 +212,7 @@ describe('the optional TTL cache', () => {
  * Group commit (src/telli/group-commit.ts): while a key has a call in flight, ids other callers ask
  * for collect into its next call. The client-level tests drive `createCoalescingClient` directly,
  * so which reads overlap is decided by the test, not by timing; the GraphQL tests show the same
- * through `createApp`. Upstream calls are the sandbox's counts throughout.
+ * through `createLayer`. Upstream calls are the sandbox's counts throughout.
  */
 describe('group commit across requests', () => {
   let sandbox: RunningSandbox;
