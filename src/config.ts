@@ -1,10 +1,14 @@
 import { z } from 'zod';
 
 /**
- * Every environment variable the layer reads, and every default, in one place. `parseConfig` is
- * pure: it takes an env record, reports every problem at once and returns a frozen object. Only
- * `src/server.ts` calls it with `process.env`; tests call it with records of their own. This
- * module imports nothing of the layer, so anything may read a default from it.
+ * Every environment variable the layer reads, in one table (`VARIABLES`): its name, how its value
+ * is read, its default, and its row of docs/configuration.md. `parseConfig` and the docs' drift
+ * test (test/config.test.ts) both come from that table, so a variable cannot be read without
+ * being documented, nor documented with another default than the one it has.
+ *
+ * `parseConfig` is pure: it takes an env record, reports every problem at once and returns a
+ * frozen object. Only `src/server.ts` calls it with `process.env`; tests call it with records of
+ * their own. This module imports nothing of the layer, so anything may read a default from it.
  */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const PERSISTED_OPERATION_MODES = ['off', 'allow', 'only'] as const;
@@ -27,186 +31,367 @@ export interface QueryLimits {
   readonly maxBodyBytes: number;
 }
 
-export const DEFAULT_QUERY_LIMITS: QueryLimits = Object.freeze({
-  maxDepth: 10,
-  maxAliases: 100,
-  maxTokens: 5000,
-  maxCost: 3000,
-  maxBodyBytes: 1024 * 1024,
-});
-
-/**
- * Admission control (see `src/http/admission.ts`), sized for a 2-core machine: enough operations
- * in flight for 256 concurrent clients of cheap operations, and a cost budget of about five
- * thousand contacts being fetched and serialised at once (five `contacts(ids:)` of 1000 ids —
- * more would not finish sooner on two cores, only block the event loop longer).
- */
-export const DEFAULT_ADMISSION = Object.freeze({ maxOperations: 256, maxCost: 5_000 });
-
-/** Live updates: webhooks in, subscriptions out (docs/live.md). */
-export const DEFAULT_LIVE = Object.freeze({
-  /** A `call_ended` carries the transcript: 1 MiB holds hours of conversation. */
-  webhookMaxBodyBytes: 1024 * 1024,
-  /** Svix redelivers for about 28 hours; 72 leave room for a manual retry from its portal. */
-  dedupeTtlSeconds: 72 * 60 * 60,
-  redisPrefix: 'telli-graphql:',
-  redisTimeoutMs: 2_000,
-  /** Each event is one execution per matching subscriber: about 1000 per event fit a 2-core machine. */
-  maxSubscriptions: 1_000,
-  maxSubscriptionsPerCaller: 100,
-  sandboxAutopilotMs: 5_000,
-  sandboxCallMs: 3_000,
-});
-
 /** A Svix endpoint secret: `whsec_` and base64 of at least 16 bytes. */
 const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/;
 
-export const DEFAULT_TELLI_BASE_URL = 'https://api.telli.com';
-export const DEFAULT_REQUEST_DEADLINE_MS = 15_000;
-export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
-
-const port = (fallback: number) =>
+// How values are read. Each message follows the variable's name ("PORT must be a number") and
+// never repeats the value: some values are secrets.
+const port = () =>
   z.coerce
     .number({ error: 'must be a number' })
     .int('must be an integer')
     .min(0, 'must be 0-65535')
-    .max(65535, 'must be 0-65535')
-    .default(fallback);
+    .max(65535, 'must be 0-65535');
 
-const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+const positiveInt = (max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
     .number({ error: 'must be a number' })
     .int('must be an integer')
     .positive('must be > 0')
-    .max(max, `must be <= ${max}`)
-    .default(fallback);
+    .max(max, `must be <= ${max}`);
 
-const nonNegativeInt = (fallback: number, max: number, zeroMeans = '') =>
+const nonNegativeInt = (max: number, zeroMeans = '') =>
   z.coerce
     .number({ error: 'must be a number' })
     .int('must be an integer')
     .min(0, `must be >= 0${zeroMeans}`)
-    .max(max, `must be <= ${max}`)
-    .default(fallback);
+    .max(max, `must be <= ${max}`);
 
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-    .transform((v) => v === 'true' || v === '1')
-    .default(fallback);
+const bool = () =>
+  z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1');
 
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
-const envSchema = z
-  .object({
-    PORT: port(4000),
-    HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
-    TELLI_API_KEY: z
+const commaSeparated = () =>
+  z.string().transform((v) =>
+    v
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  );
+
+/** One environment variable: how it is read, what unset means, and its row of docs/configuration.md. */
+export interface Variable<T = unknown> {
+  /** Reads a set value (an unset or empty one never reaches it, see `emptyIsSet`). */
+  readonly read: z.ZodType<T>;
+  /** The value when the variable is unset; `undefined` when unset means "none" (see `unset`). */
+  readonly default: T | undefined;
+  /**
+   * What leaving the variable unset does, when there is no default value ('' = nothing to say).
+   * docs/configuration.md shows it as the default: `_(unset → sandbox mode)_`.
+   */
+  readonly unset: string | undefined;
+  /** The variable's Meaning in docs/configuration.md, word for word. */
+  readonly meaning: string;
+  /**
+   * An empty value is a value, read (and refused) like any other, rather than unset: an empty API
+   * key must not silently mean the sandbox.
+   */
+  readonly emptyIsSet: boolean;
+}
+
+function withDefault<T>(read: z.ZodType<T>, fallback: T, meaning: string): Variable<T> & { readonly default: T } {
+  return { read, default: fallback, unset: undefined, meaning, emptyIsSet: false };
+}
+
+function optional<T>(
+  read: z.ZodType<T>,
+  unset: string,
+  meaning: string,
+  { emptyIsSet = false } = {},
+): Variable<T> & { readonly default: undefined } {
+  return { read, default: undefined, unset, meaning, emptyIsSet };
+}
+
+/**
+ * Every variable the layer reads, in the order of docs/configuration.md. To add one: an entry here
+ * (the drift test then asks for its row in the docs), and the field of `Config` it fills in
+ * `parseConfig`. A rule between variables goes in `RULES`.
+ */
+export const VARIABLES = Object.freeze({
+  TELLI_API_KEY: optional(
+    z
       .string()
       .min(1, 'must not be empty (unset it to run against the embedded sandbox)')
-      .refine((v) => !/\s/.test(v), 'must not contain whitespace')
-      .optional(),
-    TELLI_BASE_URL: httpUrl().optional(),
-    TELLI_AUTH: z.enum(['server', 'forward'], { error: 'must be "server" or "forward"' }).default('server'),
-    TELLI_TIMEOUT_MS: positiveInt(5_000, 600_000),
-    TELLI_MAX_ATTEMPTS: positiveInt(3, 10),
-    TELLI_RETRY_BASE_MS: positiveInt(100, 60_000),
-    TELLI_RETRY_MAX_MS: positiveInt(2_000, 600_000),
-    TELLI_MAX_CONCURRENCY: positiveInt(32, 1024),
-    TELLI_MAX_CONNECTIONS: positiveInt(64, 1024),
-    TELLI_MAX_RESPONSE_BYTES: positiveInt(16 * 1024 * 1024, 1024 * 1024 * 1024),
-    REQUEST_DEADLINE_MS: positiveInt(DEFAULT_REQUEST_DEADLINE_MS, 600_000),
-    TELLI_CACHE_TTL_MS: nonNegativeInt(0, 3_600_000, ' (0 turns the cache off)'),
-    TELLI_CACHE_MAX_ENTRIES: positiveInt(DEFAULT_CACHE_MAX_ENTRIES, 10_000_000),
-    TELLI_AGENT_CACHE_TTL_MS: nonNegativeInt(0, 3_600_000, ' (0 turns the agent cache off)'),
-    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-    QUERY_MAX_DEPTH: positiveInt(DEFAULT_QUERY_LIMITS.maxDepth, 100),
-    QUERY_MAX_ALIASES: positiveInt(DEFAULT_QUERY_LIMITS.maxAliases, 10_000),
-    QUERY_MAX_TOKENS: positiveInt(DEFAULT_QUERY_LIMITS.maxTokens, 1_000_000),
-    QUERY_MAX_COST: positiveInt(DEFAULT_QUERY_LIMITS.maxCost, 1_000_000),
-    MAX_BODY_BYTES: positiveInt(DEFAULT_QUERY_LIMITS.maxBodyBytes, 100 * 1024 * 1024),
-    MAX_OPERATIONS_IN_FLIGHT: positiveInt(DEFAULT_ADMISSION.maxOperations, 100_000),
-    MAX_COST_IN_FLIGHT: positiveInt(DEFAULT_ADMISSION.maxCost, 100_000_000),
-    CALLER_TOKENS: z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((t) => t.trim())
-          .filter(Boolean),
-      )
-      .refine((tokens) => tokens.every((t) => t.length >= 24), 'each token must be at least 24 characters')
-      .optional(),
-    CALLER_TOKEN_HEADER: z
+      .refine((v) => !/\s/.test(v), 'must not contain whitespace'),
+    'sandbox mode',
+    'telli API key, sent as `Authorization: Bearer <key>`. Never logged.',
+    { emptyIsSet: true },
+  ),
+  TELLI_BASE_URL: withDefault(
+    httpUrl(),
+    'https://api.telli.com',
+    'telli base URL (may carry a path prefix). Setting it without a key is an error, not a silent sandbox.',
+  ),
+  TELLI_AUTH: withDefault(
+    z.enum(['server', 'forward'], { error: 'must be "server" or "forward"' }),
+    'server',
+    "`server`: `TELLI_API_KEY` for every request. `forward`: each caller's own `Authorization: Bearer <telli key>` is sent to telli (then `TELLI_API_KEY` must be unset).",
+  ),
+  TELLI_TIMEOUT_MS: withDefault(
+    positiveInt(600_000),
+    5_000,
+    'Upper bound for one attempt at a telli call: connect, headers and body.',
+  ),
+  TELLI_MAX_ATTEMPTS: withDefault(positiveInt(10), 3, 'Attempts per telli read, the first included.'),
+  TELLI_RETRY_BASE_MS: withDefault(
+    positiveInt(60_000),
+    100,
+    'Backoff base: attempt _n_ waits a random time in `[0, min(max, base·2ⁿ⁻¹))`, at least `Retry-After`.',
+  ),
+  TELLI_RETRY_MAX_MS: withDefault(
+    positiveInt(600_000),
+    2_000,
+    'Backoff cap (a longer `Retry-After` still wins, within the deadline).',
+  ),
+  TELLI_MAX_CONCURRENCY: withDefault(
+    positiveInt(1024),
+    32,
+    'telli calls in flight at once across all clients; more wait in a FIFO queue.',
+  ),
+  REQUEST_DEADLINE_MS: withDefault(
+    positiveInt(600_000),
+    15_000,
+    "Budget for one GraphQL request's telli work — queueing, attempts and backoff included.",
+  ),
+  TELLI_MAX_CONNECTIONS: withDefault(
+    positiveInt(1024),
+    64,
+    'Keep-alive sockets kept open to telli (at least `TELLI_MAX_CONCURRENCY` is useful).',
+  ),
+  TELLI_CACHE_TTL_MS: withDefault(
+    nonNegativeInt(3_600_000, ' (0 turns the cache off)'),
+    0,
+    'Serve a contact read from telli again for this long, per API key, without asking telli; `0` = no cache. See [Shared reads](contacts.md#shared-reads-group-commit-single-flight-and-the-optional-cache).',
+  ),
+  TELLI_CACHE_MAX_ENTRIES: withDefault(
+    positiveInt(10_000_000),
+    10_000,
+    'Most contacts that cache keeps across all keys; the least recently used go first.',
+  ),
+  TELLI_AGENT_CACHE_TTL_MS: withDefault(
+    nonNegativeInt(3_600_000, ' (0 turns the agent cache off)'),
+    0,
+    'Serve an agent read from telli (by id or listed) again for this long, per API key, without asking telli; `0` = off. Agents rarely change; at most `TELLI_CACHE_MAX_ENTRIES` agents are kept.',
+  ),
+  PORT: withDefault(port(), 4000, 'Port to listen on (`0` = any free port).'),
+  HOST: withDefault(
+    z.string().min(1, 'must not be empty'),
+    '127.0.0.1',
+    'Interface to bind; set `0.0.0.0` in a container.',
+  ),
+  LOG_LEVEL: withDefault<LogLevel>(
+    z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+    'info',
+    '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`. Logs are JSON lines on stdout.',
+  ),
+  SANDBOX_PORT: withDefault(port(), 0, 'Sandbox mode only: port of the embedded telli emulator.'),
+  SANDBOX_LATENCY_MS: withDefault(
+    nonNegativeInt(60_000),
+    0,
+    'Sandbox mode only: latency the emulator adds to every answer.',
+  ),
+  // The query limits (see `QueryLimits`).
+  QUERY_MAX_DEPTH: withDefault(positiveInt(100), 10, 'Deepest selection nesting (introspection excepted).'),
+  QUERY_MAX_ALIASES: withDefault(positiveInt(10_000), 100, 'Aliases per operation.'),
+  QUERY_MAX_TOKENS: withDefault(positiveInt(1_000_000), 5000, 'Lexer tokens per document.'),
+  QUERY_MAX_COST: withDefault(
+    positiveInt(1_000_000),
+    3000,
+    'Operation cost: one per selected field, plus one per contact requested through `contacts(ids:)` / `_entities(representations:)` / `contactsPage(first:)` (so at most 3 telli batch calls per operation), plus 10 per contact for each v2-only field (`properties`, `updatedAt`: one v2 call per contact, so at most ~270 v2 calls per operation).',
+  ),
+  MAX_BODY_BYTES: withDefault(
+    positiveInt(100 * 1024 * 1024),
+    1024 * 1024,
+    'Request body size; larger → HTTP 413 `PAYLOAD_TOO_LARGE`.',
+  ),
+  // Admission control (see `src/http/admission.ts`), sized for a 2-core machine: enough
+  // operations in flight for 256 concurrent clients of cheap operations, and a cost budget of
+  // about five thousand contacts being fetched and serialised at once (five `contacts(ids:)` of
+  // 1000 ids — more would not finish sooner on two cores, only block the event loop longer).
+  MAX_OPERATIONS_IN_FLIGHT: withDefault(
+    positiveInt(100_000),
+    256,
+    'GraphQL requests handled at once; more get 503 `OVERLOADED` with `Retry-After`, before their body is read.',
+  ),
+  MAX_COST_IN_FLIGHT: withDefault(
+    positiveInt(100_000_000),
+    5_000,
+    'Summed cost of the operations handled at once (estimated from the body size at admission, exact before execution); more get 503 `OVERLOADED`.',
+  ),
+  TELLI_MAX_RESPONSE_BYTES: withDefault(
+    positiveInt(1024 * 1024 * 1024),
+    16 * 1024 * 1024,
+    'Largest telli response body read; a larger one is `UPSTREAM_INVALID_RESPONSE`.',
+  ),
+  CALLER_TOKENS: optional(
+    commaSeparated().refine(
+      (tokens) => tokens.every((t) => t.length >= 24),
+      'each token must be at least 24 characters',
+    ),
+    'off',
+    'Comma-separated tokens (≥ 24 chars each) a caller must send in `CALLER_TOKEN_HEADER`; several at once allow rotation. Ignored in sandbox mode.',
+  ),
+  CALLER_TOKEN_HEADER: withDefault(
+    z
       .string()
       .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
-      .transform((v) => v.toLowerCase())
-      .default('x-caller-token'),
-    INTROSPECTION: bool(true),
-    CSRF_PREVENTION: bool(true),
-    METRICS: bool(true),
-    METRICS_TOKEN: z.string().trim().min(24, 'must be at least 24 characters').optional(),
-    READINESS_CACHE_MS: positiveInt(10_000, 3_600_000),
-    SHUTDOWN_GRACE_MS: positiveInt(10_000, 600_000),
-    SHUTDOWN_DRAIN_MS: nonNegativeInt(5_000, 600_000, ' (0 closes the listener at once)'),
-    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl().optional(),
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl().optional(),
-    OTEL_SERVICE_NAME: z.string().min(1).default('telli-graphql'),
-    TELLI_WEBHOOK_SECRET: z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((t) => t.trim())
-          .filter(Boolean),
-      )
-      // Never echo the value: the message names only the expected shape.
-      .refine(
-        (secrets) => secrets.every((secret) => WEBHOOK_SECRET.test(secret)),
-        'each secret must be a Svix signing secret (whsec_ followed by base64), comma-separated',
-      )
-      .optional(),
-    WEBHOOK_MAX_BODY_BYTES: positiveInt(DEFAULT_LIVE.webhookMaxBodyBytes, 100 * 1024 * 1024),
-    WEBHOOK_DEDUPE_SECONDS: positiveInt(DEFAULT_LIVE.dedupeTtlSeconds, 30 * 24 * 60 * 60),
-    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
-    REDIS_PREFIX: z.string().max(100, 'must be at most 100 characters').default(DEFAULT_LIVE.redisPrefix),
-    REDIS_TIMEOUT_MS: positiveInt(DEFAULT_LIVE.redisTimeoutMs, 60_000),
-    SUBSCRIPTIONS_MAX: positiveInt(DEFAULT_LIVE.maxSubscriptions, 1_000_000),
-    SUBSCRIPTIONS_MAX_PER_CALLER: positiveInt(DEFAULT_LIVE.maxSubscriptionsPerCaller, 1_000_000),
-    SANDBOX_PORT: port(0),
-    SANDBOX_AUTOPILOT_MS: nonNegativeInt(DEFAULT_LIVE.sandboxAutopilotMs, 3_600_000, ' (0 turns the autopilot off)'),
-    SANDBOX_CALL_MS: positiveInt(DEFAULT_LIVE.sandboxCallMs, 600_000),
-    SANDBOX_LATENCY_MS: nonNegativeInt(0, 60_000),
-    PERSISTED_OPERATIONS: z
-      .enum(PERSISTED_OPERATION_MODES, { error: `must be one of ${PERSISTED_OPERATION_MODES.join(', ')}` })
-      .default('off'),
-    // Only the path: reading and checking the manifest is I/O, done at boot by `createLayer`.
-    PERSISTED_DOCUMENTS_PATH: z.string().optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (env.TELLI_AUTH === 'forward' && env.TELLI_API_KEY) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TELLI_API_KEY'],
-        message:
-          'must not be set with TELLI_AUTH=forward (each caller sends its own key; a server key would be a silent default tenant)',
-      });
-    }
-    if (env.TELLI_AUTH === 'server' && env.TELLI_BASE_URL && !env.TELLI_API_KEY) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TELLI_API_KEY'],
-        message: 'is required when TELLI_BASE_URL is set (unset both to use the embedded sandbox)',
-      });
-    }
-    if (env.PERSISTED_OPERATIONS !== 'off' && !env.PERSISTED_DOCUMENTS_PATH) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['PERSISTED_DOCUMENTS_PATH'],
-        message: `is required when PERSISTED_OPERATIONS=${env.PERSISTED_OPERATIONS} (the manifest of hash -> document)`,
-      });
-    }
-  });
+      .transform((v) => v.toLowerCase()),
+    'x-caller-token',
+    'Header carrying the caller token.',
+  ),
+  INTROSPECTION: withDefault(
+    bool(),
+    true,
+    '`false` turns off introspection, field suggestions and GraphiQL (`_service { sdl }` keeps working for gateways).',
+  ),
+  CSRF_PREVENTION: withDefault(
+    bool(),
+    true,
+    'Yoga\'s CSRF prevention: GET and "simple" POSTs must carry `x-graphql-yoga-csrf`.',
+  ),
+  PERSISTED_OPERATIONS: withDefault<PersistedOperationsConfig['mode']>(
+    z.enum(PERSISTED_OPERATION_MODES, { error: `must be one of ${PERSISTED_OPERATION_MODES.join(', ')}` }),
+    'off',
+    'Trusted documents: `off`; `allow` (a manifest hash or a document); `only` (a hash; documents only with a valid caller token). See [docs/persisted-documents.md](persisted-documents.md).',
+  ),
+  // Only the path: reading and checking the manifest is I/O, done at boot by `createLayer`.
+  PERSISTED_DOCUMENTS_PATH: optional(
+    z.string(),
+    '',
+    'The manifest (JSON, sha256 id → document, as GraphQL Code Generator writes it), read and checked at start-up; required with `allow`/`only`.',
+  ),
+  METRICS: withDefault(bool(), true, 'Serve Prometheus metrics at `/metrics`.'),
+  METRICS_TOKEN: optional(
+    z.string().trim().min(24, 'must be at least 24 characters'),
+    'open',
+    'Bearer token `/metrics` then requires (`Authorization: Bearer <token>`, at least 24 characters; Prometheus: `authorization: { credentials: … }`). Unset: `/metrics` is open — serve it on an internal network only.',
+  ),
+  READINESS_CACHE_MS: withDefault(positiveInt(3_600_000), 10_000, 'How long `/readiness` reuses its last telli check.'),
+  SHUTDOWN_GRACE_MS: withDefault(
+    positiveInt(600_000),
+    10_000,
+    'After SIGTERM/SIGINT, how long in-flight requests may take to finish.',
+  ),
+  SHUTDOWN_DRAIN_MS: withDefault(
+    nonNegativeInt(600_000, ' (0 closes the listener at once)'),
+    5_000,
+    'After SIGTERM, how long the server keeps answering (with `/readiness` 503) before it closes its listener, so load balancers see it leave. SIGINT skips it.',
+  ),
+  TELLI_WEBHOOK_SECRET: optional(
+    commaSeparated().refine(
+      (secrets) => secrets.every((secret) => WEBHOOK_SECRET.test(secret)),
+      'each secret must be a Svix signing secret (whsec_ followed by base64), comma-separated',
+    ),
+    'off',
+    "Svix signing secret(s) of telli's webhook endpoint (`whsec_…`), comma-separated for rotation; enables `POST /webhooks/telli`. Never logged. Ignored in sandbox mode (a generated secret is shared with the sandbox). See [Live updates](live.md).",
+  ),
+  // A `call_ended` carries the transcript: 1 MiB holds hours of conversation.
+  WEBHOOK_MAX_BODY_BYTES: withDefault(
+    positiveInt(100 * 1024 * 1024),
+    1024 * 1024,
+    'Largest webhook body read; larger → HTTP 413.',
+  ),
+  // Svix redelivers for about 28 hours; 72 leave room for a manual retry from its portal.
+  WEBHOOK_DEDUPE_SECONDS: withDefault(
+    positiveInt(30 * 24 * 60 * 60),
+    72 * 60 * 60,
+    'How long a delivery id (`svix-id`) is remembered: a redelivery within it is acknowledged, not processed again (Svix retries for ~28 h).',
+  ),
+  REDIS_URL: optional(
+    z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
+    'in process',
+    '`redis://` or `rediss://` URL shared by every instance: events, invalidation and webhook dedupe go through it. Never logged.',
+  ),
+  REDIS_PREFIX: withDefault(
+    z.string().max(100, 'must be at most 100 characters'),
+    'telli-graphql:',
+    'Prefix of the Redis keys and channel (one per deployment when deployments share a Redis).',
+  ),
+  REDIS_TIMEOUT_MS: withDefault(
+    positiveInt(60_000),
+    2_000,
+    'Longest wait for one Redis command or connect; a webhook then answers 503.',
+  ),
+  // Each event is one execution per matching subscriber: about 1000 per event fit a 2-core machine.
+  SUBSCRIPTIONS_MAX: withDefault(
+    positiveInt(1_000_000),
+    1_000,
+    'Open GraphQL subscriptions per instance; more get `TOO_MANY_SUBSCRIPTIONS`.',
+  ),
+  SUBSCRIPTIONS_MAX_PER_CALLER: withDefault(
+    positiveInt(1_000_000),
+    100,
+    'Open subscriptions per caller (forwarded telli key, else caller token, else peer address) per instance.',
+  ),
+  SANDBOX_AUTOPILOT_MS: withDefault(
+    nonNegativeInt(3_600_000, ' (0 turns the autopilot off)'),
+    5_000,
+    "Sandbox mode only: the sandbox's dialer calls a demo contact this often, so subscriptions show events; `0` = off.",
+  ),
+  SANDBOX_CALL_MS: withDefault(
+    positiveInt(600_000),
+    3_000,
+    'Sandbox mode only: a scheduled call starts this long after scheduling and ends this long after it started.',
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(
+    httpUrl(),
+    'tracing off',
+    'OTLP/HTTP collector base URL; spans go to `<url>/v1/traces`.',
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(httpUrl(), '', 'Full OTLP traces URL (takes precedence).'),
+  OTEL_SERVICE_NAME: withDefault(z.string(), 'telli-graphql', '`service.name` of exported spans.'),
+});
+
+type Variables = typeof VARIABLES;
+type VariableName = keyof Variables;
+
+/** The variables' values: each one read, or its default; `undefined` only where there is none. */
+type Env = {
+  readonly [K in VariableName]: Variables[K] extends { readonly default: undefined }
+    ? z.output<Variables[K]['read']> | undefined
+    : z.output<Variables[K]['read']>;
+};
+
+/**
+ * A rule between variables, reported on `variable`. It runs beside the variables' own checks, so
+ * that every problem is reported at once; only when a variable whose value it `reads` is bad does it
+ * not run (the bad value is reported by its own variable). Whether a variable is set at all is
+ * known even when its value is bad: `isSet` needs no `reads`.
+ */
+interface Rule {
+  readonly variable: VariableName;
+  readonly reads: readonly VariableName[];
+  /** The problem, worded to follow the variable's name; undefined when the rule holds. */
+  problem(env: Env, isSet: (name: VariableName) => boolean): string | undefined;
+}
+
+const RULES: readonly Rule[] = [
+  {
+    variable: 'TELLI_API_KEY',
+    reads: ['TELLI_AUTH'],
+    problem: (env, isSet) =>
+      env.TELLI_AUTH === 'forward' && isSet('TELLI_API_KEY')
+        ? 'must not be set with TELLI_AUTH=forward (each caller sends its own key; a server key would be a silent default tenant)'
+        : undefined,
+  },
+  {
+    variable: 'TELLI_API_KEY',
+    reads: ['TELLI_AUTH'],
+    problem: (env, isSet) =>
+      env.TELLI_AUTH === 'server' && isSet('TELLI_BASE_URL') && !isSet('TELLI_API_KEY')
+        ? 'is required when TELLI_BASE_URL is set (unset both to use the embedded sandbox)'
+        : undefined,
+  },
+  {
+    variable: 'PERSISTED_DOCUMENTS_PATH',
+    reads: ['PERSISTED_OPERATIONS'],
+    problem: (env, isSet) =>
+      env.PERSISTED_OPERATIONS !== 'off' && !isSet('PERSISTED_DOCUMENTS_PATH')
+        ? `is required when PERSISTED_OPERATIONS=${env.PERSISTED_OPERATIONS} (the manifest of hash -> document)`
+        : undefined,
+  },
+];
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -316,41 +501,37 @@ export class ConfigError extends Error {
   }
 }
 
-/** Unset and empty-string variables are treated alike for everything except secrets. */
-function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of Object.keys(envSchema.shape)) {
-    const value = env[key];
-    if (value === undefined) continue;
-    if (value.trim() === '' && key !== 'TELLI_API_KEY') continue;
-    out[key] = value;
-  }
-  return out;
-}
-
-type Env = z.infer<typeof envSchema>;
-
-function telliTarget(e: Env): TelliTarget {
-  const baseUrl = e.TELLI_BASE_URL ?? DEFAULT_TELLI_BASE_URL;
-  if (e.TELLI_AUTH === 'forward') return { mode: 'forward', baseUrl };
-  if (e.TELLI_API_KEY) return { mode: 'server', apiKey: e.TELLI_API_KEY, baseUrl };
-  return {
-    mode: 'sandbox',
-    sandboxPort: e.SANDBOX_PORT,
-    sandboxLatencyMs: e.SANDBOX_LATENCY_MS,
-    sandboxAutopilotMs: e.SANDBOX_AUTOPILOT_MS,
-    sandboxCallMs: e.SANDBOX_CALL_MS,
-  };
-}
-
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(definedOnly(env));
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`),
-    );
+  const problems: string[] = [];
+  const values: Partial<Record<VariableName, unknown>> = {};
+  const set = new Set<VariableName>();
+  const bad = new Set<VariableName>();
+  for (const name of Object.keys(VARIABLES) as VariableName[]) {
+    const variable: Variable = VARIABLES[name];
+    const value = env[name];
+    // Unset and empty are alike, except where an empty value must be refused rather than ignored.
+    if (value === undefined || (value.trim() === '' && !variable.emptyIsSet)) {
+      values[name] = variable.default;
+      continue;
+    }
+    set.add(name);
+    const read = variable.read.safeParse(value);
+    if (read.success) {
+      values[name] = read.data;
+    } else {
+      bad.add(name);
+      problems.push(...read.error.issues.map((issue) => `${name} ${issue.message}`));
+    }
   }
-  const e = parsed.data;
+  // Each entry was read by its own variable's schema (or is its default), which is what `Env` says.
+  const e = values as Env;
+  for (const rule of RULES) {
+    if (rule.reads.some((name) => bad.has(name))) continue;
+    const problem = rule.problem(e, (name) => set.has(name));
+    if (problem !== undefined) problems.push(`${rule.variable} ${problem}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
@@ -399,10 +580,23 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return deepFreeze(config);
 }
 
+function telliTarget(e: Env): TelliTarget {
+  const baseUrl = e.TELLI_BASE_URL;
+  if (e.TELLI_AUTH === 'forward') return { mode: 'forward', baseUrl };
+  if (e.TELLI_API_KEY) return { mode: 'server', apiKey: e.TELLI_API_KEY, baseUrl };
+  return {
+    mode: 'sandbox',
+    sandboxPort: e.SANDBOX_PORT,
+    sandboxLatencyMs: e.SANDBOX_LATENCY_MS,
+    sandboxAutopilotMs: e.SANDBOX_AUTOPILOT_MS,
+    sandboxCallMs: e.SANDBOX_CALL_MS,
+  };
+}
+
 function persistedOperations(e: Env): PersistedOperationsConfig {
   const path = e.PERSISTED_DOCUMENTS_PATH;
   if (e.PERSISTED_OPERATIONS === 'off') return { mode: 'off', path };
-  // superRefine has already refused allow/only without a path.
+  // A rule has already refused allow/only without a path.
   return { mode: e.PERSISTED_OPERATIONS, path: path ?? '' };
 }
 
@@ -419,3 +613,6 @@ function deepFreeze<T extends object>(value: T): T {
   }
   return Object.freeze(value);
 }
+
+/** The query limits of an empty environment: the table's defaults. */
+export const DEFAULT_QUERY_LIMITS: QueryLimits = parseConfig({}).limits;

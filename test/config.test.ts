@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { ConfigError, parseConfig, VARIABLES, type Variable } from '../src/config.js';
 
 describe('parseConfig', () => {
   it('defaults to sandbox mode with no environment at all', () => {
@@ -49,6 +50,12 @@ describe('parseConfig', () => {
       expect(message).toContain(name);
     }
     expect(message).not.toContain('secret key');
+  });
+
+  it('reports a broken rule between variables beside a bad variable', () => {
+    expect(() => parseConfig({ PORT: 'x', TELLI_AUTH: 'forward', TELLI_API_KEY: 'k' })).toThrow(
+      /PORT must be a number[\s\S]*TELLI_API_KEY must not be set with TELLI_AUTH=forward/,
+    );
   });
 
   it('refuses an empty key, and a base URL without a key, instead of silently using the sandbox', () => {
@@ -160,5 +167,76 @@ describe('parseConfig', () => {
       expect(message).toContain('REDIS_URL');
       for (const leaked of [bad, secret, 'hunter2', 'Secret-ish']) expect(message).not.toContain(leaked);
     });
+  });
+});
+
+/**
+ * docs/configuration.md is the table of variables users read: one row per entry of `VARIABLES`, in
+ * the same order, each with the default the parser really applies and the entry's meaning.
+ */
+describe('docs/configuration.md', () => {
+  interface Row {
+    name: string;
+    default: string;
+    meaning: string;
+  }
+
+  const page = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+
+  /** Every row of the variables table; a row not of the form `| `NAME` | default | meaning |` is kept whole. */
+  function documentedRows(): Row[] {
+    const lines = page.split('\n');
+    const header = lines.findIndex((line) => /^\| Variable\s*\| Default\s*\| Meaning\s*\|$/.test(line));
+    expect(header, 'the variables table').toBeGreaterThanOrEqual(0);
+    const rows: Row[] = [];
+    for (const line of lines.slice(header + 2)) {
+      if (!line.startsWith('|')) break;
+      const cells = /^\| `([A-Z0-9_]+)`\s*\| (.*?)\s*\| (.*?)\s*\|$/.exec(line);
+      rows.push(
+        cells
+          ? { name: cells[1] as string, default: cells[2] as string, meaning: cells[3] as string }
+          : { name: line, default: '', meaning: '' },
+      );
+    }
+    return rows;
+  }
+
+  /** The Default cell: the value the parser applies, or what leaving the variable unset does. */
+  function documentedDefault(variable: Variable): string {
+    if (variable.default !== undefined) return `\`${String(variable.default)}\``;
+    return variable.unset ? `_(unset → ${variable.unset})_` : '_(unset)_';
+  }
+
+  const table: Row[] = Object.entries(VARIABLES).map(([name, variable]: [string, Variable]) => ({
+    name,
+    default: documentedDefault(variable),
+    meaning: variable.meaning,
+  }));
+
+  it('has a row for every variable the layer reads, in the same order, and no other', () => {
+    expect(documentedRows().map((row) => row.name)).toEqual(table.map((row) => row.name));
+  });
+
+  it('documents each variable with the default the parser applies, and its meaning', () => {
+    expect(documentedRows()).toEqual(table);
+  });
+
+  it('names the variables whose empty value is not "unset"', () => {
+    const sentence = /Empty values count as unset, except ([^.]*)\./.exec(page);
+    const named = [...(sentence?.[1] ?? '').matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]);
+    const emptyIsSet = Object.entries(VARIABLES)
+      .filter(([, variable]: [string, Variable]) => variable.emptyIsSet)
+      .map(([name]) => name);
+    expect(named).toEqual(emptyIsSet);
+  });
+
+  it("holds defaults that each variable's own parser accepts as they are", () => {
+    for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable][]) {
+      if (variable.default === undefined) continue;
+      expect(variable.read.safeParse(String(variable.default)), name).toEqual({
+        success: true,
+        data: variable.default,
+      });
+    }
   });
 });

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { RequestListener, Server } from 'node:http';
 import { promisify } from 'node:util';
 import { Kind, parse, print, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDealsSubgraph } from './federation/deals-subgraph.js';
 import { createGateway } from './federation/gateway.js';
+import { listen } from './support/net.js';
 import { ROOT, startLayerProcess, type RunningProcess } from './support/process.js';
 import { signedWebhook, subscribe, testSecret } from './support/sse.js';
 import { createTestStack, type GraphQLResponse, type TestStack } from './support/stack.js';
@@ -186,17 +186,16 @@ describe('the federation examples, through Hive Gateway', () => {
   const servers: Server[] = [];
   let gateway: Awaited<ReturnType<typeof createGateway>>;
 
-  const listen = async (handler: Parameters<typeof createServer>[1]) => {
-    const server = createServer(handler);
+  const serve = async (handler: RequestListener) => {
+    const { server, url } = await listen(handler);
     servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+    return url;
   };
 
   beforeAll(async () => {
     stack = await createTestStack();
-    const contacts = await listen(stack.app.listener);
-    const deals = await listen(createDealsSubgraph());
+    const contacts = await serve(stack.app.listener);
+    const deals = await serve(createDealsSubgraph());
     gateway = await createGateway({ contacts, deals });
   });
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/error-codes.js';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
 import { postGraphQL, ROOT, startLayerProcess, type GraphQLBody, type RunningProcess } from './support/process.js';
-import { freePort } from './support/redis.js';
+import { freePort } from './support/net.js';
 import { signedWebhook, subscribe, testSecret } from './support/sse.js';
 
 /**

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { composeServices, compositionHasErrors } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { sortSdl } from '../src/schema/index.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { createDeals, createDealsSubgraph, DEALS_SDL, MALFORMED_CONTACT_ID } from './federation/deals-subgraph.js';
 import { createGateway } from './federation/gateway.js';
+import { listen } from './support/net.js';
 import { signedWebhook, subscribe, testSecret } from './support/sse.js';
 import {
   codesOf,
@@ -40,12 +40,6 @@ useSharedStack((s, c) => ((stack = s), (contacts = c)));
 const rep = (id: string) => ({ __typename: 'Contact', id });
 type Entity = { __typename: string; id: string; firstName: string | null; status: string } | null;
 const entitiesOf = (res: GraphQLResponse) => (res.data?.['_entities'] ?? []) as Entity[];
-
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql` };
-}
 
 // Ported from the direct-to-subgraph checks of Apollo's subgraph compatibility suite
 // (`_service`, `@link`, `@key`, `_entities`, introspection) that apply to a subgraph with one entity.

@@ -1,10 +1,12 @@
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryLogger } from '../src/logger.js';
 import { MAX_OPERATION_NAMES, OTHER_OPERATIONS } from '../src/http/use-metrics.js';
 import { operationCost, V2_READ_COST } from '../src/schema/core/cost.js';
 import { schema } from '../src/schema/index.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { parse } from 'graphql';
+import { freePort, waitForHttp } from './support/net.js';
+import { postGraphQL, startServerProcess } from './support/process.js';
 import { codesOf, createTestStack, unknownId, useSharedStack, type TestStack } from './support/stack.js';
 
 /** A fresh object each time: fetch implementations may add headers to the object they are given. */
@@ -388,10 +390,33 @@ describe('structured logs', () => {
     }
   });
 
-  it('honours LOG_LEVEL', () => {
-    const { logger, lines } = createMemoryLogger('warn');
-    logger.info('hidden');
-    logger.warn('shown');
-    expect(lines().map((l) => l['msg'])).toEqual(['shown']);
+  it('honours LOG_LEVEL', async () => {
+    // The built server, as `npm start` runs it, with something to warn about at start-up (caller
+    // tokens are ignored in sandbox mode) and an operation to log at info.
+    const logsAt = async (level: string) => {
+      const port = await freePort();
+      const server = startServerProcess({
+        PORT: String(port),
+        LOG_LEVEL: level,
+        CALLER_TOKENS: 'caller-token-0123456789abcdef',
+      });
+      const closed = once(server.child, 'close'); // every line read, not just the process gone
+      try {
+        await waitForHttp(`http://127.0.0.1:${port}/health`);
+        const res = await postGraphQL(`http://127.0.0.1:${port}/graphql`, { query: 'query Logged { __typename }' });
+        expect(res.status).toBe(200);
+      } finally {
+        await server.stop();
+        await closed;
+      }
+      return server.lines;
+    };
+    const warning = { level: 'warn', msg: 'CALLER_TOKENS is ignored in sandbox mode (demo data only)' };
+    const info = await logsAt('info');
+    expect(info).toContainEqual(expect.objectContaining(warning));
+    expect(info).toContainEqual(expect.objectContaining({ level: 'info', operationName: 'Logged' }));
+    const warn = await logsAt('warn');
+    expect(warn).toContainEqual(expect.objectContaining(warning));
+    expect(warn.filter((l) => !['warn', 'error', 'fatal'].includes(String(l['level'])))).toEqual([]);
   });
 });

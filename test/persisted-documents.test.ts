@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { RequestListener, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
@@ -20,6 +19,7 @@ import {
 } from './__generated__/graphql.js';
 import { createDealsSubgraph } from './federation/deals-subgraph.js';
 import { createGateway } from './federation/gateway.js';
+import { listen } from './support/net.js';
 import { ROOT, startServerProcess, type ServerProcess } from './support/process.js';
 import { codesOf, useSharedStack, type GraphQLResponse, type TestStack } from './support/stack.js';
 
@@ -318,16 +318,15 @@ describe('PERSISTED_OPERATIONS=only with CALLER_TOKENS: the gateway exemption', 
     const servers: Server[] = [];
     let gatewayUrl: string;
 
-    async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
-      const server = createServer(handler);
+    async function serve(handler: RequestListener): Promise<string> {
+      const { server, url } = await listen(handler);
       servers.push(server);
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+      return url;
     }
 
     beforeAll(async () => {
-      const contactsUrl = await listen(stack.app.listener);
-      const dealsUrl = await listen(createDealsSubgraph());
+      const contactsUrl = await serve(stack.app.listener);
+      const dealsUrl = await serve(createDealsSubgraph());
       const gateway = await createGateway({ contacts: contactsUrl, deals: dealsUrl }, [
         {
           // What a deployment configures on its gateway: the caller token on requests to this layer.
@@ -337,7 +336,7 @@ describe('PERSISTED_OPERATIONS=only with CALLER_TOKENS: the gateway exemption', 
           },
         },
       ]);
-      gatewayUrl = await listen(gateway);
+      gatewayUrl = await serve(gateway);
     });
     afterAll(async () => {
       for (const server of servers) {
@@ -364,9 +363,10 @@ describe('PERSISTED_OPERATIONS=only with CALLER_TOKENS: the gateway exemption', 
 describe('PERSISTED_OPERATIONS=allow', () => {
   let stack: TestStack;
   let contacts: SandboxContact[];
-  // The committed manifest plus a mutation (this schema has none, so codegen could not emit one):
-  // Yoga refuses a mutation over GET on its operation type, before validation. Written while the
-  // suite is collected, because the stack's environment names the file.
+  // The committed manifest plus a mutation that writes nothing, so that running it over POST
+  // changes no demo data: Yoga refuses a mutation over GET on its operation type, before
+  // validation. Written while the suite is collected, because the stack's environment names the
+  // file.
   const mutation = 'mutation Touch { __typename }';
   const dir = mkdtempSync(join(tmpdir(), 'persisted-'));
   const manifestPath = join(dir, 'manifest.json');

@@ -5,7 +5,9 @@ import { createTelliClient, parseRetryAfter, TelliNetworkError } from '../src/te
 import {
   codesOf,
   createTestStack,
+  expectNoLeaks,
   unknownId,
+  UPSTREAM_BODY,
   type GraphQLResponse,
   type TestStack,
   type TestStackOptions,
@@ -17,22 +19,11 @@ import {
  * neither the response nor the logs carry the key, telli's URL or an upstream body.
  */
 const BATCH_PATH = '/v1/get-contacts-batch';
-const UPSTREAM_BODY = 'telli-internal-detail-7f3a';
 
 async function stackFor(options: TestStackOptions = {}) {
   const stack = await createTestStack(options);
   const contacts = [...stack.sandbox.contacts.values()];
   return { stack, contacts };
-}
-
-function expectNoLeaks(stack: TestStack, ...responses: unknown[]) {
-  const origin = new URL(stack.sandbox.url).host;
-  for (const text of [...responses.map((r) => JSON.stringify(r)), stack.logs.text()]) {
-    expect(text).not.toContain(stack.sandbox.apiKey);
-    expect(text).not.toContain(origin);
-    expect(text).not.toContain(UPSTREAM_BODY);
-    expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/); // no stack trace in a response
-  }
 }
 
 /** The process stays healthy after a fault: /health and a normal query both work. */

@@ -11,6 +11,7 @@ import {
   type SandboxCall,
   type SandboxContact,
 } from '../src/sandbox/index.js';
+import { unknownId } from './support/stack.js';
 
 /**
  * The sandbox as the layer meets it: real HTTP on loopback, a Bearer key, JSON bodies. These
@@ -90,7 +91,6 @@ const liveSeeded = () =>
 let sequence = 0;
 /** A fresh external id per call, so tests never collide on the shared sandbox. */
 const freshExternalId = (label: string) => `test-${label}-${++sequence}-${Date.now()}`;
-const unknownId = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 
 const createBody = (overrides: Json = {}) => ({
   firstName: 'Grace',

@@ -1,20 +1,14 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
-import {
-  postGraphQL,
-  startLayerProcess,
-  startProbe,
-  type GraphQLBody,
-  type RunningProcess,
-} from './support/process.js';
+import { postGraphQL, startLayerProcess, startProbe, type RunningProcess } from './support/process.js';
 import { subscribe, type Subscription } from './support/sse.js';
+import { codesOf } from './support/stack.js';
 
 /**
  * What probing the built server from outside found, replayed as an attacker would send it, against
  * the process `npm start` runs.
  */
-const codes = (body: GraphQLBody) => (body.errors ?? []).map((e) => e.extensions?.['code']);
 const CONTACT_QUERY = `{ contact(id: "${SAMPLE_CONTACT_ID}") { id firstName contactDetails } }`;
 
 /** A chain of fragments, each spreading the next twice: 2^n spreads in a document of a few kB. */
@@ -87,7 +81,7 @@ describe('caller authentication cannot be skipped', () => {
   it('answers an operation only with a valid token; the GraphiQL page itself (no data) is open', async () => {
     const anonymous = await postGraphQL(layer.graphqlUrl, { query: CONTACT_QUERY });
     expect(anonymous.status).toBe(401);
-    expect(codes(anonymous.body)).toEqual(['UNAUTHENTICATED']);
+    expect(codesOf(anonymous.body)).toEqual(['UNAUTHENTICATED']);
     const viaGet = await fetch(`${layer.graphqlUrl}?query=${encodeURIComponent(CONTACT_QUERY)}`, {
       headers: { 'x-graphql-yoga-csrf': '1', accept: 'application/json' },
     });
@@ -134,7 +128,7 @@ describe('pre-execution checks do work bounded by the document', () => {
       const res = await postGraphQL(server.graphqlUrl, { query: fragmentChain(n) });
       const ms = performance.now() - t0;
       const latencies = await health.stop();
-      expect({ n, status: res.status, codes: codes(res.body) }).toEqual({ n, status: 400, codes: [code] });
+      expect({ n, status: res.status, codes: codesOf(res.body) }).toEqual({ n, status: 400, codes: [code] });
       // Before: n = 20 blocked the event loop for 4 s, n = 40 hung the process. Generous bounds
       // for a loaded 2-core machine; what they catch is a walk that grows with 2^n.
       expect(ms, `n=${n}`).toBeLessThan(2000);
@@ -145,7 +139,7 @@ describe('pre-execution checks do work bounded by the document', () => {
   it('says which limit a document that repeats one field 4900 times hits', async () => {
     const res = await postGraphQL(layer.graphqlUrl, { query: `{ ${Array(4900).fill('__typename').join(' ')} }` });
     expect(res.status).toBe(400);
-    expect(codes(res.body)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(codesOf(res.body)).toEqual(['QUERY_TOO_COMPLEX']);
     expect(res.body.errors?.[0]?.message).toMatch(/repeats fields too often/);
   });
 
@@ -161,7 +155,7 @@ describe('pre-execution checks do work bounded by the document', () => {
   it('answers a lone surrogate in an external id as BAD_USER_INPUT, not as a masked error', async () => {
     const body = `{"query":"query ($e: String!) { contactByExternalId(externalId: $e) { id } }","variables":{"e":"a\\ud800b"}}`;
     const res = await postGraphQL(layer.graphqlUrl, body);
-    expect(codes(res.body)).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(res.body)).toEqual(['BAD_USER_INPUT']);
     expect(res.body.errors?.[0]?.message).toMatch(/lone surrogate/);
   });
 });
@@ -181,7 +175,7 @@ describe('forwarded telli keys', () => {
   it('tells a missing key from a malformed one (over-long, non-ASCII), and calls telli for neither', async () => {
     const messageFor = async (headers: Record<string, string>) => {
       const res = await postGraphQL(layer.graphqlUrl, { query: CONTACT_QUERY }, headers);
-      expect(codes(res.body)).toEqual(['UNAUTHENTICATED']);
+      expect(codesOf(res.body)).toEqual(['UNAUTHENTICATED']);
       return res.body.errors?.[0]?.message;
     };
     expect(await messageFor({})).toMatch(/^Send your telli API key/);
@@ -245,7 +239,7 @@ describe('a client that sends its body slowly', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       const third = await postGraphQL(layer.graphqlUrl, { query: '{ __typename }' });
       expect(third.status).toBe(503);
-      expect(codes(third.body)).toEqual(['OVERLOADED']);
+      expect(codesOf(third.body)).toEqual(['OVERLOADED']);
 
       for (const res of await Promise.all(slow)) {
         expect(res.status).toBe(504);

@@ -17,7 +17,14 @@ import {
   UpdateContactDocument,
   type CreateContactInput,
 } from './__generated__/graphql.js';
-import { codesOf, createTestStack, useSharedStack, type GraphQLResponse, type TestStack } from './support/stack.js';
+import {
+  codesOf,
+  createTestStack,
+  expectNoLeaks,
+  useSharedStack,
+  type GraphQLResponse,
+  type TestStack,
+} from './support/stack.js';
 
 /**
  * What becomes of a write when telli's answer is lost or refused at the door, over real loopback
@@ -47,14 +54,6 @@ function expectOutcomeUnknown(res: GraphQLResponse, path: (string | number)[], s
     path,
     extensions: { code: 'UPSTREAM_OUTCOME_UNKNOWN', safeToRetry },
   });
-}
-
-function expectNoLeaks(stack: TestStack, ...responses: unknown[]) {
-  const origin = new URL(stack.sandbox.url).host;
-  for (const text of [...responses.map((r) => JSON.stringify(r)), stack.logs.text()]) {
-    expect(text).not.toContain(stack.sandbox.apiKey);
-    expect(text).not.toContain(origin);
-  }
 }
 
 describe('createContact when the answer is lost', () => {

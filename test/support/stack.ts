@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type ExecutionResult } from 'graphql';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { createLayer, type Layer, type LayerDeps } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import { createMemoryLogger } from '../../src/logger.js';
@@ -117,11 +117,31 @@ export function useSharedStack(
   beforeEach(() => stack?.sandbox.resetStats());
 }
 
+/** A body for telli's side of a fault (`injectFault`, a raw record): it must never reach a client or a log. */
+export const UPSTREAM_BODY = 'telli-internal-detail-7f3a';
+
+/**
+ * Nothing of telli's side reaches a client or a log line: not the key, not telli's address, not
+ * `UPSTREAM_BODY`; and no stack trace in an answer (a masked error's is logged, never answered).
+ */
+export function expectNoLeaks(stack: TestStack, ...responses: unknown[]): void {
+  const origin = new URL(stack.sandbox.url).host;
+  const answers = responses.map((response) => JSON.stringify(response));
+  for (const text of [...answers, stack.logs.text()]) {
+    expect(text).not.toContain(stack.sandbox.apiKey);
+    expect(text).not.toContain(origin);
+    expect(text).not.toContain(UPSTREAM_BODY);
+  }
+  // A stack frame's line break as JSON writes it: a backslash and an `n`.
+  for (const text of answers) expect(text).not.toMatch(/\\n\s+at .+:\d+:\d+/);
+}
+
 /** Deterministic UUIDs telli does not know (distinct for distinct n). */
 export function unknownId(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 }
 
-export function codesOf(response: GraphQLResponse): unknown[] {
+/** The `extensions.code` of each error of a GraphQL answer, in order. */
+export function codesOf(response: { errors?: readonly { extensions?: Record<string, unknown> }[] }): unknown[] {
   return (response.errors ?? []).map((e) => e.extensions?.['code']);
 }

@@ -37,7 +37,8 @@ describe('single-flight across requests', () => {
   it('coalesces per id: ids already in flight join, only the rest go upstream', async () => {
     const [a, b, c] = contacts.slice(10, 13) as [SandboxContact, SandboxContact, SandboxContact];
     const first = stack.raw(`{ contacts(ids: ["${a.id}", "${b.id}"]) { ${FIELDS} } }`);
-    await new Promise((resolve) => setTimeout(resolve, 20)); // the first call is in flight now
+    // The second request is sent once the first call is at telli (held there by the latency).
+    await expect.poll(() => stack.sandbox.transport.inFlight, { interval: 1 }).toBe(1);
     const second = stack.raw(`{ contacts(ids: ["${b.id}", "${c.id}"]) { ${FIELDS} } }`);
     const [one, two] = await Promise.all([first, second]);
     const shown = (x: SandboxContact) => ({ id: x.id, firstName: x.firstName });
