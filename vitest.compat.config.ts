@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
 /**
@@ -12,7 +12,7 @@ export default defineConfig({
   test: {
     ...base.test,
     include: ['test/compat/**/*.test.ts'],
-    exclude: ['node_modules/**'],
+    exclude: configDefaults.exclude,
     testTimeout: 30_000,
   },
 });
