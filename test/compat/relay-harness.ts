@@ -91,6 +91,8 @@ graphql\`
 };
 
 export interface Compiled {
+  /** The scratch directory (sources, schema, config, artifacts); the caller removes it. */
+  dir: string;
   ok: boolean;
   /** relay-compiler's stdout and stderr. */
   output: string;
@@ -113,7 +115,7 @@ export async function compileRelay(schemaSdl: string): Promise<Compiled> {
   const run = spawnSync(process.execPath, [RELAY_COMPILER], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
   // relay-compiler colours its output even into a pipe.
   const output = stripVTControlCharacters(`${run.stdout}${run.stderr}`);
-  return { ok: run.status === 0, output, generated: join(dir, 'src', '__generated__') };
+  return { dir, ok: run.status === 0, output, generated: join(dir, 'src', '__generated__') };
 }
 
 /** The generated artifacts, by file name, for comparing two compilations. */

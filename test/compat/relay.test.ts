@@ -5,7 +5,7 @@
  * and relay-runtime runs the generated queries against the built server and reads the right
  * objects. `id` stays telli's id: a fragment refetched by it is the same contact, call or agent.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { buildClientSchema, getIntrospectionQuery, printSchema, type IntrospectionQuery } from 'graphql';
 import type { ConcreteRequest, ReaderFragment } from 'relay-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await layer?.server.stop();
+  for (const compiled of [fromClientSdl, fromIntrospection]) {
+    if (compiled) await rm(compiled.dir, { recursive: true, force: true });
+  }
 });
 
 describe('relay-compiler 21 (minimal config)', () => {
