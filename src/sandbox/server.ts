@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LiveCallOutcome } from './calls.js';
-import { SAMPLE_CONTACT_ID, type SandboxContact } from './data.js';
-import { createSandboxCore, type SandboxCore } from './handler.js';
-import { createWebhookSender, type WebhookSender } from './webhooks.js';
+import type { LiveCallOutcome } from './calls/demo.js';
+import { SAMPLE_CONTACT_ID, type SandboxContact } from './contacts/demo.js';
+import { createSandboxCore, type SandboxCore } from './core.js';
+import { createWebhookSender, type WebhookSender } from './dialer/webhooks.js';
 
 export interface StartSandboxOptions {
   /** Keys to accept; one random key is generated when omitted. */

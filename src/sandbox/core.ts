@@ -11,7 +11,7 @@ import {
   type LiveCallOutcome,
   type SandboxAgent,
   type SandboxCall,
-} from './calls.js';
+} from './calls/demo.js';
 import {
   createDemoContacts,
   PROPERTY_DEFINITIONS,
@@ -19,7 +19,7 @@ import {
   type SandboxContact,
   type SandboxProperty,
   type SandboxPropertyDefinition,
-} from './data.js';
+} from './contacts/demo.js';
 import {
   checkV1Contact,
   checkV2Contact,
@@ -28,7 +28,7 @@ import {
   type ContactFields,
   type PropertyWrite,
   type V1ContactInput,
-} from './input.js';
+} from './contacts/input.js';
 
 /**
  * An emulator of telli's documented contact, dialer, call and agent endpoints over in-memory

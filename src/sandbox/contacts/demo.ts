@@ -1,5 +1,5 @@
-import type { JsonObject, JsonValue } from '../telli/json.js';
-import { createRandom, type Random } from './random.js';
+import type { JsonObject, JsonValue } from '../../telli/json.js';
+import { createRandom, type Random } from '../random.js';
 
 /**
  * Deterministic demo contacts for the sandbox: the same seed always gives the same contacts, so

@@ -1,5 +1,5 @@
-import type { JsonObject, JsonValue } from '../telli/json.js';
-import type { SandboxPropertyDefinition } from './data.js';
+import type { JsonObject, JsonValue } from '../../telli/json.js';
+import type { SandboxPropertyDefinition } from './demo.js';
 
 /**
  * Validation of write bodies, as strict as telli documents it (§2.5, §3.5, §6, §10) and no

@@ -1,6 +1,6 @@
-import type { JsonObject, JsonValue } from '../telli/json.js';
-import type { SandboxContact } from './data.js';
-import { createRandom, seedFrom, type Random } from './random.js';
+import type { JsonObject, JsonValue } from '../../telli/json.js';
+import type { SandboxContact } from '../contacts/demo.js';
+import { createRandom, seedFrom, type Random } from '../random.js';
 
 /**
  * Deterministic agents and calls for the sandbox. Calls are derived from a contact's call state
