@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from '../../telli/json.js';
+import type { JsonObject, JsonValue } from '../json.js';
 import type { SandboxContact } from '../contacts/demo.js';
 import { createRandom, seedFrom, type Random } from '../random.js';
 
