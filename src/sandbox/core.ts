@@ -1,25 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { createDemoAgents, type SandboxAgent } from './agents/demo.js';
+import { createLiveCall, endLiveCall, type LiveCallOutcome } from './calls/live.js';
+import type { SandboxCall } from './calls/model.js';
+import { accountSeedOf, createDemoCalls, createDemoFromNumbers, pickCallQuirks, type CallQuirk } from './calls/demo.js';
+import { createDemoContacts } from './contacts/demo.js';
 import {
-  accountSeedOf,
-  createDemoAgents,
-  createDemoCalls,
-  createDemoFromNumbers,
-  createLiveCall,
-  endLiveCall,
-  pickCallQuirks,
-  type CallQuirk,
-  type LiveCallOutcome,
-  type SandboxAgent,
-  type SandboxCall,
-} from './calls/demo.js';
-import {
-  createDemoContacts,
   PROPERTY_DEFINITIONS,
   propertyFromDefinition,
   type SandboxContact,
   type SandboxProperty,
   type SandboxPropertyDefinition,
-} from './contacts/demo.js';
+} from './contacts/model.js';
 import {
   checkV1Contact,
   checkV2Contact,

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LiveCallOutcome } from './calls/demo.js';
-import { SAMPLE_CONTACT_ID, type SandboxContact } from './contacts/demo.js';
+import type { LiveCallOutcome } from './calls/live.js';
+import { SAMPLE_CONTACT_ID } from './contacts/demo.js';
+import type { SandboxContact } from './contacts/model.js';
 import { createSandboxCore, type SandboxCore } from './core.js';
 import { createWebhookSender, type WebhookSender } from './dialer/webhooks.js';
 

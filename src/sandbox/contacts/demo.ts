@@ -1,41 +1,21 @@
 import type { JsonObject, JsonValue } from '../json.js';
 import { createRandom, type Random } from '../random.js';
+import { DAY, EPOCH } from '../time.js';
+import {
+  INTEREST_OPTIONS,
+  PLAN_OPTIONS,
+  PROPERTY_DEFINITIONS,
+  propertyFromDefinition,
+  type SandboxContact,
+  type SandboxProperty,
+  type SandboxPropertyDefinition,
+} from './model.js';
 
 /**
  * Deterministic demo contacts for the sandbox: the same seed always gives the same contacts, so
  * docs, tests and GraphiQL can name real ids. Covers every status, set and unset timestamps, many
  * `contact_details` shapes, and external ids with spaces, slashes and other URL-hostile characters.
  */
-export type PropertyDataType =
-  'string' | 'number' | 'boolean' | 'date' | 'datetime' | 'select' | 'multi_select' | 'phone_number' | 'email';
-
-export interface SandboxProperty {
-  key: string;
-  label: string;
-  dataType: PropertyDataType;
-  value: JsonValue;
-  options?: SandboxPropertyOption[];
-}
-
-export interface SandboxContact {
-  id: string;
-  externalId: string | null;
-  externalUrl: string | null;
-  createdAt: string;
-  updatedAt: string;
-  firstName: string;
-  lastName: string;
-  phoneNumber: string;
-  email: string | null;
-  timezone: string | null;
-  salutation: string | null;
-  inCallSince: string | null;
-  reachedAt: string | null;
-  nextCallAt: string | null;
-  callAttempts: number;
-  contactDetails: JsonObject;
-  properties: SandboxProperty[];
-}
 
 /** The id of the first demo contact (the sample id of telli's own docs). */
 export const SAMPLE_CONTACT_ID = '3c90c3cc-0d44-4b50-8888-8dd25736052a';
@@ -89,20 +69,6 @@ const LAST_NAMES = [
 const SALUTATIONS = ['Mr.', 'Ms.', 'Herr', 'Frau', null];
 const TIMEZONES = ['Europe/Berlin', 'Europe/London', 'America/New_York', 'Asia/Tokyo', 'Australia/Sydney', null];
 
-const PLAN_OPTIONS: SandboxPropertyOption[] = [
-  { value: 'starter', label: 'Starter', description: 'Up to 1,000 calls a month' },
-  { value: 'growth', label: 'Growth', description: 'Up to 10,000 calls a month' },
-  { value: 'enterprise', label: 'Enterprise', description: 'Custom volume' },
-];
-const INTEREST_OPTIONS: SandboxPropertyOption[] = [
-  { value: 'solar', label: 'Solar', description: 'Rooftop solar' },
-  { value: 'heat_pump', label: 'Heat pump', description: 'Air-source heat pumps' },
-  { value: 'ev_charger', label: 'EV charger', description: 'Home wallbox' },
-];
-
-const EPOCH = Date.UTC(2026, 0, 1);
-const DAY = 86_400_000;
-
 function detailsFor(n: number, r: Random): JsonObject {
   // Offset so the sample contact (n = 0) shows a nested shape in GraphiQL.
   switch ((n + 2) % 9) {
@@ -135,45 +101,7 @@ function detailsFor(n: number, r: Random): JsonObject {
   }
 }
 
-export interface SandboxPropertyOption {
-  value: string;
-  label: string;
-  description: string;
-}
-
-/** An account's definition of a typed contact property (§6): what `POST /v2/contacts` may set. */
-export interface SandboxPropertyDefinition {
-  key: string;
-  label: string;
-  dataType: PropertyDataType;
-  /** Only for `select` / `multi_select`: the allowed values. */
-  options?: SandboxPropertyOption[];
-}
-
-/**
- * The property definitions every sandbox account has: one per data type, and exactly the keys the
- * seeded contacts carry. v2 writes may set only these keys (telli validates against the account's
- * definitions), and a written value is typed from its definition.
- */
-export const PROPERTY_DEFINITIONS: readonly SandboxPropertyDefinition[] = [
-  { key: 'company', label: 'Company', dataType: 'string' },
-  { key: 'deal_size', label: 'Deal size (EUR)', dataType: 'number' },
-  { key: 'vip', label: 'VIP', dataType: 'boolean' },
-  { key: 'birthday', label: 'Birthday', dataType: 'date' },
-  { key: 'last_contacted', label: 'Last contacted', dataType: 'datetime' },
-  { key: 'plan', label: 'Plan', dataType: 'select', options: PLAN_OPTIONS },
-  { key: 'interests', label: 'Interests', dataType: 'multi_select', options: INTEREST_OPTIONS },
-  { key: 'mobile', label: 'Mobile', dataType: 'phone_number' },
-  { key: 'work_email', label: 'Work email', dataType: 'email' },
-];
-
 const DEFINITION_BY_KEY = new Map(PROPERTY_DEFINITIONS.map((d) => [d.key, d]));
-
-/** A contact's property with the given value, labelled and typed by the account's definition. */
-export function propertyFromDefinition(definition: SandboxPropertyDefinition, value: JsonValue): SandboxProperty {
-  const { key, label, dataType, options } = definition;
-  return options ? { key, label, dataType, value, options } : { key, label, dataType, value };
-}
 
 function propertiesFor(n: number, c: Omit<SandboxContact, 'properties'>, r: Random): SandboxProperty[] {
   const typed = (key: string, value: JsonValue) =>

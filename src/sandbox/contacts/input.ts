@@ -1,5 +1,5 @@
 import type { JsonObject, JsonValue } from '../json.js';
-import type { SandboxPropertyDefinition } from './demo.js';
+import type { SandboxPropertyDefinition } from './model.js';
 
 /**
  * Validation of write bodies, as strict as telli documents it (§2.5, §3.5, §6, §10) and no
