@@ -36,22 +36,6 @@ export interface CallSeedContext {
   quirk?: CallQuirk;
 }
 
-/** An account's seed, from its first contacts' ids: the same contacts give the same agents. */
-export function accountSeedOf(contacts: readonly SandboxContact[]): number {
-  return seedFrom(
-    contacts
-      .slice(0, 8)
-      .map((c) => c.id)
-      .join(','),
-  );
-}
-
-/** The account's outbound numbers (E.164), the `from_number` of its outbound calls. */
-export function createDemoFromNumbers(seed: number): string[] {
-  const r = createRandom(seed ^ 0x7e1e);
-  return [`+4930${2000000 + r.int(7_999_999)}`, `+4989${2000000 + r.int(7_999_999)}`];
-}
-
 /**
  * Which contacts carry a `CallQuirk`: the first two with a free (non-final) call get the unknown
  * status, the next one the unknown direction. Only ids are chosen here; no call is generated.
