@@ -75,7 +75,7 @@ describe('npm start without TELLI_API_KEY (sandbox mode)', () => {
     );
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
-    expect(body.data?.['a']).toMatchObject({ id: SAMPLE_CONTACT_ID, firstName: 'Ada', status: 'IN_PROGRESS' });
+    expect(body.data?.['a']).toMatchObject({ id: SAMPLE_CONTACT_ID, firstName: 'Ada', status: 'REACHED' });
   });
 
   it('exits 0 on SIGTERM', async () => {

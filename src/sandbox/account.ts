@@ -3,6 +3,7 @@ import { createDemoCalls, pickCallQuirks, type CallQuirk } from './calls/demo.js
 import type { SandboxCall } from './calls/model.js';
 import type { SandboxContact } from './contacts/model.js';
 import { createRandom, seedFrom } from './random.js';
+import { seedTime } from './time.js';
 
 /**
  * One telli account: its contacts indexed the ways telli looks them up, its agents, the calls
@@ -25,6 +26,8 @@ export interface Account {
   /** Every call of the account, newest first: built on the first account-wide listing or call-id miss. */
   timeline: SandboxCall[] | undefined;
   dialer: Map<string, DialerEntry>;
+  /** When the account was seeded (epoch ms): its agents and the calls it generates are dated from it. */
+  seededAt: number;
 }
 
 /** A contact queued in the auto dialer by `schedule-call` (seeded `nextCallAt`s have none). */
@@ -52,9 +55,10 @@ function createDemoFromNumbers(seed: number): string[] {
   return [`+4930${2000000 + r.int(7_999_999)}`, `+4989${2000000 + r.int(7_999_999)}`];
 }
 
-export function createAccount(contacts: readonly SandboxContact[]): Account {
+export function createAccount(contacts: readonly SandboxContact[], now = Date.now()): Account {
   const seed = accountSeedOf(contacts);
-  const agents = createDemoAgents(seed);
+  const seededAt = seedTime(now);
+  const agents = createDemoAgents(seed, seededAt);
   return {
     order: contacts.map((c) => c.id.toLowerCase()),
     byId: new Map(contacts.map((c) => [c.id.toLowerCase(), c])),
@@ -67,6 +71,7 @@ export function createAccount(contacts: readonly SandboxContact[]): Account {
     callById: new Map(),
     timeline: undefined,
     dialer: new Map(),
+    seededAt,
   };
 }
 
@@ -104,6 +109,7 @@ export function callsOf(account: Account, contact: SandboxContact): SandboxCall[
     calls = createDemoCalls(contact, {
       agents: account.agents,
       fromNumbers: account.fromNumbers,
+      now: account.seededAt,
       ...(quirk && { quirk }),
     }).sort(newestFirst);
     account.callsByContact.set(id, calls);

@@ -57,6 +57,8 @@ export interface SandboxOptions {
   contacts?: SandboxContact[];
   /** Further keys, each a separate telli account with its own contacts. */
   tenants?: Record<string, SandboxContact[]>;
+  /** When the demo data is dated from (epoch ms): the demo contacts, agents and calls. Default: now. */
+  now?: number;
   /** The live dialer; without it, scheduled calls stay queued (nothing is ever dialled). */
   dialer?: DialerOptions;
 }
@@ -113,11 +115,12 @@ export interface SandboxCore {
 }
 
 export function createSandboxCore(options: SandboxOptions): SandboxCore {
-  const defaultAccount = createAccount(options.contacts ?? createDemoContacts());
+  const now = options.now ?? Date.now();
+  const defaultAccount = createAccount(options.contacts ?? createDemoContacts(undefined, undefined, now), now);
   const accounts = new Map<string, Account>();
   for (const key of options.apiKeys) accounts.set(`Bearer ${key}`, defaultAccount);
   for (const [key, contacts] of Object.entries(options.tenants ?? {}))
-    accounts.set(`Bearer ${key}`, createAccount(contacts));
+    accounts.set(`Bearer ${key}`, createAccount(contacts, now));
   const overrides = createOverrides();
   const stats: SandboxStats = {
     calls: {},
@@ -132,6 +135,7 @@ export function createSandboxCore(options: SandboxOptions): SandboxCore {
   };
 
   const live = createLiveDialer(options.dialer, overrides);
+  for (const account of new Set([defaultAccount, ...accounts.values()])) live.watch(account);
   const dialer = createDialerRoutes(live);
   const routes: Route[] = [
     {

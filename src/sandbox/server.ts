@@ -18,6 +18,8 @@ export interface StartSandboxOptions {
   contacts?: SandboxContact[];
   /** Further keys, each a separate telli account with its own contacts. */
   tenants?: Record<string, SandboxContact[]>;
+  /** When the demo data is dated from (epoch ms). Default: when the sandbox starts. */
+  now?: number;
   /**
    * Be telli's dialer and webhook sender: scheduled calls are placed and end (see
    * `DialerOptions`), and every change is delivered, Svix-signed with `secret`, to the URL given
@@ -103,6 +105,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     apiKeys,
     ...(options.contacts && { contacts: options.contacts }),
     ...(options.tenants && { tenants: options.tenants }),
+    ...(options.now !== undefined && { now: options.now }),
     ...(webhooks && {
       dialer: {
         callMs: live.callMs ?? 3_000,

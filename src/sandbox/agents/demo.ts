@@ -1,5 +1,5 @@
 import { createRandom } from '../random.js';
-import { DAY, EPOCH } from '../time.js';
+import { DAY } from '../time.js';
 
 /** Deterministic demo agents: the same account seed always gives the same agents. */
 
@@ -18,13 +18,13 @@ const AGENT_BLUEPRINTS = [
   { title: 'Inbound reception', language: 'en' },
 ] as const;
 
-/** Three or four agents, the same for the same seed. */
-export function createDemoAgents(seed: number): SandboxAgent[] {
+/** Three or four agents, the same for the same seed; created months before `now` (epoch ms). */
+export function createDemoAgents(seed: number, now: number): SandboxAgent[] {
   const r = createRandom(seed ^ 0x5a9e7);
   const count = 3 + r.int(2);
   return AGENT_BLUEPRINTS.slice(0, count).map((blueprint, i) => ({
     id: r.uuid(),
     ...blueprint,
-    createdAt: new Date(EPOCH - (120 - i * 25) * DAY + r.int(DAY)).toISOString(),
+    createdAt: new Date(now - (120 - i * 25) * DAY + r.int(DAY)).toISOString(),
   }));
 }

@@ -1,7 +1,7 @@
 import type { SandboxContact } from '../contacts/model.js';
 import type { SandboxAgent } from '../agents/demo.js';
 import { createRandom, seedFrom } from '../random.js';
-import { DAY, EPOCH, HOUR, MINUTE, SECOND } from '../time.js';
+import { DAY, HOUR, MINUTE, SECOND } from '../time.js';
 import {
   analysisFor,
   CALLBACK_SCRIPTS,
@@ -29,11 +29,13 @@ import {
  */
 export type CallQuirk = 'unknown-status' | 'unknown-direction';
 
-/** What a contact's calls depend on besides the contact: its account's agents and numbers. */
+/** What a contact's calls depend on besides the contact: its account's agents and numbers, and the time. */
 export interface CallSeedContext {
   agents: readonly SandboxAgent[];
   fromNumbers: readonly string[];
   quirk?: CallQuirk;
+  /** The account's seed time (epoch ms): calls of a contact with no dated call end before it. */
+  now: number;
 }
 
 /**
@@ -74,11 +76,11 @@ export function createDemoCalls(contact: SandboxContact, context: CallSeedContex
   const free = freeCallCount(contact);
 
   // The free calls sit in a window that ends an hour before the first anchored call (or before
-  // the seed's "now" when there is none) and opens at creation, but spans no less than 3 hours
-  // and no more than 2 days per call: seeded `reachedAt` can precede `createdAt`, and a contact
-  // created years ago was not called once every few years.
+  // the seed time when there is none) and opens at creation, but spans no less than 3 hours and
+  // no more than 2 days per call: a contact a test hands in may be reached before it was created,
+  // and a contact created years ago was not called once every few years.
   const firstAnchor = completedEnd !== null ? completedEnd - 10 * MINUTE : ongoingStart;
-  const windowEnd = (firstAnchor ?? EPOCH - HOUR) - HOUR;
+  const windowEnd = (firstAnchor ?? context.now - HOUR) - HOUR;
   const span = Math.min(Math.max(windowEnd - Date.parse(contact.createdAt), free * 3 * HOUR), free * 2 * DAY);
   const windowStart = windowEnd - span;
   const slot = free > 0 ? (windowEnd - windowStart) / free : 0;
@@ -179,4 +181,15 @@ export function createDemoCalls(contact: SandboxContact, context: CallSeedContex
     push('IN_PROGRESS', triggered, ongoingStart, null, 'outbound');
   }
   return calls.reverse();
+}
+
+/**
+ * When a seeded call in progress ends, and whether it reaches the contact: 3.5 to 8 minutes
+ * after it started, as the calls the agent finished before it; most reach their contact. The
+ * live dialer hangs seeded calls up then (without one, nothing in the sandbox moves).
+ */
+export function ongoingCallEnd(contact: SandboxContact): { at: number; reached: boolean } | undefined {
+  if (contact.inCallSince === null) return undefined;
+  const r = createRandom(seedFrom(`ongoing:${contact.id}`));
+  return { at: Date.parse(contact.inCallSince) + (210 + r.int(270)) * SECOND, reached: r.next() < 0.6 };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { addCall, put, replaceCall, type Account } from '../account.js';
+import { addCall, callsOf, put, replaceCall, type Account } from '../account.js';
+import { ongoingCallEnd } from '../calls/demo.js';
 import { createLiveCall, endLiveCall, type LiveCallOutcome } from '../calls/live.js';
 import type { SandboxContact } from '../contacts/model.js';
 import type { Overrides } from '../overrides.js';
@@ -27,6 +28,8 @@ export interface LiveDialer {
   readonly callMs: number | undefined;
   /** Places the queued call `loopId` of the contact `ms` from now (nothing without a live dialer). */
   dialIn(ms: number, account: Account, contactId: string, loopId: string): void;
+  /** Ends the account's seeded calls in progress when their time is up, as their agents would. */
+  watch(account: Account): void;
   /** No call starts or ends after this. */
   stop(): void;
 }
@@ -100,6 +103,16 @@ export function createLiveDialer(options: DialerOptions | undefined, overrides: 
     emit('call_ended', { event: 'call_ended', call: overrides.callOut(ended), contact: overrides.v1Full(next) });
   }
 
+  /** A seeded call in progress ends (unless the contact is gone, or that call already ended). */
+  function endSeeded(account: Account, seeded: SandboxContact, outcome: LiveCallOutcome) {
+    const id = seeded.id.toLowerCase();
+    const contact = account.byId.get(id);
+    if (!contact || contact.inCallSince === null || contact.inCallSince !== seeded.inCallSince) return;
+    const started = Date.parse(contact.inCallSince);
+    const call = callsOf(account, contact).find((c) => c.call_status === 'IN_PROGRESS' && c.started_at === started);
+    if (call) hangUp(account, id, call.call_id, outcome);
+  }
+
   /**
    * telli documents no body for this event; the sandbox sends the contact in v1 shape and
    * telli's status word of that vocabulary (`pending` while being worked on, `reached`).
@@ -118,6 +131,17 @@ export function createLiveDialer(options: DialerOptions | undefined, overrides: 
     callMs: options?.callMs,
     dialIn(ms, account, contactId, loopId) {
       if (options) later(ms, () => dial(account, contactId.toLowerCase(), loopId));
+    },
+    watch(account) {
+      if (!options) return;
+      const now = Date.now();
+      for (const contact of account.byId.values()) {
+        const end = ongoingCallEnd(contact);
+        if (end) {
+          const outcome = end.reached ? 'reached' : 'not_reached';
+          later(Math.max(0, end.at - now), () => endSeeded(account, contact, outcome));
+        }
+      }
     },
     stop() {
       stopped = true;
