@@ -73,6 +73,12 @@ subscription LiveContacts {
       status
       callAttempts
     }
+    # status is the contact now: IN_PROGRESS during a call, and
+    # REACHED for good once any call has reached them.
+    # webhookStatus is telli's word for this change: "pending" when
+    # a call starts or ends without reaching them (telli keeps
+    # trying), "reached" when it did. So a contact reached before
+    # shows REACHED beside "pending" after a call nobody answered.
     status
     webhookStatus
     occurredAt
