@@ -78,6 +78,20 @@ describe('npm start without TELLI_API_KEY (sandbox mode)', () => {
     expect(body.data?.['a']).toMatchObject({ id: SAMPLE_CONTACT_ID, firstName: 'Ada', status: 'REACHED' });
   });
 
+  it('points GET / to /graphql: a redirect a browser follows into GraphiQL, a body naming it', async () => {
+    const root = new URL('/', graphiql);
+    const res = await fetch(root, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/graphql');
+    expect(await res.json()).toMatchObject({ graphql: '/graphql' });
+    const followed = await fetch(new URL('/?from=bookmark', graphiql), { headers: { accept: 'text/html' } });
+    expect(followed.url).toBe(graphiql);
+    expect(await followed.text()).toContain('graphiql');
+    const posted = await fetch(root, { method: 'POST', body: '{}' });
+    expect(posted.status).toBe(405);
+    expect(await posted.json()).toMatchObject({ errors: [{ extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
+  });
+
   it('exits 0 on SIGTERM', async () => {
     expect(await server.stop('SIGTERM')).toBe(0);
   });
