@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
 import { npmStartNodeArgs, ROOT, startServerProcess, type ServerProcess } from './support/process.js';
@@ -218,6 +219,32 @@ describe('graceful shutdown', () => {
     expect(performance.now() - t0).toBeLessThan(5000);
     // Once stopping, no new connection is accepted.
     await expect(fetch(new URL('/health', url))).rejects.toThrow();
+  });
+});
+
+describe('a port already in use', () => {
+  let holder: Server;
+  let taken: number;
+  beforeAll(async () => {
+    holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    taken = (holder.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+
+  it('exits 1 with one line naming PORT', async () => {
+    const server = startServerProcess({ PORT: String(taken) });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toMatch(
+      new RegExp(`^telli-graphql: [^\n]*127\\.0\\.0\\.1:${taken}[^\n]*set PORT [^\n]*\n$`),
+    );
+  });
+
+  it('exits 1 with one line naming SANDBOX_PORT when that is the port', async () => {
+    const server = startServerProcess({ PORT: '0', SANDBOX_PORT: String(taken) });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toMatch(new RegExp(`^telli-graphql: [^\n]*:${taken}[^\n]*set SANDBOX_PORT [^\n]*\n$`));
+    expect(server.stderr()).not.toContain('set PORT');
   });
 });
 
