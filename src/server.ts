@@ -69,6 +69,18 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
   layer.listening(url);
 
   if (layer.sandbox) {
+    // Said once here: each webhook the dialer sends is logged at debug only, and the GraphiQL
+    // line below stays the last thing on screen.
+    if (layer.sandbox.webhooks && config.telli.mode === 'sandbox') {
+      const { sandboxCallMs: callMs, sandboxAutopilotMs: autopilotMs } = config.telli;
+      const autopilot = autopilotMs > 0 ? layer.sandbox.autopilotContactId : undefined;
+      logger.info(
+        { dialer: 'running', callMs, ...(autopilot && { autopilotContactId: autopilot, autopilotMs }) },
+        `sandbox dialer running: a scheduled call is placed ${callMs} ms later and ends ${callMs} ms after that` +
+          (autopilot ? `; it calls demo contact ${autopilot} every ${autopilotMs} ms` : '') +
+          `. Its webhooks go to ${url}${ROUTES.webhooks} (each logged at debug)`,
+      );
+    }
     logger.info(
       {
         mode: 'sandbox',

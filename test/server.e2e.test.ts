@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
 import { npmStartNodeArgs, ROOT, startServerProcess, type ServerProcess } from './support/process.js';
+import { subscribe } from './support/sse.js';
 
 /** The front door: the built server as a real process, talking real HTTP. */
 const DONE_WHEN_QUERY = (ids: string[]) => `{
@@ -95,6 +96,47 @@ describe('npm start without TELLI_API_KEY (sandbox mode)', () => {
 
   it('exits 0 on SIGTERM', async () => {
     expect(await server.stop('SIGTERM')).toBe(0);
+  });
+});
+
+describe('npm start in sandbox mode, with its dialer calling', () => {
+  /** Starts the server with the autopilot on and waits for `events` live events to reach a subscriber. */
+  async function watchDialer(logLevel: string, events: number) {
+    const server = startServerProcess({
+      PORT: '0',
+      LOG_LEVEL: logLevel,
+      SANDBOX_AUTOPILOT_MS: '200',
+      SANDBOX_CALL_MS: '50',
+    });
+    const banner = await server.waitForLine((l) => typeof l['graphiql'] === 'string');
+    const sub = await subscribe(
+      fetch,
+      banner['graphiql'] as string,
+      'subscription { contactStatusChanged { status } }',
+    );
+    for (let i = 0; i < events; i++) await sub.next(10_000);
+    await sub.close();
+    await server.stop();
+    return server;
+  }
+  const webhookLines = (server: ServerProcess) => server.lines.filter((l) => String(l['msg']).startsWith('webhook'));
+
+  it('says once that the dialer runs, logs each webhook at debug only, and ends start-up with the GraphiQL line', async () => {
+    const server = await watchDialer('info', 4);
+    const dialer = server.lines.filter((l) => l['dialer'] === 'running');
+    expect(dialer).toHaveLength(1);
+    expect(String(dialer[0]?.['msg'])).toMatch(/^sandbox dialer running: .*every 200 ms.*\/webhooks\/telli/);
+    const startUp = server.lines.slice(0, server.lines.findIndex((l) => typeof l['graphiql'] === 'string') + 1);
+    expect(startUp.at(-1)?.['mode']).toBe('sandbox');
+    expect(startUp).toContain(dialer[0]);
+    expect(webhookLines(server)).toEqual([]);
+  });
+
+  it('still logs every webhook at LOG_LEVEL=debug', async () => {
+    const server = await watchDialer('debug', 2);
+    const published = webhookLines(server).filter((l) => l['msg'] === 'webhook event published');
+    expect(published.length).toBeGreaterThanOrEqual(2);
+    expect(published.every((l) => l['level'] === 'debug')).toBe(true);
   });
 });
 
