@@ -8,6 +8,7 @@ import { createAdmission } from './http/admission.js';
 import {
   createEdge,
   deadlineMarginMs,
+  rootRoute,
   ROUTES,
   type Edge,
   type EdgeContext,
@@ -160,6 +161,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
 
   let serving = false;
   const routes: Partial<Record<Route, RouteHandler>> = {
+    root: rootRoute,
     graphql: (request, context) => graphql.handleRequest(request, context),
     health,
     readiness: createReadiness({

@@ -69,6 +69,18 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
   layer.listening(url);
 
   if (layer.sandbox) {
+    // Said once here: each webhook the dialer sends is logged at debug only, and the GraphiQL
+    // line below stays the last thing on screen.
+    if (layer.sandbox.webhooks && config.telli.mode === 'sandbox') {
+      const { sandboxCallMs: callMs, sandboxAutopilotMs: autopilotMs } = config.telli;
+      const autopilot = autopilotMs > 0 ? layer.sandbox.autopilotContactId : undefined;
+      logger.info(
+        { dialer: 'running', callMs, ...(autopilot && { autopilotContactId: autopilot, autopilotMs }) },
+        `sandbox dialer running: a scheduled call is placed ${callMs} ms later and ends ${callMs} ms after that` +
+          (autopilot ? `; it calls demo contact ${autopilot} every ${autopilotMs} ms` : '') +
+          `. Its webhooks go to ${url}${ROUTES.webhooks} (each logged at debug)`,
+      );
+    }
     logger.info(
       {
         mode: 'sandbox',
@@ -152,7 +164,8 @@ async function main(): Promise<void> {
   // Buffered, asynchronous stdout: an access-log line per request must not cost a blocking write.
   const destination = pino.destination({ dest: 1, sync: false });
   const logger = createLogger({ level: config.logLevel, destination });
-  const running = await serve(await createLayer(config, { logger }), config, logger);
+  const layer = await createLayer(config, { logger }).catch((error: unknown) => exitIfPortTaken(error, 'SANDBOX_PORT'));
+  const running = await serve(layer, config, logger).catch((error: unknown) => exitIfPortTaken(error, 'PORT'));
   let stopping = false;
   const stop = (signal: 'SIGTERM' | 'SIGINT') => {
     if (stopping) return;
@@ -173,6 +186,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * A port another process holds: one line naming the variable that moves it, and exit 1. Only the
+ * sandbox listens while the layer is built, so a port taken then is SANDBOX_PORT's.
+ */
+function exitIfPortTaken(error: unknown, variable: 'PORT' | 'SANDBOX_PORT'): never {
+  if (!(error instanceof Error) || !('code' in error) || error.code !== 'EADDRINUSE') throw error;
+  const port = 'port' in error && typeof error.port === 'number' ? error.port : undefined;
+  const address = 'address' in error && typeof error.address === 'string' ? error.address : '';
+  const where = port === undefined ? 'its port' : `${address}:${port}`;
+  const fix =
+    variable === 'SANDBOX_PORT'
+      ? 'set SANDBOX_PORT to a free port, or 0 for any'
+      : `set PORT to a free port${port === undefined ? '' : `, e.g. PORT=${port + 1} npm start`}`;
+  process.stderr.write(
+    `telli-graphql: cannot listen on ${where}: the port is in use (is another server running?); ${fix}\n`,
+  );
+  process.exit(1);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

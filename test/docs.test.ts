@@ -9,6 +9,7 @@ import { createGateway } from './federation/gateway.js';
 import { listen } from './support/net.js';
 import { ROOT, startLayerProcess, type RunningProcess } from './support/process.js';
 import { signedWebhook, subscribe, testSecret } from './support/sse.js';
+import type { SandboxCall } from '../src/sandbox/index.js';
 import { createTestStack, type GraphQLResponse, type TestStack } from './support/stack.js';
 
 /**
@@ -110,10 +111,134 @@ function surprise(block: Block, operation: OperationDefinitionNode, res: GraphQL
 
 const all = PAGES.flatMap(blocksOf);
 
+const SAMPLE = '3c90c3cc-0d44-4b50-8888-8dd25736052a';
+const BATCH = 'POST /v1/get-contacts-batch';
+const LIST_CALLS = 'GET /v1/list-calls';
+const AGENT = 'GET /v2/agents/{id}';
+
+/** What an example left behind: the sandbox right after it ran, and its answer. */
+interface Effect {
+  stack: TestStack;
+  res: GraphQLResponse;
+  where: string;
+}
+
+/** The distinct agents of calls, as the sandbox holds them. */
+const agentsOf = (calls: readonly SandboxCall[]) => new Set(calls.map((c) => c.agent_id)).size;
+
+/**
+ * What a page says an example does beyond answering without errors, checked right after it runs
+ * (the sandbox's counters are reset before each operation): the telli calls its comment counts,
+ * and what a mutation changes. Keyed by page and operation name; every key must name a runnable
+ * operation (checked below), so an example renamed or removed cannot leave its check behind.
+ */
+const EFFECTS: Record<string, (effect: Effect) => void> = {
+  // "One telli call for all of this: three distinct ids, one of them twice."
+  'README.md Dashboard': ({ stack, where }) => {
+    expect(stack.sandbox.stats.calls, where).toEqual({ [BATCH]: 1 });
+    expect(stack.sandbox.stats.batchSizes, where).toEqual([3]);
+  },
+  // "One upstream call for all of this: 3 distinct ids, one duplicate."
+  'docs/contacts.md Dashboard': ({ stack, where }) => {
+    expect(stack.sandbox.stats.calls, where).toEqual({ [BATCH]: 1 });
+    expect(stack.sandbox.stats.batchSizes, where).toEqual([3]);
+  },
+  // The field table: without v2 fields, v1's external-id lookup plus a batch read.
+  'docs/contacts.md ByCrmId': ({ stack, where }) =>
+    expect(stack.sandbox.stats.calls, where).toEqual({ 'GET /v1/get-contact-by-external-id': 1, [BATCH]: 1 }),
+  // "one GET /v2/contacts/{id}, no v1 call"
+  'docs/contacts.md Properties': ({ stack, where }) =>
+    expect(stack.sandbox.stats.calls, where).toEqual({ 'GET /v2/contacts/{id}': 1 }),
+  // "per page one GET /v2/contacts and ... one POST /v1/get-contacts-batch"
+  'docs/contacts.md AllContacts': ({ stack, where }) =>
+    expect(stack.sandbox.stats.calls, where).toEqual({ 'GET /v2/contacts': 1, [BATCH]: 1 }),
+  // "One batch read (existence, status), one list-calls, one agent read per distinct agent."
+  'docs/calls.md LatestCalls': ({ stack, where }) =>
+    expect(stack.sandbox.stats.calls, where).toEqual({
+      [BATCH]: 1,
+      [LIST_CALLS]: 1,
+      [AGENT]: agentsOf(stack.sandbox.calls(SAMPLE).slice(0, 3)),
+    }),
+  // "One get-call, then the contact (batch) and the agent."
+  'docs/calls.md OneCall': ({ stack, where }) =>
+    expect(stack.sandbox.stats.calls, where).toEqual({ 'GET /v1/get-call/{callId}': 1, [BATCH]: 1, [AGENT]: 1 }),
+  // "Three contacts' last 5 calls: one batch, 3 list-calls (at most 8 in flight), one read per agent."
+  'docs/calls.md Dashboard': ({ stack, where, res }) => {
+    const ids = (res.data?.['contacts'] as { id: string }[]).map((c) => c.id);
+    expect(stack.sandbox.stats.calls, where).toEqual({
+      [BATCH]: 1,
+      [LIST_CALLS]: 3,
+      [AGENT]: agentsOf(ids.flatMap((id) => stack.sandbox.calls(id).slice(0, 5))),
+    });
+  },
+  'docs/calls.md Agents': ({ stack, where }) =>
+    expect(stack.sandbox.stats.calls, where).toEqual({ 'GET /v2/agents': 1 }),
+  // The lead is created with every field the mutation gave it.
+  'docs/writes.md AddLead': ({ stack, res, where }) => {
+    const { id } = (res.data?.['createContact'] as { contact: { id: string } }).contact;
+    expect(stack.sandbox.contacts.get(id), where).toMatchObject({
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      phoneNumber: '+4917642048466',
+      externalId: 'crm-4711',
+      email: 'ada@example.com',
+      timezone: 'Europe/Berlin',
+      properties: [expect.objectContaining({ key: 'deal_size', value: 42000 })],
+    });
+  },
+  // "Left out = unchanged; null = cleared. The PATCH body is exactly {"lastName":"King","email":null}."
+  'docs/writes.md FixContact': ({ stack, where }) => {
+    expect(stack.sandbox.stats.writes, where).toEqual([
+      { endpoint: 'PATCH /v2/contacts/{id}', body: { lastName: 'King', email: null } },
+    ]);
+    expect(stack.sandbox.contacts.get(SAMPLE), where).toMatchObject({
+      firstName: 'Ada',
+      lastName: 'King',
+      email: null,
+    });
+  },
+  // Queued in telli's dialer with the retry window given, for a contact the dialer can call: not
+  // in a call already (it would wait for that call to end). Run on its own, the dialer then places
+  // it: see "CallNow places a call" below.
+  'docs/writes.md CallNow': ({ stack, res, where }) => {
+    const { loopId, contact } = res.data?.['scheduleCall'] as { loopId: string; contact: { nextCallAt: string } };
+    expect(stack.sandbox.dialerEntry(SAMPLE), where).toMatchObject({ loopId, maxRetryDays: 3 });
+    expect(stack.sandbox.contacts.get(SAMPLE), where).toMatchObject({
+      nextCallAt: contact.nextCallAt,
+      inCallSince: null,
+    });
+  },
+  // Out of the dialer again: no entry, nothing scheduled.
+  'docs/writes.md StopCalling': ({ stack, res, where }) => {
+    expect(res.data?.['removeFromDialer'], where).toEqual({ results: [{ removed: true, userErrors: [] }] });
+    expect(stack.sandbox.dialerEntry(SAMPLE), where).toBeUndefined();
+    expect(stack.sandbox.contacts.get(SAMPLE)?.nextCallAt, where).toBeNull();
+  },
+  // Both contacts of the variables are created, in input order.
+  'docs/writes.md Import': ({ stack, res, where }) => {
+    const results = (res.data?.['createContacts'] as { results: { index: number; contact: { id: string } }[] }).results;
+    expect(
+      results.map((r) => r.index),
+      where,
+    ).toEqual([0, 1]);
+    expect(
+      results.map((r) => stack.sandbox.contacts.get(r.contact.id)?.externalId),
+      where,
+    ).toEqual(['crm-5001', 'crm-5002']);
+  },
+};
+
 describe('the docs', () => {
   it('have examples to run (this test reads the pages it should)', () => {
     expect(PAGES).toContain('docs/errors.md');
     expect(all.filter((b) => b.lang === 'graphql').length).toBeGreaterThan(5);
+  });
+
+  it('check an effect only for operations they show (a renamed example does not leave its check behind)', () => {
+    const shown = all
+      .filter((b) => b.lang === 'graphql')
+      .flatMap((b) => operationsOf(b).map((o) => `${b.page} ${o.name?.value}`));
+    for (const key of Object.keys(EFFECTS)) expect(shown, key).toContain(key);
   });
 
   it('write every GraphQL block as something that parses', () => {
@@ -162,22 +287,55 @@ describe('the docs', () => {
         }
       }
 
-      it('runs every GraphQL example against the sandbox, as shown', async () => {
+      it('runs every GraphQL example against the sandbox, as shown, with the effects its page promises', async () => {
         const surprises: string[] = [];
         for (const block of runnable) {
           for (const operation of operationsOf(block)) {
+            stack.sandbox.resetStats();
             const res =
               operation.operation === 'subscription'
                 ? await firstEvent(operation, block.variables)
                 : await stack.raw(print(operation), block.variables);
             const found = surprise(block, operation, res);
             if (found) surprises.push(found);
+            else
+              EFFECTS[`${page} ${operation.name?.value}`]?.({ stack, res, where: where(block, operation.name?.value) });
           }
         }
         expect(surprises).toEqual([]);
       });
     });
   }
+});
+
+describe("docs/writes.md's CallNow, run on its own as in GraphiQL under npm start", () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    // The sandbox as sandbox mode runs it: telli's dialer too (quicker calls).
+    stack = await createTestStack({ sandbox: { live: { secret: testSecret(), callMs: 100 } } });
+  });
+  afterAll(() => stack.close());
+
+  it('places a call, which then ends: the contact has one more attempt and a finished newest call', async () => {
+    const page = blocksOf('docs/writes.md').flatMap(operationsOf);
+    const callNow = page.find((o) => o.name?.value === 'CallNow') as OperationDefinitionNode;
+    const before = stack.sandbox.contacts.get(SAMPLE)?.callAttempts as number;
+    const res = await stack.raw(print(callNow));
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.['scheduleCall']).toMatchObject({ loopId: expect.any(String), userErrors: [] });
+    // The dialer places the call (a new attempt, newest first), and the call ends.
+    const newest = () => stack.sandbox.calls(SAMPLE)[0];
+    await expect.poll(() => newest()?.attempt, { timeout: 5_000 }).toBe(before + 1);
+    await expect.poll(() => newest()?.ended_at_iso ?? null, { timeout: 5_000 }).not.toBeNull();
+    const read = await stack.raw(
+      `{ contact(id: "${SAMPLE}") { status inCallSince callAttempts nextCallAt calls(first: 1) { nodes { attempt status endedAt } } } }`,
+    );
+    expect(read.errors).toBeUndefined();
+    const contact = read.data?.['contact'] as { calls: { nodes: { attempt: number; status: string }[] } };
+    expect(contact).toMatchObject({ inCallSince: null, nextCallAt: null, callAttempts: before + 1 });
+    expect(contact.calls.nodes[0]).toMatchObject({ attempt: before + 1, endedAt: expect.any(String) });
+    expect(['COMPLETED', 'NOT_REACHED']).toContain(contact.calls.nodes[0]?.status);
+  });
 });
 
 describe('the federation examples, through Hive Gateway', () => {

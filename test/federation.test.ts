@@ -1,13 +1,15 @@
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { composeServices, compositionHasErrors } from '@theguild/federation-composition';
 import { parse } from 'graphql';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sortSdl } from '../src/schema/index.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { createDeals, createDealsSubgraph, DEALS_SDL, MALFORMED_CONTACT_ID } from './federation/deals-subgraph.js';
 import { createGateway } from './federation/gateway.js';
 import { listen } from './support/net.js';
+import { ROOT } from './support/process.js';
 import { signedWebhook, subscribe, testSecret } from './support/sse.js';
 import {
   codesOf,
@@ -308,5 +310,58 @@ describe('a subscription through Hive Gateway', () => {
       }
       await live.close();
     }
+  });
+});
+
+describe('npm run federation:gateway, as the worked example runs it', () => {
+  let group: number | undefined;
+  // Whatever happened in the test (a timeout included), nothing of the group outlives it.
+  afterEach(() => {
+    if (group === undefined) return;
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    group = undefined;
+  });
+
+  it('stops on one Ctrl+C', { timeout: 60_000 }, async () => {
+    // Detached: a group of its own, which the test signals as a terminal's Ctrl+C does (npm, tsx
+    // and node alike get SIGINT).
+    const npm = spawn('npm', ['run', 'federation:gateway'], {
+      cwd: ROOT,
+      detached: true,
+      env: { PATH: process.env['PATH'] ?? '', GATEWAY_PORT: '0' },
+    });
+    group = npm.pid;
+    let out = '';
+    npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+    const urlOf = () => /Hive Gateway over contacts \+ deals: (http:\S+)/.exec(out)?.[1];
+    await expect.poll(urlOf, { timeout: 30_000, interval: 100 }).toBeTruthy();
+    const url = urlOf() as string;
+    const typename = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"{ __typename }"}',
+    });
+    expect(typename.status).toBe(200);
+    process.kill(-(npm.pid as number), 'SIGINT');
+    const stopped = await Promise.race([
+      exited.then(() => 'stopped'),
+      new Promise((resolve) => setTimeout(resolve, 10_000, 'still running')),
+    ]);
+    expect(stopped).toBe('stopped');
+    await expect
+      .poll(
+        () =>
+          fetch(url).then(
+            () => 'answering',
+            () => 'gone',
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe('gone');
   });
 });

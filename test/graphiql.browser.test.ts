@@ -58,7 +58,7 @@ describe('GraphiQL in headless Chromium', () => {
     // Monaco renders lines separately; compare on whitespace-collapsed text.
     const text = (await result.innerText()).replace(/\s+/g, ' ');
     expect(text).toContain('"firstName": "Ada"');
-    expect(text).toContain('"status": "IN_PROGRESS"');
+    expect(text).toContain('"status": "REACHED"');
     expect(text).not.toContain('"errors"');
     await mkdir(OUTPUT_DIR, { recursive: true });
     await page.screenshot({ path: `${OUTPUT_DIR}/graphiql-default-query.png`, fullPage: true });

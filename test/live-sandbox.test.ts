@@ -103,6 +103,25 @@ describe('sandbox mode: the dialer calls, the webhooks arrive, subscribers see i
     expect(logs.lines().some((l) => l['msg'] === 'webhook redelivered: acknowledged, not processed again')).toBe(true);
   });
 
+  it("GraphiQL's DemoContact shows the sample contact reached, its newest call finished, with its transcript", async () => {
+    const res = await postGraphQL(running.graphqlUrl, {
+      query: sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId),
+      operationName: 'DemoContact',
+    });
+    expect(res.body.errors).toBeUndefined();
+    const contact = res.body.data?.['contact'] as {
+      status: string;
+      inCallSince: string | null;
+      reachedAt: string;
+      calls: { nodes: { status: string; endedAt: string | null; transcriptMessages: unknown[] }[] };
+    };
+    expect(contact).toMatchObject({ status: 'REACHED', inCallSince: null });
+    const [latest, before] = contact.calls.nodes;
+    expect(latest).toMatchObject({ status: 'COMPLETED', endedAt: contact.reachedAt });
+    expect(latest?.transcriptMessages.length).toBeGreaterThan(3);
+    expect(before?.endedAt).toEqual(expect.any(String));
+  });
+
   it("GraphiQL's default document validates: the query, both subscriptions and the call to start", () => {
     const document = parse(sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId));
     expect(validate(schema, document)).toEqual([]);
@@ -199,6 +218,36 @@ describe('the sandbox dialer on its own', () => {
       expect((ended?.payload['contact'] as { contact_id: string }).contact_id).toBe(contact.id);
     } finally {
       await sandbox.close();
+    }
+  });
+
+  it('ends the seeded calls in progress when their time is up; without a dialer they stay as seeded', async () => {
+    // Dated ten minutes back: every seeded call in progress has run past its end (8 minutes at most).
+    const now = Date.now() - 10 * 60_000;
+    const frozen = await startSandbox({ now });
+    const sandbox = await startSandbox({ now, live: { secret: testSecret(), callMs: 50 } });
+    try {
+      const inCall = [...frozen.contacts.values()].filter((c) => c.inCallSince !== null);
+      expect(inCall.length).toBeGreaterThan(10);
+      const stillInCall = () => [...sandbox.contacts.values()].filter((c) => c.inCallSince !== null).length;
+      await expect.poll(stillInCall, { timeout: 5_000 }).toBe(0);
+      for (const seeded of inCall) {
+        const after = sandbox.contacts.get(seeded.id) as SandboxContact;
+        const [call] = sandbox.calls(seeded.id);
+        expect(after.callAttempts).toBe(seeded.callAttempts);
+        expect(call).toMatchObject({ attempt: seeded.callAttempts, ended_at: expect.any(Number) });
+        expect(['COMPLETED', 'NOT_REACHED']).toContain(call?.call_status);
+        if (call?.call_status === 'COMPLETED') expect(after.reachedAt).toBe(call.ended_at_iso);
+        else expect(after.reachedAt).toBe(seeded.reachedAt);
+      }
+      // Each as telli tells it: the status change and the call's end.
+      const sent = sandbox.webhooks?.sent ?? [];
+      expect(sent.filter((m) => m.type === 'call_ended')).toHaveLength(inCall.length);
+      expect(sent.filter((m) => m.type === 'contact_status_changed')).toHaveLength(inCall.length);
+      // Nothing moves in a sandbox without its dialer.
+      expect([...frozen.contacts.values()].filter((c) => c.inCallSince !== null)).toEqual(inCall);
+    } finally {
+      await Promise.all([frozen.close(), sandbox.close()]);
     }
   });
 

@@ -532,7 +532,7 @@ describe('the built server (dist/server.js) with PERSISTED_OPERATIONS=only', () 
     });
     expect(post.status).toBe(200);
     const body = (await post.json()) as GraphQLResponse<ContactStatusQuery>;
-    expect(body.data?.contact).toMatchObject({ id: variables.id, status: 'IN_PROGRESS' });
+    expect(body.data?.contact).toMatchObject({ id: variables.id, status: 'REACHED' });
 
     const getUrl = `${url}?${new URLSearchParams({ documentId, variables: JSON.stringify(variables) })}`;
     const get = await fetch(getUrl, { headers: CSRF });

@@ -4,6 +4,7 @@ import {
   createDemoContacts,
   DIALER_BATCH_LIMIT,
   PROPERTY_DEFINITIONS,
+  SAMPLE_CONTACT_ID,
   SCHEDULE_DELAY_MS,
   startSandbox,
   type RunningSandbox,
@@ -900,14 +901,76 @@ describe('calls: GET /v1/list-calls and GET /v1/get-call/{callId}', () => {
   });
 
   it('the same seed gives the same agents and calls in another sandbox', async () => {
-    const other = await startSandbox({ contacts: createDemoContacts() });
+    // Dated from the same moment, two sandboxes are the same; dated from another, only their
+    // dates differ (the demo data is dated relative to when the sandbox starts).
+    const now = Date.parse('2027-03-04T05:06:07Z');
+    const [one, other] = await Promise.all([
+      startSandbox({ now }),
+      startSandbox({ contacts: createDemoContacts(undefined, undefined, now), now }),
+    ]);
     try {
-      expect(other.agents).toEqual(sandbox.agents);
+      expect(other.agents).toEqual(one.agents);
       const c = seeded[12] as SandboxContact;
-      expect(other.calls(c.id)).toEqual(sandbox.calls(c.id));
+      expect(other.calls(c.id)).toEqual(one.calls(c.id));
+      expect(other.calls(c.id).length).toBeGreaterThan(0);
+      const idsOf = (calls: readonly SandboxCall[]) => calls.map((call) => [call.call_id, call.call_status]);
+      expect(idsOf(other.calls(c.id))).toEqual(idsOf(sandbox.calls(c.id)));
+      expect(other.agents.map((a) => a.id)).toEqual(sandbox.agents.map((a) => a.id));
     } finally {
-      await other.close();
+      await Promise.all([one.close(), other.close()]);
     }
+  });
+});
+
+describe('demo data, dated from when the sandbox starts', () => {
+  it('tells one plausible story: created before now, reached since, in a call for minutes, calls ended', async () => {
+    const now = Date.parse('2030-06-15T12:00:00Z');
+    const dated = await startSandbox({ now });
+    try {
+      const minutes = (ms: number) => ms / 60_000;
+      const contacts = [...dated.contacts.values()];
+      let inCall = 0;
+      for (const c of contacts) {
+        const created = Date.parse(c.createdAt);
+        expect(created).toBeLessThan(now);
+        expect(Date.parse(c.updatedAt)).toBeGreaterThanOrEqual(created);
+        expect(Date.parse(c.updatedAt)).toBeLessThanOrEqual(now);
+        if (c.reachedAt !== null) {
+          expect(Date.parse(c.reachedAt)).toBeGreaterThan(created);
+          expect(Date.parse(c.reachedAt)).toBeLessThan(now);
+        }
+        if (c.inCallSince !== null) {
+          inCall++;
+          // A few minutes at most, like the calls the agent finished.
+          expect(minutes(now - Date.parse(c.inCallSince))).toBeGreaterThan(0);
+          expect(minutes(now - Date.parse(c.inCallSince))).toBeLessThan(3);
+        }
+        if (c.nextCallAt !== null) expect(Date.parse(c.nextCallAt)).toBeGreaterThan(now);
+        for (const call of dated.calls(c.id)) {
+          expect(call.triggered_at).toBeGreaterThanOrEqual(created);
+          expect(call.triggered_at).toBeLessThanOrEqual(now);
+          // Ended calls have an end; only the call a contact is in right now has none.
+          if (call.call_status === 'IN_PROGRESS') expect(call.started_at_iso).toBe(c.inCallSince);
+          else {
+            expect(call.ended_at).not.toBeNull();
+            expect(call.ended_at as number).toBeLessThanOrEqual(now);
+            expect(minutes((call.ended_at as number) - call.triggered_at)).toBeLessThan(10);
+          }
+        }
+      }
+      expect(inCall).toBeGreaterThan(10);
+      for (const agent of dated.agents) expect(Date.parse(agent.createdAt)).toBeLessThan(now);
+    } finally {
+      await dated.close();
+    }
+  });
+
+  it('the sample contact is reached and idle: its newest call is the finished conversation', () => {
+    const sample = sandbox.contacts.get(SAMPLE_CONTACT_ID) as SandboxContact;
+    expect(sample).toMatchObject({ inCallSince: null, nextCallAt: null, reachedAt: expect.any(String) });
+    const [newest] = sandbox.calls(SAMPLE_CONTACT_ID);
+    expect(newest).toMatchObject({ call_status: 'COMPLETED', ended_at_iso: sample.reachedAt });
+    expect(sandbox.calls(SAMPLE_CONTACT_ID)).toHaveLength(sample.callAttempts);
   });
 });
 

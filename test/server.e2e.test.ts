@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
 import { npmStartNodeArgs, ROOT, startServerProcess, type ServerProcess } from './support/process.js';
+import { subscribe } from './support/sse.js';
 
 /** The front door: the built server as a real process, talking real HTTP. */
 const DONE_WHEN_QUERY = (ids: string[]) => `{
@@ -75,11 +77,66 @@ describe('npm start without TELLI_API_KEY (sandbox mode)', () => {
     );
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
-    expect(body.data?.['a']).toMatchObject({ id: SAMPLE_CONTACT_ID, firstName: 'Ada', status: 'IN_PROGRESS' });
+    expect(body.data?.['a']).toMatchObject({ id: SAMPLE_CONTACT_ID, firstName: 'Ada', status: 'REACHED' });
+  });
+
+  it('points GET / to /graphql: a redirect a browser follows into GraphiQL, a body naming it', async () => {
+    const root = new URL('/', graphiql);
+    const res = await fetch(root, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/graphql');
+    expect(await res.json()).toMatchObject({ graphql: '/graphql' });
+    const followed = await fetch(new URL('/?from=bookmark', graphiql), { headers: { accept: 'text/html' } });
+    expect(followed.url).toBe(graphiql);
+    expect(await followed.text()).toContain('graphiql');
+    const posted = await fetch(root, { method: 'POST', body: '{}' });
+    expect(posted.status).toBe(405);
+    expect(await posted.json()).toMatchObject({ errors: [{ extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
   });
 
   it('exits 0 on SIGTERM', async () => {
     expect(await server.stop('SIGTERM')).toBe(0);
+  });
+});
+
+describe('npm start in sandbox mode, with its dialer calling', () => {
+  /** Starts the server with the autopilot on and waits for `events` live events to reach a subscriber. */
+  async function watchDialer(logLevel: string, events: number) {
+    const server = startServerProcess({
+      PORT: '0',
+      LOG_LEVEL: logLevel,
+      SANDBOX_AUTOPILOT_MS: '200',
+      SANDBOX_CALL_MS: '50',
+    });
+    const banner = await server.waitForLine((l) => typeof l['graphiql'] === 'string');
+    const sub = await subscribe(
+      fetch,
+      banner['graphiql'] as string,
+      'subscription { contactStatusChanged { status } }',
+    );
+    for (let i = 0; i < events; i++) await sub.next(10_000);
+    await sub.close();
+    await server.stop();
+    return server;
+  }
+  const webhookLines = (server: ServerProcess) => server.lines.filter((l) => String(l['msg']).startsWith('webhook'));
+
+  it('says once that the dialer runs, logs each webhook at debug only, and ends start-up with the GraphiQL line', async () => {
+    const server = await watchDialer('info', 4);
+    const dialer = server.lines.filter((l) => l['dialer'] === 'running');
+    expect(dialer).toHaveLength(1);
+    expect(String(dialer[0]?.['msg'])).toMatch(/^sandbox dialer running: .*every 200 ms.*\/webhooks\/telli/);
+    const startUp = server.lines.slice(0, server.lines.findIndex((l) => typeof l['graphiql'] === 'string') + 1);
+    expect(startUp.at(-1)?.['mode']).toBe('sandbox');
+    expect(startUp).toContain(dialer[0]);
+    expect(webhookLines(server)).toEqual([]);
+  });
+
+  it('still logs every webhook at LOG_LEVEL=debug', async () => {
+    const server = await watchDialer('debug', 2);
+    const published = webhookLines(server).filter((l) => l['msg'] === 'webhook event published');
+    expect(published.length).toBeGreaterThanOrEqual(2);
+    expect(published.every((l) => l['level'] === 'debug')).toBe(true);
   });
 });
 
@@ -204,6 +261,32 @@ describe('graceful shutdown', () => {
     expect(performance.now() - t0).toBeLessThan(5000);
     // Once stopping, no new connection is accepted.
     await expect(fetch(new URL('/health', url))).rejects.toThrow();
+  });
+});
+
+describe('a port already in use', () => {
+  let holder: Server;
+  let taken: number;
+  beforeAll(async () => {
+    holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    taken = (holder.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+
+  it('exits 1 with one line naming PORT', async () => {
+    const server = startServerProcess({ PORT: String(taken) });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toMatch(
+      new RegExp(`^telli-graphql: [^\n]*127\\.0\\.0\\.1:${taken}[^\n]*set PORT [^\n]*\n$`),
+    );
+  });
+
+  it('exits 1 with one line naming SANDBOX_PORT when that is the port', async () => {
+    const server = startServerProcess({ PORT: '0', SANDBOX_PORT: String(taken) });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toMatch(new RegExp(`^telli-graphql: [^\n]*:${taken}[^\n]*set SANDBOX_PORT [^\n]*\n$`));
+    expect(server.stderr()).not.toContain('set PORT');
   });
 });
 

@@ -13,6 +13,7 @@ import { errorResponse } from './responses.js';
  * without a caller token. Yoga now sees only requests for `/graphql`.)
  */
 export const ROUTES = {
+  root: '/',
   graphql: '/graphql',
   health: '/health',
   readiness: '/readiness',
@@ -89,6 +90,21 @@ export interface EdgeOptions {
 }
 
 const notFound = () => errorResponse(404, ErrorCode.NOT_FOUND, 'Not found.');
+
+/**
+ * `/` serves nothing itself but points to `/graphql`, where people opening the server's address
+ * look first: a browser follows the redirect to GraphiQL, any other client reads the body.
+ */
+export const rootRoute: RouteHandler = (request) => {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    const message = `Nothing is served at /: GraphQL is at ${ROUTES.graphql}.`;
+    return errorResponse(405, ErrorCode.METHOD_NOT_ALLOWED, message, { allow: 'GET, HEAD' });
+  }
+  return Response.json(
+    { message: `GraphQL is served at ${ROUTES.graphql} (GraphiQL in a browser).`, graphql: ROUTES.graphql },
+    { status: 302, headers: { location: ROUTES.graphql } },
+  );
+};
 
 const OVERLOADED_MESSAGE = 'The server is at capacity; retry shortly.';
 const OVERLOADED_BODY = JSON.stringify({

@@ -132,11 +132,12 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       try {
         const published = await bus.publishOnce(event);
         if (published === 'duplicate') {
-          log.info({ deliveryId, eventType: event.type }, 'webhook redelivered: acknowledged, not processed again');
+          log.debug({ deliveryId, eventType: event.type }, 'webhook redelivered: acknowledged, not processed again');
           return { status: 'duplicate', deliveryId };
         }
         hooks.onEvent?.(event.type);
-        log.info({ deliveryId, eventType: event.type, contactId: event.contactId }, 'webhook event published');
+        // Routine, one per delivery (the sandbox's dialer sends several a call): debug, not info.
+        log.debug({ deliveryId, eventType: event.type, contactId: event.contactId }, 'webhook event published');
         return { status: 'published', type: event.type, deliveryId };
       } catch (error) {
         if (!(error instanceof BusUnavailableError)) throw error;

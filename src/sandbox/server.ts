@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LiveCallOutcome } from './calls.js';
-import { SAMPLE_CONTACT_ID, type SandboxContact } from './data.js';
-import { createSandboxCore, type SandboxCore } from './handler.js';
-import { createWebhookSender, type WebhookSender } from './webhooks.js';
+import type { LiveCallOutcome } from './calls/live.js';
+import { SAMPLE_CONTACT_ID } from './contacts/demo.js';
+import type { SandboxContact } from './contacts/model.js';
+import { createSandboxCore, type SandboxCore } from './core.js';
+import { createWebhookSender, type WebhookSender } from './dialer/webhooks.js';
 
 export interface StartSandboxOptions {
   /** Keys to accept; one random key is generated when omitted. */
@@ -17,6 +18,8 @@ export interface StartSandboxOptions {
   contacts?: SandboxContact[];
   /** Further keys, each a separate telli account with its own contacts. */
   tenants?: Record<string, SandboxContact[]>;
+  /** When the demo data is dated from (epoch ms). Default: when the sandbox starts. */
+  now?: number;
   /**
    * Be telli's dialer and webhook sender: scheduled calls are placed and end (see
    * `DialerOptions`), and every change is delivered, Svix-signed with `secret`, to the URL given
@@ -102,6 +105,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     apiKeys,
     ...(options.contacts && { contacts: options.contacts }),
     ...(options.tenants && { tenants: options.tenants }),
+    ...(options.now !== undefined && { now: options.now }),
     ...(webhooks && {
       dialer: {
         callMs: live.callMs ?? 3_000,

@@ -1,7 +1,7 @@
 /**
  * GraphiQL's opening query in sandbox mode: a real demo contact, with fields from telli v1 and v2,
- * and its latest calls. The sample contact is in a call right now, so its newest call has no
- * transcript yet: two calls show the ongoing one and the completed conversation before it.
+ * and its latest calls. The sample contact was reached in its latest call, so the first of the
+ * two calls shown is that conversation, with its transcript, and the second the try before it.
  */
 export function sandboxDefaultQuery(contactId: string, liveContactId?: string): string {
   return `# Sandbox mode: demo data from the embedded telli emulator.
@@ -30,8 +30,8 @@ query DemoContact {
       value
     }
     # What the agent did (list-calls: one more call):
-    # the call in progress now, and the finished one
-    # before it, with its transcript.
+    # the conversation that reached the contact, with
+    # its transcript, and the try before it.
     calls(first: 2) {
       nodes {
         id
@@ -73,6 +73,12 @@ subscription LiveContacts {
       status
       callAttempts
     }
+    # status is the contact now: IN_PROGRESS during a call, and
+    # REACHED for good once any call has reached them.
+    # webhookStatus is telli's word for this change: "pending" when
+    # a call starts or ends without reaching them (telli keeps
+    # trying), "reached" when it did. So a contact reached before
+    # shows REACHED beside "pending" after a call nobody answered.
     status
     webhookStatus
     occurredAt

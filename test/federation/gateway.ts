@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createGatewayRuntime, type GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { composeServices, compositionHasErrors } from '@theguild/federation-composition';
@@ -43,7 +44,19 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   };
   const port = Number(process.env['GATEWAY_PORT'] ?? 4002);
   const gateway = await createGateway(urls);
-  createServer(gateway).listen(port, '127.0.0.1', () => {
-    process.stdout.write(`Hive Gateway over contacts + deals: http://127.0.0.1:${port}/graphql\n`);
+  const server = createServer(gateway);
+  server.listen(port, '127.0.0.1', () => {
+    const { port: bound } = server.address() as AddressInfo;
+    process.stdout.write(`Hive Gateway over contacts + deals: http://127.0.0.1:${bound}/graphql\n`);
   });
+  // The gateway runtime listens for SIGINT/SIGTERM itself (to dispose of its transports), and a
+  // listener stops Node's default exit: the open server then kept the process alive until a
+  // second Ctrl+C. One signal stops it: close the server, dispose of the gateway, exit.
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    void Promise.resolve(gateway.dispose()).finally(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }

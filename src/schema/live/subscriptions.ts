@@ -163,7 +163,8 @@ ContactStatusChangeRef.implement({
     status: t.field({
       type: ContactStatus,
       nullable: false,
-      description: "The contact's status as re-read from telli (`Contact.status`), after the change.",
+      description:
+        "The contact's status as re-read from telli (`Contact.status`), after the change: IN_PROGRESS during a call, and REACHED for good once any call has reached the contact — also after a later call that did not (whose `webhookStatus` is `pending`).",
       resolve: async (payload, _args, ctx) => {
         const contact = await eventContact(payload, ctx, false);
         return contactStatusOf(contact.v1 as TelliContact).status;
@@ -172,7 +173,7 @@ ContactStatusChangeRef.implement({
     webhookStatus: t.string({
       nullable: true,
       description:
-        "telli's status word in the webhook, as sent (`new`, `pending`, `closed`, `reached`, …: telli documents no list, so this is a string); null when the webhook had none.",
+        "telli's word for this change, as sent in the webhook: it describes telli's dialer, not the contact — `pending` while telli keeps trying (a call started, or ended without reaching the contact), `reached` when a call reached it, `closed` when telli gave up, `new` before any call. telli documents no list, so this is a string; null when the webhook had none.",
       resolve: (payload) => payload.event.webhookStatus,
     }),
     occurredAt: t.field({

@@ -1,5 +1,6 @@
-import type { JsonObject, JsonValue } from '../telli/json.js';
-import type { SandboxPropertyDefinition } from './data.js';
+import type { JsonObject, JsonValue } from '../json.js';
+import { isObject } from '../wire.js';
+import type { SandboxPropertyDefinition } from './model.js';
 
 /**
  * Validation of write bodies, as strict as telli documents it (§2.5, §3.5, §6, §10) and no
@@ -11,15 +12,11 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; message: string }
 const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
 const fail = (message: string): { ok: false; message: string } => ({ ok: false, message });
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PROPERTY_KEY = /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/;
 const E164 = /^\+[1-9]\d{1,14}$/;
 // Deliberately loose: telli's exact email rule is not documented, only that it is an email.
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-export const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const isTimeZone = (zone: string) => {
   try {

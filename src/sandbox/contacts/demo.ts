@@ -1,41 +1,21 @@
-import type { JsonObject, JsonValue } from '../telli/json.js';
-import { createRandom, type Random } from './random.js';
+import type { JsonObject, JsonValue } from '../json.js';
+import { createRandom, type Random } from '../random.js';
+import { DAY, HOUR, SECOND, seedTime } from '../time.js';
+import {
+  INTEREST_OPTIONS,
+  PLAN_OPTIONS,
+  PROPERTY_DEFINITIONS,
+  propertyFromDefinition,
+  type SandboxContact,
+  type SandboxProperty,
+  type SandboxPropertyDefinition,
+} from './model.js';
 
 /**
  * Deterministic demo contacts for the sandbox: the same seed always gives the same contacts, so
  * docs, tests and GraphiQL can name real ids. Covers every status, set and unset timestamps, many
  * `contact_details` shapes, and external ids with spaces, slashes and other URL-hostile characters.
  */
-export type PropertyDataType =
-  'string' | 'number' | 'boolean' | 'date' | 'datetime' | 'select' | 'multi_select' | 'phone_number' | 'email';
-
-export interface SandboxProperty {
-  key: string;
-  label: string;
-  dataType: PropertyDataType;
-  value: JsonValue;
-  options?: SandboxPropertyOption[];
-}
-
-export interface SandboxContact {
-  id: string;
-  externalId: string | null;
-  externalUrl: string | null;
-  createdAt: string;
-  updatedAt: string;
-  firstName: string;
-  lastName: string;
-  phoneNumber: string;
-  email: string | null;
-  timezone: string | null;
-  salutation: string | null;
-  inCallSince: string | null;
-  reachedAt: string | null;
-  nextCallAt: string | null;
-  callAttempts: number;
-  contactDetails: JsonObject;
-  properties: SandboxProperty[];
-}
 
 /** The id of the first demo contact (the sample id of telli's own docs). */
 export const SAMPLE_CONTACT_ID = '3c90c3cc-0d44-4b50-8888-8dd25736052a';
@@ -89,20 +69,6 @@ const LAST_NAMES = [
 const SALUTATIONS = ['Mr.', 'Ms.', 'Herr', 'Frau', null];
 const TIMEZONES = ['Europe/Berlin', 'Europe/London', 'America/New_York', 'Asia/Tokyo', 'Australia/Sydney', null];
 
-const PLAN_OPTIONS: SandboxPropertyOption[] = [
-  { value: 'starter', label: 'Starter', description: 'Up to 1,000 calls a month' },
-  { value: 'growth', label: 'Growth', description: 'Up to 10,000 calls a month' },
-  { value: 'enterprise', label: 'Enterprise', description: 'Custom volume' },
-];
-const INTEREST_OPTIONS: SandboxPropertyOption[] = [
-  { value: 'solar', label: 'Solar', description: 'Rooftop solar' },
-  { value: 'heat_pump', label: 'Heat pump', description: 'Air-source heat pumps' },
-  { value: 'ev_charger', label: 'EV charger', description: 'Home wallbox' },
-];
-
-const EPOCH = Date.UTC(2026, 0, 1);
-const DAY = 86_400_000;
-
 function detailsFor(n: number, r: Random): JsonObject {
   // Offset so the sample contact (n = 0) shows a nested shape in GraphiQL.
   switch ((n + 2) % 9) {
@@ -135,47 +101,9 @@ function detailsFor(n: number, r: Random): JsonObject {
   }
 }
 
-export interface SandboxPropertyOption {
-  value: string;
-  label: string;
-  description: string;
-}
-
-/** An account's definition of a typed contact property (§6): what `POST /v2/contacts` may set. */
-export interface SandboxPropertyDefinition {
-  key: string;
-  label: string;
-  dataType: PropertyDataType;
-  /** Only for `select` / `multi_select`: the allowed values. */
-  options?: SandboxPropertyOption[];
-}
-
-/**
- * The property definitions every sandbox account has: one per data type, and exactly the keys the
- * seeded contacts carry. v2 writes may set only these keys (telli validates against the account's
- * definitions), and a written value is typed from its definition.
- */
-export const PROPERTY_DEFINITIONS: readonly SandboxPropertyDefinition[] = [
-  { key: 'company', label: 'Company', dataType: 'string' },
-  { key: 'deal_size', label: 'Deal size (EUR)', dataType: 'number' },
-  { key: 'vip', label: 'VIP', dataType: 'boolean' },
-  { key: 'birthday', label: 'Birthday', dataType: 'date' },
-  { key: 'last_contacted', label: 'Last contacted', dataType: 'datetime' },
-  { key: 'plan', label: 'Plan', dataType: 'select', options: PLAN_OPTIONS },
-  { key: 'interests', label: 'Interests', dataType: 'multi_select', options: INTEREST_OPTIONS },
-  { key: 'mobile', label: 'Mobile', dataType: 'phone_number' },
-  { key: 'work_email', label: 'Work email', dataType: 'email' },
-];
-
 const DEFINITION_BY_KEY = new Map(PROPERTY_DEFINITIONS.map((d) => [d.key, d]));
 
-/** A contact's property with the given value, labelled and typed by the account's definition. */
-export function propertyFromDefinition(definition: SandboxPropertyDefinition, value: JsonValue): SandboxProperty {
-  const { key, label, dataType, options } = definition;
-  return options ? { key, label, dataType, value, options } : { key, label, dataType, value };
-}
-
-function propertiesFor(n: number, c: Omit<SandboxContact, 'properties'>, r: Random): SandboxProperty[] {
+function propertiesFor(n: number, c: Omit<SandboxContact, 'properties'>, r: Random, now: number): SandboxProperty[] {
   const typed = (key: string, value: JsonValue) =>
     propertyFromDefinition(DEFINITION_BY_KEY.get(key) as SandboxPropertyDefinition, value);
   // The values are drawn in this order; keep it, or every later contact's data changes.
@@ -184,7 +112,7 @@ function propertiesFor(n: number, c: Omit<SandboxContact, 'properties'>, r: Rand
     typed('deal_size', 1000 + r.int(90_000)),
     typed('vip', n % 2 === 0),
     typed('birthday', `19${60 + r.int(40)}-0${1 + r.int(9)}-1${r.int(10)}`),
-    typed('last_contacted', new Date(EPOCH - r.int(90) * DAY).toISOString()),
+    typed('last_contacted', new Date(now - r.int(90) * DAY).toISOString()),
     typed('plan', r.pick(PLAN_OPTIONS).value),
     typed(
       'interests',
@@ -197,28 +125,57 @@ function propertiesFor(n: number, c: Omit<SandboxContact, 'properties'>, r: Rand
   return n % 10 === 0 ? all : all.filter(() => r.next() < 0.4);
 }
 
-export function createDemoContacts(count = DEFAULT_CONTACT_COUNT, seed = 20261126): SandboxContact[] {
+/**
+ * `count` demo contacts. The same `seed` always gives the same ids, names and call history;
+ * timestamps are relative to `now` (the sandbox's start): contacts were created days to weeks
+ * ago, a contact in a call has been in it for a minute or two, and a scheduled call is days ahead.
+ */
+export function createDemoContacts(
+  count = DEFAULT_CONTACT_COUNT,
+  seed = 20261126,
+  now: number = Date.now(),
+): SandboxContact[] {
+  const at = seedTime(now);
   const r = createRandom(seed);
   const contacts: SandboxContact[] = [];
   for (let n = 0; n < count; n++) {
     const id = n === 0 ? SAMPLE_CONTACT_ID : r.uuid();
-    const createdAt = new Date(EPOCH - ((count - n) * DAY) / 4).toISOString();
+    // Three days and more ago: room for the calls made before a contact was reached.
+    const createdAtMs = at - 3 * DAY - ((count - n) * DAY) / 4;
+    const createdAt = new Date(createdAtMs).toISOString();
     const firstName = FIRST_NAMES[n % FIRST_NAMES.length] as string;
     const lastName = LAST_NAMES[(n * 7) % LAST_NAMES.length] as string;
-    // Status spread: in progress, reached, not reached (with and without a scheduled call).
+    // Status spread: in progress, reached, not reached (with and without a scheduled call). The
+    // values are drawn in this order whatever they are used for; keep it, or every later contact
+    // (its id included) changes.
     const phase = n % 4;
-    const inCallSince = phase === 0 ? new Date(EPOCH + r.int(3600) * 1000).toISOString() : null;
+    const callStarted = phase === 0 ? r.int(3600) : null;
+    const reachedDaysAgo = phase === 1 || (phase === 0 && n % 8 === 0) ? r.int(30) : null;
+    const nextCallInDays = phase === 2 ? 1 + r.int(10) : null;
+    // The sample contact, which the docs and GraphiQL open with, is reached and not in a call:
+    // its newest call is the finished conversation, and a call scheduled for it is placed at once.
+    const sample = n === 0;
+    const inCallSince =
+      callStarted === null || sample ? null : new Date(at - (10 + (callStarted % 110)) * SECOND).toISOString();
+    // Not all at the time of day the sandbox started: up to six hours apart (nothing is drawn for
+    // it, so nothing else changes).
+    const hourShift = ((n * 1237) % (6 * 3600)) * SECOND;
+    // Reached 1–30 days ago, but late enough after its creation for the (at most five, three
+    // hours apart) calls that came before.
     const reachedAt =
-      phase === 1 || (phase === 0 && n % 8 === 0) ? new Date(EPOCH - r.int(30) * DAY).toISOString() : null;
-    const nextCallAt = phase === 2 ? new Date(EPOCH + (1 + r.int(10)) * DAY).toISOString() : null;
+      reachedDaysAgo === null
+        ? null
+        : new Date(Math.max(at - (1 + reachedDaysAgo) * DAY - hourShift, createdAtMs + 16 * HOUR)).toISOString();
+    const nextCallAt = nextCallInDays === null ? null : new Date(at + nextCallInDays * DAY + hourShift).toISOString();
     const externalId =
       n < TRICKY_EXTERNAL_IDS.length ? (TRICKY_EXTERNAL_IDS[n] as string) : n % 13 === 0 ? null : `crm-${1000 + n}`;
+    const updatedDaysLater = r.int(30);
     const base = {
       id,
       externalId,
       externalUrl: externalId ? `https://crm.example.com/contacts/${encodeURIComponent(externalId)}` : null,
       createdAt,
-      updatedAt: new Date(Date.parse(createdAt) + r.int(30) * DAY).toISOString(),
+      updatedAt: new Date(Math.min(createdAtMs + updatedDaysLater * DAY, at)).toISOString(),
       firstName,
       lastName,
       phoneNumber: `+49${1500000000 + r.int(99999999)}`,
@@ -229,11 +186,13 @@ export function createDemoContacts(count = DEFAULT_CONTACT_COUNT, seed = 2026112
       reachedAt,
       nextCallAt,
       // A contact reached earlier and in a call now has made at least two calls: the completed one
-      // at `reachedAt` and the ongoing one (the seeded calls are derived from this state).
-      callAttempts: phase === 3 ? 0 : Math.max(1 + r.int(6), inCallSince && reachedAt ? 2 : 1),
+      // at `reachedAt` and the ongoing one (the seeded calls are derived from this state). The
+      // sample contact was drawn as such a contact; without its ongoing call it has one call less.
+      callAttempts:
+        phase === 3 ? 0 : Math.max(1 + r.int(6), callStarted !== null && reachedAt ? 2 : 1) - (sample ? 1 : 0),
       contactDetails: detailsFor(n, r),
     };
-    contacts.push({ ...base, properties: propertiesFor(n, base, r) });
+    contacts.push({ ...base, properties: propertiesFor(n, base, r, at) });
   }
   return contacts;
 }
