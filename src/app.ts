@@ -173,6 +173,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       webhooks: webhookRoute({
         receiver,
         maxBodyBytes: config.live.webhookMaxBodyBytes,
+        maxInFlight: config.live.webhookMaxInFlight,
         ...(metrics && { onDelivery: (outcome) => metrics.series.webhookDeliveries.inc({ outcome }) }),
       }),
     }),

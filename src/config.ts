@@ -54,9 +54,17 @@ export const DEFAULT_LIVE = Object.freeze({
   /** Each event is one execution per matching subscriber: about 1000 per event fit a 2-core machine. */
   maxSubscriptions: 1_000,
   maxSubscriptionsPerCaller: 100,
+  /** Webhook bodies read, verified and published at once: 32 MiB at most with 1 MiB bodies. */
+  webhookMaxInFlight: 32,
   sandboxAutopilotMs: 5_000,
   sandboxCallMs: 3_000,
 });
+
+/**
+ * Svix's timestamp tolerance, either way (the Standard Webhooks spec): a captured delivery can be
+ * replayed for this long, so the dedupe window must be at least as long.
+ */
+export const WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
 
 /** A Svix endpoint secret: `whsec_` and base64 of at least 16 bytes. */
 const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/;
@@ -168,6 +176,7 @@ const envSchema = z
       .optional(),
     WEBHOOK_MAX_BODY_BYTES: positiveInt(DEFAULT_LIVE.webhookMaxBodyBytes, 100 * 1024 * 1024),
     WEBHOOK_DEDUPE_SECONDS: positiveInt(DEFAULT_LIVE.dedupeTtlSeconds, 30 * 24 * 60 * 60),
+    WEBHOOK_MAX_IN_FLIGHT: positiveInt(DEFAULT_LIVE.webhookMaxInFlight, 10_000),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
     REDIS_PREFIX: z.string().max(100, 'must be at most 100 characters').default(DEFAULT_LIVE.redisPrefix),
     REDIS_TIMEOUT_MS: positiveInt(DEFAULT_LIVE.redisTimeoutMs, 60_000),
@@ -269,6 +278,8 @@ export interface LiveConfig {
   /** Signing secrets of telli's webhook endpoint; empty = `/webhooks/telli` is off (sandbox mode generates one). */
   readonly webhookSecrets: readonly string[];
   readonly webhookMaxBodyBytes: number;
+  /** Webhook bodies being read, verified and published at once; beyond: 503 `OVERLOADED`, Svix redelivers. */
+  readonly webhookMaxInFlight: number;
   /** How long a delivery id (`svix-id`) is remembered: a redelivery within it is not processed again. */
   readonly dedupeTtlSeconds: number;
   /** Shared events, invalidation and dedupe across instances; undefined = in this process only. */
@@ -390,6 +401,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     live: {
       webhookSecrets: e.TELLI_WEBHOOK_SECRET ?? [],
       webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+      webhookMaxInFlight: e.WEBHOOK_MAX_IN_FLIGHT,
       dedupeTtlSeconds: e.WEBHOOK_DEDUPE_SECONDS,
       redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS } : undefined,
       maxSubscriptions: e.SUBSCRIPTIONS_MAX,

@@ -122,6 +122,7 @@ describe('parseConfig', () => {
       expect(config.live).toEqual({
         webhookSecrets: [],
         webhookMaxBodyBytes: 1024 * 1024,
+        webhookMaxInFlight: 32,
         dedupeTtlSeconds: 72 * 3600,
         redis: undefined,
         maxSubscriptions: 1000,

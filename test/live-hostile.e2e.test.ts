@@ -1,0 +1,328 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest } from 'node:http';
+import { Webhook } from 'svix';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LIVE } from '../src/config.js';
+import { startSandbox, type RunningSandbox, type SandboxContact } from '../src/sandbox/index.js';
+import { startLayerProcess, startProbe, type RunningProcess } from './support/process.js';
+import { signedWebhook, subscribe, testSecret, type Subscription } from './support/sse.js';
+
+/**
+ * What a hostile sender (or a bad day) can send to the live surfaces — `/webhooks/telli` and
+ * subscriptions — replayed against the process `npm start` runs, with liveness measured from
+ * probe processes of their own.
+ */
+const STATUS_CHANGED = `subscription ($ids: [ID!]) {
+  contactStatusChanged(contactIds: $ids) { contact { id } webhookStatus occurredAt }
+}`;
+type Change = { contact: { id: string }; webhookStatus: string | null; occurredAt: string };
+const changeOf = (frame: { data?: Record<string, unknown> | null }) => frame.data?.['contactStatusChanged'] as Change;
+
+const MiB = 1024 * 1024;
+const WEBHOOK_MAX_IN_FLIGHT = DEFAULT_LIVE.webhookMaxInFlight;
+/** The junk flood's rate, as first measured against this route. */
+const FLOOD_MIB_PER_SECOND = 45;
+const ms = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN);
+};
+
+async function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) / 1024);
+}
+
+/** One POST over node:http; resolves with the status (0 when the connection failed). */
+function post(url: string, headers: Record<string, string>, body: Buffer, agent: HttpAgent): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpRequest(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', () => resolve(0));
+      },
+    );
+    req.on('error', () => resolve(0));
+    req.end(body);
+  });
+}
+
+/** Svix-shaped headers that pass every format check but carry no valid signature. */
+function forgedHeaders(): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'svix-id': `msg_${randomBytes(12).toString('hex')}`,
+    'svix-timestamp': String(Math.floor(Date.now() / 1000)),
+    'svix-signature': `v1,${randomBytes(32).toString('base64')}`,
+  };
+}
+
+/**
+ * The Standard Webhooks signature over exact bytes, written out from the spec: base64 of
+ * HMAC-SHA256(key, `${id}.${timestamp}.` + body). The test that uses it first shows that it equals
+ * svix's own `Webhook.sign` wherever svix can sign (a body that is valid UTF-8).
+ */
+function signBytes(secret: string, id: string, timestamp: number, body: Buffer): string {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  const mac = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64');
+  return `v1,${mac}`;
+}
+
+describe('webhooks: refusing what is not authentic is cheap, and bodies in flight are bounded', () => {
+  const secret = testSecret();
+  const key = 'tk_live_hostile_webhooks_0123456789';
+  let telli: RunningSandbox;
+  let layer: RunningProcess;
+  let contact: SandboxContact;
+  beforeAll(async () => {
+    telli = await startSandbox({ apiKeys: [key] });
+    contact = [...telli.contacts.values()][3] as SandboxContact;
+    layer = await startLayerProcess({ TELLI_API_KEY: key, TELLI_BASE_URL: telli.url, TELLI_WEBHOOK_SECRET: secret });
+  });
+  afterAll(async () => {
+    await layer?.server.stop();
+    await telli?.close();
+  });
+
+  it('a flood of junk 1 MiB bodies from 32 clients (45 MiB/s) leaves /health and { __typename } answering, and loses no valid webhook', async () => {
+    const webhooks = `${layer.url}/webhooks/telli`;
+    const sub = await subscribe(fetch, layer.graphqlUrl, STATUS_CHANGED, { ids: [contact.id] });
+    const junk = randomBytes(MiB);
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
+    const health = startProbe(`${layer.url}/health`);
+    const typename = startProbe(`${layer.graphqlUrl}?query=${encodeURIComponent('{ __typename }')}`, {
+      'x-graphql-yoga-csrf': '1',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the probes are polling
+
+    const statuses: Record<string, number> = {};
+    // 32 clients, 45 MiB/s together at most: the flood that took /health to 11 s before.
+    const clients = 32;
+    const perClientMs = (clients / FLOOD_MIB_PER_SECOND) * 1000;
+    const flood = async (headers: () => Record<string, string>, forMs: number) => {
+      const until = Date.now() + forMs;
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (Date.now() < until) {
+            const sent = Date.now();
+            const status = await post(webhooks, headers(), junk, agent);
+            statuses[status] = (statuses[status] ?? 0) + 1;
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, sent + perClientMs - Date.now())));
+          }
+        }),
+      );
+    };
+    // Svix's way: an attempt refused with 503 is delivered again later (here: 100 ms later).
+    const deliverUntilAccepted = async () => {
+      const id = `msg_flood_${Date.now()}`;
+      for (let attempt = 1; attempt <= 100; attempt++) {
+        const webhook = signedWebhook(
+          secret,
+          { event: 'contact_status_changed', contact_id: contact.id, status: 'x' },
+          { id },
+        );
+        const res = await fetch(webhooks, { method: 'POST', headers: webhook.headers, body: webhook.body });
+        const text = await res.text();
+        if (res.status === 200) return { attempt, text };
+        expect(res.status).toBe(503);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error('never accepted');
+    };
+
+    const started = performance.now();
+    const [, , accepted] = await Promise.all([
+      // Without any svix header, then with headers that pass every format check.
+      flood(() => ({ 'content-type': 'application/json' }), 3000),
+      new Promise((resolve) => setTimeout(resolve, 3000)).then(() => flood(forgedHeaders, 3000)),
+      new Promise((resolve) => setTimeout(resolve, 4000)).then(deliverUntilAccepted),
+    ]);
+    const floodMs = performance.now() - started;
+    const [healthMs, typenameMs] = await Promise.all([health.stop(), typename.stop()]);
+    agent.destroy();
+
+    expect(JSON.parse(accepted.text)).toEqual({ received: true, outcome: 'published' });
+    expect(changeOf(await sub.next())).toMatchObject({ contact: { id: contact.id }, webhookStatus: 'x' });
+    await sub.close();
+    const total = Object.values(statuses).reduce((a, b) => a + b, 0);
+    process.stdout.write(
+      `junk-webhook flood: ${total} requests of 1 MiB in ${Math.round(floodMs)} ms (${Math.round((total * 1000) / floodMs)} MiB/s), statuses ${JSON.stringify(statuses)}; ` +
+        `/health p50 ${ms(healthMs, 0.5)} ms max ${ms(healthMs, 1)} ms over ${healthMs.length} probes; ` +
+        `{ __typename } p50 ${ms(typenameMs, 0.5)} ms max ${ms(typenameMs, 1)} ms; valid webhook accepted at attempt ${accepted.attempt}; ` +
+        `layer peak RSS ${await rssMb(layer.server.child.pid as number, 'VmHWM')} MB\n`,
+    );
+    // Only refusals: no junk was taken for a webhook.
+    expect(Object.keys(statuses).sort()).toEqual(expect.arrayContaining(['401']));
+    for (const status of Object.keys(statuses)) expect(['401', '503']).toContain(status);
+    expect(Math.max(...healthMs)).toBeLessThan(1000);
+    expect(Math.max(...typenameMs)).toBeLessThan(1000);
+  });
+
+  it('400 clients holding 1 MiB bodies open do not grow memory with their number', async () => {
+    const pid = layer.server.child.pid as number;
+    const before = await rssMb(pid, 'VmRSS');
+    const chunk = randomBytes(MiB - 1);
+    const requests: ClientRequest[] = [];
+    const answered: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      const req = httpRequest(`${layer.url}/webhooks/telli`, {
+        method: 'POST',
+        agent: false,
+        headers: { ...forgedHeaders(), 'content-length': String(MiB) },
+      });
+      req.on('response', (res) => {
+        answered.push(res.statusCode ?? 0);
+        res.resume();
+      });
+      req.on('error', () => undefined);
+      // All of the body but its last byte: the request stays open.
+      req.write(chunk);
+      requests.push(req);
+    }
+    // Until all but the requests in flight are answered (or, unbounded, for 12 s: the layer's
+    // request timeout cuts bodies that never end after 16).
+    for (let waited = 0; answered.length < 400 - WEBHOOK_MAX_IN_FLIGHT && waited < 12_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const held = await rssMb(pid, 'VmRSS');
+    const peak = await rssMb(pid, 'VmHWM');
+    const t0 = performance.now();
+    for (const req of requests) req.destroy();
+    const health = await fetch(`${layer.url}/health`);
+    const healthMs = performance.now() - t0;
+    process.stdout.write(
+      `400 held-open 1 MiB webhook bodies: RSS ${before} MB before, ${held} MB while held (peak ${peak} MB); ` +
+        `${answered.length} answered early (${answered.filter((s) => s === 503).length}× 503); /health after release ${Math.round(healthMs)} ms\n`,
+    );
+    expect(health.status).toBe(200);
+    // Bodies in flight are bounded (WEBHOOK_MAX_IN_FLIGHT of 1 MiB each): the rest are refused at once.
+    expect(answered.filter((s) => s === 503).length).toBe(400 - WEBHOOK_MAX_IN_FLIGHT);
+    expect(held - before).toBeLessThan(150);
+    expect(healthMs).toBeLessThan(1000);
+  });
+});
+
+describe('webhooks: what is acknowledged is delivered, and the exact bytes are verified', () => {
+  const secret = testSecret();
+  const key = 'tk_live_hostile_parse_0123456789ab';
+  let telli: RunningSandbox;
+  let layer: RunningProcess;
+  let contact: SandboxContact;
+  let sub: Subscription;
+  beforeAll(async () => {
+    telli = await startSandbox({ apiKeys: [key] });
+    contact = [...telli.contacts.values()][5] as SandboxContact;
+    layer = await startLayerProcess({ TELLI_API_KEY: key, TELLI_BASE_URL: telli.url, TELLI_WEBHOOK_SECRET: secret });
+    sub = await subscribe(fetch, layer.graphqlUrl, STATUS_CHANGED, { ids: [contact.id] });
+  });
+  afterAll(async () => {
+    await sub?.close();
+    await layer?.server.stop();
+    await telli?.close();
+  });
+  const deliver = async (body: string | Buffer, headers: Record<string, string>) => {
+    const res = await fetch(`${layer.url}/webhooks/telli`, {
+      method: 'POST',
+      headers,
+      body: typeof body === 'string' ? body : new Uint8Array(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  /** Signed with svix's own `Webhook.sign`, as Svix signs. */
+  const svixSigned = (body: string, id = `msg_${randomBytes(8).toString('hex')}`) => {
+    const timestamp = new Date();
+    return {
+      id,
+      headers: {
+        'content-type': 'application/json',
+        'svix-id': id,
+        'svix-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+        'svix-signature': new Webhook(secret).sign(id, timestamp, body),
+      },
+    };
+  };
+  const statusChanged = (status: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ event: 'contact_status_changed', contact_id: contact.id, status, ...extra });
+
+  it('every delivery answered "published" reaches the subscriber, whatever its times say', async () => {
+    const times: Record<string, unknown>[] = [
+      { occurred_at: '+010000-01-01T00:00:00.000Z' },
+      { occurred_at: '9999-12-31T23:59:59.999Z' },
+      { occurred_at: 253402300800000 }, // 10000-01-01 in epoch ms
+      { occurred_at: 8.64e15 }, // the last millisecond a Date can hold
+      { occurred_at: '-000001-01-01T00:00:00Z' },
+      { occurred_at: -62198755200000 }, // year -1 in epoch ms
+      { changed_at: '275760-09-13T00:00:00Z', timestamp: 1e300 },
+      { occurred_at: '2026-01-02T03:04:05+02:00' },
+    ];
+    for (const [i, extra] of times.entries()) {
+      const body = statusChanged(`t${i}`, extra);
+      const res = await deliver(body, svixSigned(body).headers);
+      expect({ i, ...res }).toEqual({ i, status: 200, body: { received: true, outcome: 'published' } });
+      const change = changeOf(await sub.next());
+      expect(change.webhookStatus).toBe(`t${i}`);
+      expect(Number.isNaN(Date.parse(change.occurredAt))).toBe(false);
+    }
+  });
+
+  it('refuses at the route, with a stable code, a delivery id the bus cannot carry', async () => {
+    const body = statusChanged('long-id');
+    const long = svixSigned(body, `msg_${'x'.repeat(509)}`); // 513 characters
+    const refused = await deliver(body, long.headers);
+    expect(refused).toMatchObject({
+      status: 401,
+      body: { errors: [{ extensions: { code: 'WEBHOOK_SIGNATURE_INVALID' } }] },
+    });
+    // Not acknowledged, so not lost: the same message under a usable id goes through.
+    const ok = await deliver(body, svixSigned(body, `msg_${'x'.repeat(508)}`).headers);
+    expect(ok.body).toEqual({ received: true, outcome: 'published' });
+    expect(changeOf(await sub.next()).webhookStatus).toBe('long-id');
+  });
+
+  it('verifies the bytes received: a byte order mark or an invalid byte in a string is no 401', async () => {
+    // svix's own signer and the spec's formula agree wherever svix can sign (valid UTF-8).
+    const plain = statusChanged('plain');
+    const signed = svixSigned(plain);
+    expect(signBytes(secret, signed.id, Number(signed.headers['svix-timestamp']), Buffer.from(plain))).toBe(
+      signed.headers['svix-signature'],
+    );
+
+    const withBom = `\uFEFF${statusChanged('bom')}`;
+    expect((await deliver(withBom, svixSigned(withBom).headers)).body).toEqual({
+      received: true,
+      outcome: 'published',
+    });
+    expect(changeOf(await sub.next()).webhookStatus).toBe('bom');
+
+    // A byte that is not UTF-8 inside a string (svix cannot sign bytes that are not text).
+    const bytes = Buffer.concat([
+      Buffer.from(`{"event":"contact_status_changed","contact_id":"${contact.id}","status":"raw","note":"a`),
+      Buffer.from([0xff]),
+      Buffer.from('b"}'),
+    ]);
+    const id = `msg_${randomBytes(8).toString('hex')}`;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const headers = {
+      'content-type': 'application/json',
+      'svix-id': id,
+      'svix-timestamp': String(timestamp),
+      'svix-signature': signBytes(secret, id, timestamp, bytes),
+    };
+    expect((await deliver(bytes, headers)).body).toEqual({ received: true, outcome: 'published' });
+    expect(changeOf(await sub.next()).webhookStatus).toBe('raw');
+
+    // Authentic bytes that are not JSON: a stable 4xx, nothing acknowledged.
+    const junk = Buffer.from([0xff, 0xfe, 0x7b, 0x00]);
+    const junkId = `msg_${randomBytes(8).toString('hex')}`;
+    const refused = await deliver(junk, {
+      'svix-id': junkId,
+      'svix-timestamp': String(timestamp),
+      'svix-signature': signBytes(secret, junkId, timestamp, junk),
+    });
+    expect(refused).toMatchObject({ status: 400, body: { errors: [{ extensions: { code: 'BAD_REQUEST' } }] } });
+  });
+});
