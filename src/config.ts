@@ -175,7 +175,10 @@ const envSchema = z
       )
       .optional(),
     WEBHOOK_MAX_BODY_BYTES: positiveInt(DEFAULT_LIVE.webhookMaxBodyBytes, 100 * 1024 * 1024),
-    WEBHOOK_DEDUPE_SECONDS: positiveInt(DEFAULT_LIVE.dedupeTtlSeconds, 30 * 24 * 60 * 60),
+    WEBHOOK_DEDUPE_SECONDS: positiveInt(DEFAULT_LIVE.dedupeTtlSeconds, 30 * 24 * 60 * 60).refine(
+      (seconds) => seconds >= WEBHOOK_TOLERANCE_SECONDS,
+      `must be >= ${WEBHOOK_TOLERANCE_SECONDS} (Svix's 5-minute signature tolerance: a delivery replayed after a shorter window would be processed again)`,
+    ),
     WEBHOOK_MAX_IN_FLIGHT: positiveInt(DEFAULT_LIVE.webhookMaxInFlight, 10_000),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
     REDIS_PREFIX: z.string().max(100, 'must be at most 100 characters').default(DEFAULT_LIVE.redisPrefix),

@@ -147,6 +147,25 @@ describe('parseConfig', () => {
       });
     });
 
+    it('refuses a dedupe window shorter than the 5-minute signature tolerance, with every other problem', () => {
+      // A captured delivery can be replayed while its timestamp is within 5 minutes: a shorter
+      // window would forget its id first and process it again.
+      for (const seconds of ['1', '299']) {
+        let error: unknown;
+        try {
+          parseConfig({ WEBHOOK_DEDUPE_SECONDS: seconds, PORT: 'x' });
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).problems).toEqual([
+          'PORT must be a number',
+          expect.stringMatching(/^WEBHOOK_DEDUPE_SECONDS must be >= 300 \(Svix's 5-minute signature tolerance/),
+        ]);
+      }
+      expect(parseConfig({ WEBHOOK_DEDUPE_SECONDS: '300' }).live.dedupeTtlSeconds).toBe(300);
+    });
+
     it('refuses a malformed secret or Redis URL without echoing either', () => {
       const bad = 'whsec_short-and-Secret-ish';
       let error: unknown;
