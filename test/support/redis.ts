@@ -22,7 +22,8 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `args` go after the defaults, e.g. `['--enable-debug-command', 'local']` for `DEBUG SLEEP`. */
+export async function startRedis(args: readonly string[] = []): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const redis: RedisServer = {
@@ -31,7 +32,19 @@ export async function startRedis(): Promise<RedisServer> {
     async start() {
       const proc = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--loglevel',
+          'warning',
+          ...args,
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child = proc;
