@@ -14,6 +14,7 @@ import {
   type Route,
   type RouteHandler,
 } from './http/edge.js';
+import { createGraphiQLPage, isGraphiQLRequest } from './http/graphiql.js';
 import { bearerCredentialOf, callerIdOf } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
@@ -155,12 +156,30 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     metrics,
     tracing,
     live,
-    ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId) }),
   });
+
+  // The GraphiQL page is answered before the GraphQL server sees the request (as Yoga's own page
+  // was, ahead of caller auth and CSRF prevention): built once, compressed, cacheable.
+  // Without introspection GraphiQL cannot work: no page then.
+  const graphiql = config.introspection
+    ? createGraphiQLPage({
+        title: 'telli-graphql',
+        ...(sandbox && { defaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId) }),
+        // GraphiQL subscribes over SSE with a GET, which CSRF prevention refuses without this
+        // header; the page is same-origin, so it may send it (a cross-site page cannot).
+        ...(config.csrfPrevention && { additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' } }),
+      })
+    : undefined;
 
   let serving = false;
   const routes: Partial<Record<Route, RouteHandler>> = {
-    graphql: (request, context) => graphql.handleRequest(request, context),
+    graphql: (request, context) =>
+      graphiql && isGraphiQLRequest(request.method, request.headers.get('accept'))
+        ? graphiql({
+            acceptEncoding: request.headers.get('accept-encoding'),
+            ifNoneMatch: request.headers.get('if-none-match'),
+          })
+        : graphql.handleRequest(request, context),
     health,
     readiness: createReadiness({
       serving: () => serving,
@@ -182,7 +201,10 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   return {
     edge: createEdge({
       routes,
-      graphqlNode: (req, res, context) => graphql.handleNodeRequestAndResponse(req, res, context),
+      graphqlNode: (req, res, context) =>
+        graphiql && isGraphiQLRequest(req.method, req.headers.accept)
+          ? graphiql({ acceptEncoding: req.headers['accept-encoding'], ifNoneMatch: req.headers['if-none-match'] })
+          : graphql.handleNodeRequestAndResponse(req, res, context),
       deadlineMs: config.requestDeadlineMs,
       admission: createAdmission(config.admission),
       ...(metrics && { onOverload: (bound) => metrics.series.overloads.inc({ bound }) }),
@@ -285,8 +307,6 @@ interface GraphQLParts {
   persistedDocuments: { mode: 'allow' | 'only'; documents: PersistedDocuments } | undefined;
   metrics: Metrics | undefined;
   tracing: Tracing | undefined;
-  /** The query GraphiQL opens with (sandbox mode puts a real demo contact id in it). */
-  graphiqlDefaultQuery?: string;
 }
 
 /** The GraphQL server behind the edge's `/graphql` route. Plugin order matters: cheap refusals first. */
@@ -347,18 +367,9 @@ function createGraphQL(parts: GraphQLParts) {
     // endpoint, query string included. No URL can end with a space (it would be percent-encoded).
     healthCheckEndpoint: ' ',
     landingPage: false,
-    // Self-hosted GraphiQL assets: Yoga's default page loads them from a CDN, which fails offline
-    // and behind strict corporate networks. Without introspection GraphiQL cannot work: off too.
-    // Imported on the first GraphiQL page, not at boot: the module is ~30 MB of strings in the
-    // heap and a noticeable share of start-up time.
-    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
-    graphiql: config.introspection && {
-      title: 'telli-graphql',
-      ...(parts.graphiqlDefaultQuery !== undefined && { defaultQuery: parts.graphiqlDefaultQuery }),
-      // GraphiQL subscribes over SSE with a GET, which CSRF prevention refuses without this
-      // header; the page is same-origin, so it may send it (a cross-site page cannot).
-      ...(config.csrfPrevention && { additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' } }),
-    },
+    // The edge serves GraphiQL (src/http/graphiql.ts): self-hosted assets, since Yoga's default
+    // page loads them from a CDN, which fails offline and behind strict corporate networks.
+    graphiql: false,
     // Expected failures are GraphQLErrors with a code; everything else is masked. `isDev` is pinned
     // off so NODE_ENV=development can never put stack traces or upstream details into responses.
     maskedErrors: { isDev: false },
