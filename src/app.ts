@@ -32,6 +32,7 @@ import { webhookRoute } from './http/webhook.js';
 import { createMemoryBus, type LiveBus } from './live/bus.js';
 import { DEFAULT_DEDUPE_MAX_ENTRIES, MemoryDedupe } from './live/dedupe.js';
 import { createLiveHub, type LiveHub } from './live/hub.js';
+import { createKeyCheck, DEFAULT_KEY_CHECK, type KeyCheck } from './live/key-check.js';
 import { createWebhookReceiver } from './live/webhook.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -130,6 +131,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     limits: {
       maxSubscriptions: config.live.maxSubscriptions,
       maxPerCaller: config.live.maxSubscriptionsPerCaller,
+      maxPerPeer: config.live.maxSubscriptionsPerPeer,
       queueSize: SUBSCRIBER_QUEUE_SIZE,
     },
     logger,
@@ -151,6 +153,14 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     logger,
     telli,
     auth,
+    ...(auth.mode === 'forward' && {
+      checkKey: createKeyCheck({
+        ...DEFAULT_KEY_CHECK,
+        ...(deps.now && { now: deps.now }),
+        // One unretried GET /v1/verify-api-key with the caller's key.
+        verify: (apiKey) => upstream.verifyKey(apiKey),
+      }),
+    }),
     callerTokens,
     persistedDocuments,
     metrics,
@@ -301,6 +311,8 @@ interface GraphQLParts {
   telli: SharedReadsClient;
   live: LiveHub;
   auth: TelliAuth;
+  /** Forwarded-key mode: the check of a caller's key before its subscription opens. */
+  checkKey?: KeyCheck;
   /** Tokens a caller must present (e.g. a company gateway); caller auth is off when empty. */
   callerTokens: readonly string[];
   /** Trusted documents; undefined = PERSISTED_OPERATIONS=off. */
@@ -358,6 +370,7 @@ function createGraphQL(parts: GraphQLParts) {
       }),
       // With caller tokens, a caller is its token (useCallerAuth has checked it by then).
       ...(parts.callerTokens.length > 0 && { callerIdOf: (request: Request) => callerIdOf(request, callerHeader) }),
+      ...(parts.checkKey && { checkKey: parts.checkKey }),
       eventBudgetMs: config.requestDeadlineMs - deadlineMarginMs(config.requestDeadlineMs),
     }),
     graphqlEndpoint: '/graphql',

@@ -54,6 +54,11 @@ export const DEFAULT_LIVE = Object.freeze({
   /** Each event is one execution per matching subscriber: about 1000 per event fit a 2-core machine. */
   maxSubscriptions: 1_000,
   maxSubscriptionsPerCaller: 100,
+  /**
+   * A quarter of the instance's subscriptions per peer address, so that one peer — with made-up
+   * keys or many real ones — cannot take the slots everyone else needs.
+   */
+  maxSubscriptionsPerPeer: 250,
   /** Webhook bodies read, verified and published at once: 32 MiB at most with 1 MiB bodies. */
   webhookMaxInFlight: 32,
   sandboxAutopilotMs: 5_000,
@@ -185,6 +190,7 @@ const envSchema = z
     REDIS_TIMEOUT_MS: positiveInt(DEFAULT_LIVE.redisTimeoutMs, 60_000),
     SUBSCRIPTIONS_MAX: positiveInt(DEFAULT_LIVE.maxSubscriptions, 1_000_000),
     SUBSCRIPTIONS_MAX_PER_CALLER: positiveInt(DEFAULT_LIVE.maxSubscriptionsPerCaller, 1_000_000),
+    SUBSCRIPTIONS_MAX_PER_PEER: positiveInt(DEFAULT_LIVE.maxSubscriptionsPerPeer, 1_000_000),
     SANDBOX_PORT: port(0),
     SANDBOX_AUTOPILOT_MS: nonNegativeInt(DEFAULT_LIVE.sandboxAutopilotMs, 3_600_000, ' (0 turns the autopilot off)'),
     SANDBOX_CALL_MS: positiveInt(DEFAULT_LIVE.sandboxCallMs, 600_000),
@@ -289,6 +295,8 @@ export interface LiveConfig {
   readonly redis: { readonly url: string; readonly prefix: string; readonly timeoutMs: number } | undefined;
   readonly maxSubscriptions: number;
   readonly maxSubscriptionsPerCaller: number;
+  /** Open subscriptions (and ones whose key is being checked) per TCP peer address. */
+  readonly maxSubscriptionsPerPeer: number;
 }
 
 export interface Config {
@@ -409,6 +417,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS } : undefined,
       maxSubscriptions: e.SUBSCRIPTIONS_MAX,
       maxSubscriptionsPerCaller: e.SUBSCRIPTIONS_MAX_PER_CALLER,
+      maxSubscriptionsPerPeer: e.SUBSCRIPTIONS_MAX_PER_PEER,
     },
   };
   return deepFreeze(config);

@@ -127,6 +127,7 @@ describe('parseConfig', () => {
         redis: undefined,
         maxSubscriptions: 1000,
         maxSubscriptionsPerCaller: 100,
+        maxSubscriptionsPerPeer: 250,
       });
       expect(config.telli).toMatchObject({ mode: 'sandbox', sandboxAutopilotMs: 5000, sandboxCallMs: 3000 });
       expect(parseConfig({ SANDBOX_AUTOPILOT_MS: '0' }).telli).toMatchObject({ sandboxAutopilotMs: 0 });

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest } from 'node:http';
 import { Webhook } from 'svix';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIVE } from '../src/config.js';
 import { startSandbox, type RunningSandbox, type SandboxContact } from '../src/sandbox/index.js';
@@ -324,5 +325,114 @@ describe('webhooks: what is acknowledged is delivered, and the exact bytes are v
       'svix-signature': signBytes(secret, junkId, timestamp, junk),
     });
     expect(refused).toMatchObject({ status: 400, body: { errors: [{ extensions: { code: 'BAD_REQUEST' } }] } });
+  });
+});
+
+/** Whether a subscription's stream is still open a moment later (a refused one completes at once). */
+async function isOpen(sub: Subscription): Promise<boolean> {
+  const still = new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 300));
+  return Promise.race([sub.completed.then(() => false), still]);
+}
+
+describe('forwarded keys: a subscription opens only for a key telli accepts', () => {
+  const secret = testSecret();
+  const tenantKey = 'tk_live_real_tenant_0123456789abcd';
+  const otherKey = 'tk_live_other_tenant_0123456789abc';
+  let telli: RunningSandbox;
+  let layer: RunningProcess;
+  let limited: RunningProcess;
+  const subs: Subscription[] = [];
+  beforeAll(async () => {
+    telli = await startSandbox({ apiKeys: [tenantKey, otherKey] });
+    const env = { TELLI_AUTH: 'forward', TELLI_BASE_URL: telli.url, TELLI_WEBHOOK_SECRET: secret };
+    [layer, limited] = await Promise.all([
+      startLayerProcess(env),
+      startLayerProcess({ ...env, SUBSCRIPTIONS_MAX_PER_CALLER: '3', SUBSCRIPTIONS_MAX_PER_PEER: '5' }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all(subs.map((s) => s.close()));
+    await Promise.all([layer?.server.stop(), limited?.server.stop()]);
+    await telli?.close();
+  });
+  const open = async (to: RunningProcess, key: string, viaFetch: typeof fetch = fetch) => {
+    const sub = await subscribe(viaFetch, to.graphqlUrl, STATUS_CHANGED, {}, { authorization: `Bearer ${key}` });
+    subs.push(sub);
+    return sub;
+  };
+  const refusal = async (sub: Subscription) => {
+    const frame = await sub.next();
+    expect(await sub.completed).toBe(true);
+    return frame.errors?.[0]?.extensions;
+  };
+
+  it('1000 made-up keys from one peer take no slot; the real tenant then opens all of its own; a webhook calls telli with no made-up key', async () => {
+    telli.resetStats();
+    const codes: Record<string, number> = {};
+    for (let i = 0; i < 1000; i += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, async (_, j) =>
+          refusal(await open(layer, `made-up-key-${i + j}-${randomBytes(4).toString('hex')}`)),
+        ),
+      );
+      for (const extensions of batch)
+        codes[String(extensions?.['code'])] = (codes[String(extensions?.['code'])] ?? 0) + 1;
+    }
+    const checks = telli.stats.unauthorized;
+    process.stdout.write(`1000 made-up keys: ${JSON.stringify(codes)}; telli refused ${checks} key checks\n`);
+    expect(codes).toEqual({ UNAUTHENTICATED: 1000 });
+    // One check per key, refused by telli: no other telli call was made with them.
+    expect(checks).toBe(1000);
+    expect(telli.totalCalls()).toBe(0);
+    // A made-up key tried again is refused from memory: no telli call.
+    const before = telli.stats.unauthorized;
+    expect((await refusal(await open(layer, 'made-up-key-0-again')))?.['code']).toBe('UNAUTHENTICATED');
+    expect((await refusal(await open(layer, 'made-up-key-0-again')))?.['code']).toBe('UNAUTHENTICATED');
+    expect(telli.stats.unauthorized).toBe(before + 1);
+
+    // The real tenant, from the same peer: all of its SUBSCRIPTIONS_MAX_PER_CALLER (100) are free.
+    const tenant = await Promise.all(Array.from({ length: 100 }, () => open(layer, tenantKey)));
+    expect(await Promise.all(tenant.map(isOpen))).toEqual(tenant.map(() => true));
+    telli.resetStats();
+    const contact = [...telli.contacts.values()][7] as SandboxContact;
+    const webhook = signedWebhook(secret, {
+      event: 'contact_status_changed',
+      contact_id: contact.id,
+      status: 'reached',
+    });
+    const res = await fetch(`${layer.url}/webhooks/telli`, {
+      method: 'POST',
+      headers: webhook.headers,
+      body: webhook.body,
+    });
+    expect(res.status).toBe(200);
+    for (const sub of tenant) expect(changeOf(await sub.next()).contact.id).toBe(contact.id);
+    // The tenant's re-reads, shared; nothing with any other key.
+    expect(Object.keys(telli.stats.callsByKey)).toEqual([tenantKey]);
+    expect(telli.stats.unauthorized).toBe(0);
+    await Promise.all(tenant.map((s) => s.close()));
+  });
+
+  it('one peer cannot take more than SUBSCRIPTIONS_MAX_PER_PEER, whatever its keys; another peer still can', async () => {
+    const mine = [await open(limited, tenantKey), await open(limited, tenantKey), await open(limited, tenantKey)];
+    expect(await refusal(await open(limited, tenantKey))).toMatchObject({ scope: 'caller', limit: 3 });
+    mine.push(await open(limited, otherKey), await open(limited, otherKey));
+    expect(await Promise.all(mine.map(isOpen))).toEqual([true, true, true, true, true]);
+    expect(await refusal(await open(limited, otherKey))).toMatchObject({
+      code: 'TOO_MANY_SUBSCRIPTIONS',
+      scope: 'peer',
+      limit: 5,
+    });
+    // Another address on the loopback network is another peer.
+    const elsewhere = new Agent({ localAddress: '127.0.0.2' });
+    try {
+      const other = await open(limited, otherKey, ((url: string, init: RequestInit) =>
+        undiciFetch(url, { ...init, dispatcher: elsewhere } as Parameters<typeof undiciFetch>[1])) as typeof fetch);
+      expect(await isOpen(other)).toBe(true);
+      await other.close();
+    } finally {
+      await Promise.all(mine.map((s) => s.close()));
+      await elsewhere.close();
+    }
   });
 });
