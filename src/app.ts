@@ -27,6 +27,7 @@ import { useRequestBudget } from './http/use-request-budget.js';
 import { useRefusals } from './http/use-refusals.js';
 import { useRequestLog, yogaLogger } from './http/use-request-log.js';
 import { useTracing } from './http/use-tracing.js';
+import { createEventAdmission } from './http/event-admission.js';
 import { useEventContexts } from './http/use-event-contexts.js';
 import { webhookRoute } from './http/webhook.js';
 import { createMemoryBus, type LiveBus } from './live/bus.js';
@@ -353,7 +354,8 @@ function createGraphQL(parts: GraphQLParts) {
     }),
   );
   if (!config.introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin());
-  plugins.push(useRequestLog(), useRequestBudget(), useEventContexts());
+  // Subscription events have an admission of their own, of the same size as operations'.
+  plugins.push(useRequestLog(), useRequestBudget(), useEventContexts(createEventAdmission(config.admission.maxCost)));
   const callerHeader = config.callerAuth.header;
 
   return createYoga<EdgeContext, Context>({

@@ -436,3 +436,99 @@ describe('forwarded keys: a subscription opens only for a key telli accepts', ()
     }
   });
 });
+
+describe('subscriptions: the work events put in flight is bounded', () => {
+  const secret = testSecret();
+  const key = 'tk_live_hostile_events_0123456789a';
+  let telli: RunningSandbox;
+  let layer: RunningProcess;
+  beforeAll(async () => {
+    telli = await startSandbox({ apiKeys: [key] });
+    layer = await startLayerProcess({ TELLI_API_KEY: key, TELLI_BASE_URL: telli.url, TELLI_WEBHOOK_SECRET: secret });
+  });
+  afterAll(async () => {
+    await layer?.server.stop();
+    await telli?.close();
+  });
+
+  it('100 subscriptions of 90 aliased contacts each, 10 webhooks/s: /health keeps answering', async () => {
+    const contact = [...telli.contacts.values()][9] as SandboxContact;
+    const fields = 'id firstName lastName status callAttempts nextCallAt createdAt reachedAt email salutation';
+    const aliases = Array.from({ length: 90 }, (_, i) => `c${i}: contact { ${fields} }`).join(' ');
+    const query = `subscription ($ids: [ID!]) { contactStatusChanged(contactIds: $ids) { ${aliases} } }`;
+    // A light subscriber: counts events without parsing them (100 × 10 × ~40 KB a second).
+    const controllers: AbortController[] = [];
+    let events = 0;
+    const streams = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const controller = new AbortController();
+        controllers.push(controller);
+        const res = await fetch(layer.graphqlUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({ query, variables: { ids: [contact.id] } }),
+          signal: controller.signal,
+        });
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        await reader.read(); // the stream has started (a ":" ping)
+        void (async () => {
+          // Frames are split anywhere: count markers over the last bytes of one read and the next.
+          let tail = '';
+          try {
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (done) return;
+              const text = tail + decoder.decode(value, { stream: true });
+              events += (text.match(/event: next/g) ?? []).length - (tail.match(/event: next/g) ?? []).length;
+              tail = text.slice(-10);
+            }
+          } catch {
+            // aborted
+          }
+        })();
+        return res.status;
+      }),
+    );
+    expect(streams.every((status) => status === 200)).toBe(true);
+
+    const probe = startProbe(`${layer.url}/health`);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the probe is polling
+    // Every 100 ms, whether the previous one was answered yet or not, as Svix sends.
+    const t0 = performance.now();
+    const deliveries: Promise<number>[] = [];
+    for (let i = 0; i < 60; i++) {
+      const webhook = signedWebhook(secret, {
+        event: 'contact_status_changed',
+        contact_id: contact.id,
+        status: `s${i}`,
+      });
+      deliveries.push(
+        fetch(`${layer.url}/webhooks/telli`, { method: 'POST', headers: webhook.headers, body: webhook.body }).then(
+          (res) => res.status,
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, t0 + (i + 1) * 100 - performance.now())));
+    }
+    const sent = (await Promise.all(deliveries)).filter((status) => status === 200).length;
+    const sendMs = performance.now() - t0;
+    const probes = await probe.stop();
+    // Whatever is still queued is being worked off; it is no part of the bound.
+    const metrics = await (await fetch(`${layer.url}/metrics`)).text();
+    const outcome = (name: string) =>
+      Number(
+        new RegExp(`telli_subscription_events_total\\{type="contact_status_changed",outcome="${name}"\\} (\\d+)`).exec(
+          metrics,
+        )?.[1] ?? 0,
+      );
+    for (const controller of controllers) controller.abort();
+    process.stdout.write(
+      `100 subscriptions × 90 aliased contacts, ${sent} webhooks in ${Math.round(sendMs)} ms: ` +
+        `/health p50 ${ms(probes, 0.5)} ms max ${ms(probes, 1)} ms over ${probes.length} probes; ` +
+        `events delivered ${outcome('delivered')}, dropped ${outcome('dropped')}, received by the clients ${events} (of ${sent * 100})\n`,
+    );
+    expect(sent).toBe(60);
+    expect(events).toBeGreaterThan(0);
+    expect(Math.max(...probes)).toBeLessThan(1000);
+  }, 60_000);
+});
