@@ -249,6 +249,57 @@ describe('webhooks: what is acknowledged is delivered, and the exact bytes are v
   const statusChanged = (status: string, extra: Record<string, unknown> = {}) =>
     JSON.stringify({ event: 'contact_status_changed', contact_id: contact.id, status, ...extra });
 
+  it("decides every header variant as svix's own Webhook.verify does", async () => {
+    const body = statusChanged('variant');
+    const valid = (at: Date, id: string) => new Webhook(secret).sign(id, at, body);
+    const other = new Webhook(testSecret());
+    const now = new Date();
+    const ago = (minutes: number) => new Date(now.getTime() - minutes * 60_000);
+    const cases: [string, (id: string) => { t: string; s: string }][] = [
+      ['as Svix sends it', (id) => ({ t: String(Math.floor(now.getTime() / 1000)), s: valid(now, id) })],
+      ['another secret', (id) => ({ t: String(Math.floor(now.getTime() / 1000)), s: other.sign(id, now, body) })],
+      [
+        'an unknown version beside a valid v1',
+        (id) => ({ t: String(Math.floor(now.getTime() / 1000)), s: `v1a,${'A'.repeat(86)}== ${valid(now, id)}` }),
+      ],
+      [
+        'two secrets, the second valid (rotation)',
+        (id) => ({ t: String(Math.floor(now.getTime() / 1000)), s: `${other.sign(id, now, body)} ${valid(now, id)}` }),
+      ],
+      [
+        'only an unknown version',
+        (id) => ({ t: String(Math.floor(now.getTime() / 1000)), s: valid(now, id).replace('v1,', 'v2,') }),
+      ],
+      [
+        'the signature without its padding',
+        (id) => ({ t: String(Math.floor(now.getTime() / 1000)), s: valid(now, id).replace(/=+$/, '') }),
+      ],
+      ['4 minutes old', (id) => ({ t: String(Math.floor(ago(4).getTime() / 1000)), s: valid(ago(4), id) })],
+      ['6 minutes old', (id) => ({ t: String(Math.floor(ago(6).getTime() / 1000)), s: valid(ago(6), id) })],
+      ['4 minutes ahead', (id) => ({ t: String(Math.floor(ago(-4).getTime() / 1000)), s: valid(ago(-4), id) })],
+      ['6 minutes ahead', (id) => ({ t: String(Math.floor(ago(-6).getTime() / 1000)), s: valid(ago(-6), id) })],
+      ['no signature', () => ({ t: String(Math.floor(now.getTime() / 1000)), s: '' })],
+    ];
+    const decisions: Record<string, [string, string]> = {};
+    for (const [name, variant] of cases) {
+      const id = `msg_${randomBytes(8).toString('hex')}`;
+      const { t, s } = variant(id);
+      const headers = { 'svix-id': id, 'svix-timestamp': t, 'svix-signature': s };
+      let reference = 'accepted';
+      try {
+        new Webhook(secret).verify(body, headers);
+      } catch {
+        reference = 'refused';
+      }
+      const res = await deliver(body, { 'content-type': 'application/json', ...headers });
+      decisions[name] = [reference, res.status === 200 ? 'accepted' : `refused`];
+      if (res.status === 200) expect(changeOf(await sub.next()).webhookStatus).toBe('variant');
+      else expect(res.status).toBe(401);
+    }
+    for (const [name, [reference, ours]] of Object.entries(decisions))
+      expect({ name, ours }).toEqual({ name, ours: reference });
+  });
+
   it('every delivery answered "published" reaches the subscriber, whatever its times say', async () => {
     const times: Record<string, unknown>[] = [
       { occurred_at: '+010000-01-01T00:00:00.000Z' },
