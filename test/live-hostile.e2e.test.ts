@@ -205,6 +205,31 @@ describe('webhooks: refusing what is not authentic is cheap, and bodies in fligh
     expect(held - before).toBeLessThan(150);
     expect(healthMs).toBeLessThan(1000);
   });
+
+  it('a chunked body that outgrows WEBHOOK_MAX_BODY_BYTES is answered 413, not cut off unanswered', async () => {
+    const status = await new Promise<number>((resolve) => {
+      const req = httpRequest(`${layer.url}/webhooks/telli`, {
+        method: 'POST',
+        agent: false,
+        headers: { ...forgedHeaders(), 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', () => resolve(0));
+      const chunk = randomBytes(256 * 1024);
+      let sent = 0;
+      const more = () => {
+        while (sent < 8) {
+          sent++;
+          if (!req.write(chunk)) return void req.once('drain', more);
+        }
+      };
+      more();
+    });
+    expect(status).toBe(413);
+  });
 });
 
 describe('webhooks: what is acknowledged is delivered, and the exact bytes are verified', () => {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { ErrorCode } from '../error-codes.js';
 import type { ReceiveOutcome, WebhookReceiver } from '../live/webhook.js';
 import type { RouteHandler } from './edge.js';
@@ -9,8 +10,8 @@ import { errorResponse } from './responses.js';
  * GraphQL-route plugins). Anyone can send to this route, so refusing costs next to nothing:
  *
  * 1. the svix headers are checked before any of the body is read (present, well-formed, a
- *    timestamp within 5 minutes); a request that fails is answered 401 at once, its body
- *    discarded unread by node as it arrives;
+ *    timestamp within 5 minutes); a request that fails is answered 401 at once and its
+ *    connection closed, so that its body is never read;
  * 2. at most `maxInFlight` bodies are read, verified and published at once; beyond, 503
  *    `OVERLOADED` with `Retry-After` (Svix redelivers: nothing is lost), so bodies held in
  *    memory stay within `maxInFlight × maxBodyBytes`;
@@ -130,17 +131,18 @@ export function webhookRoute(options: WebhookRouteOptions): RouteHandler {
     context.res?.once('close', release);
     try {
       let size = 0;
-      for await (const chunk of body.chunks) {
-        size += chunk.byteLength;
-        // Cut off mid-way: the rest is not read either.
-        if (size > maxBodyBytes) return beforeBody('too_large', tooLarge());
-        delivery.write(chunk);
+      try {
+        for await (const chunk of body.chunks) {
+          size += chunk.byteLength;
+          // Cut off mid-way: the rest is not read either.
+          if (size > maxBodyBytes) return beforeBody('too_large', tooLarge());
+          delivery.write(chunk);
+        }
+      } catch {
+        // The sender went away mid-body: nobody is left to answer.
+        return done('aborted', errorResponse(400, ErrorCode.BAD_REQUEST, 'The webhook body was cut off.'));
       }
-      const outcome = await delivery.end();
-      return done(...answer(outcome));
-    } catch {
-      // The sender went away mid-body: nobody is left to answer.
-      return done('aborted', errorResponse(400, ErrorCode.BAD_REQUEST, 'The webhook body was cut off.'));
+      return done(...answer(await delivery.end()));
     } finally {
       release();
     }
@@ -151,12 +153,14 @@ export function webhookRoute(options: WebhookRouteOptions): RouteHandler {
  * The request body as it arrives. Under node:http, straight from node's request: the body of the
  * `Request` the server adapter built from it is a web stream over the same bytes, which hands
  * each chunk through a byte-stream controller (a transfer and a promise per 64 KiB) for nothing.
+ * Leaving the loop early (too large) leaves the request to node, which writes the 413 and then
+ * closes the connection (`Connection: close`) instead of reading the rest.
  */
 function bodyOf(
   request: Request,
-  req: (AsyncIterable<Uint8Array> & { destroy(): void }) | undefined,
+  req: IncomingMessage | undefined,
 ): { chunks: AsyncIterable<Uint8Array>; cancel(): void } {
-  if (req) return { chunks: req, cancel: () => undefined };
+  if (req) return { chunks: req.iterator({ destroyOnReturn: false }), cancel: () => undefined };
   const stream = request.body;
   if (!stream) return { chunks: (async function* () {})(), cancel: () => undefined };
   const reader = stream.getReader();
