@@ -40,7 +40,12 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createWebhookSecret, SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
 import { sandboxDefaultQuery } from './schema/demo-operations.js';
 import { schema } from './schema/index.js';
-import { createCoalescingClient, createTelliClient, type SharedReadsClient } from './telli/index.js';
+import {
+  ConcurrencyLimiter,
+  createCoalescingClient,
+  createTelliClient,
+  type SharedReadsClient,
+} from './telli/index.js';
 import { createTracing, type Tracing } from './tracing.js';
 
 /**
@@ -149,6 +154,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   }
   const callerTokens = sandbox ? [] : config.callerAuth.tokens;
 
+  const keyChecks = new ConcurrencyLimiter(KEY_CHECKS_IN_FLIGHT);
   const graphql = createGraphQL({
     config,
     logger,
@@ -158,8 +164,9 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       checkKey: createKeyCheck({
         ...DEFAULT_KEY_CHECK,
         ...(deps.now && { now: deps.now }),
-        // One unretried GET /v1/verify-api-key with the caller's key.
-        verify: (apiKey) => upstream.verifyKey(apiKey),
+        // One unretried GET /v1/verify-api-key with the caller's key; at most a few at once, so
+        // that a burst of new keys (made-up ones, say) reaches telli as a trickle.
+        verify: (apiKey) => keyChecks.run(() => upstream.verifyKey(apiKey)),
       }),
     }),
     callerTokens,
@@ -239,6 +246,9 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     },
   };
 }
+
+/** Forwarded-key mode: checks of callers' keys with telli in flight at once; more wait their turn. */
+const KEY_CHECKS_IN_FLIGHT = 8;
 
 /**
  * Events a subscriber may have waiting while its re-reads run; a subscriber further behind loses

@@ -419,7 +419,8 @@ describe('forwarded keys: a subscription opens only for a key telli accepts', ()
   let limited: RunningProcess;
   const subs: Subscription[] = [];
   beforeAll(async () => {
-    telli = await startSandbox({ apiKeys: [tenantKey, otherKey] });
+    // telli answers in 20 ms, so that key checks overlap as they would over a network.
+    telli = await startSandbox({ apiKeys: [tenantKey, otherKey], latencyMs: 20 });
     const env = { TELLI_AUTH: 'forward', TELLI_BASE_URL: telli.url, TELLI_WEBHOOK_SECRET: secret };
     [layer, limited] = await Promise.all([
       startLayerProcess(env),
@@ -455,7 +456,11 @@ describe('forwarded keys: a subscription opens only for a key telli accepts', ()
         codes[String(extensions?.['code'])] = (codes[String(extensions?.['code'])] ?? 0) + 1;
     }
     const checks = telli.stats.unauthorized;
-    process.stdout.write(`1000 made-up keys: ${JSON.stringify(codes)}; telli refused ${checks} key checks\n`);
+    process.stdout.write(
+      `1000 made-up keys: ${JSON.stringify(codes)}; telli refused ${checks} key checks, at most ${telli.transport.maxInFlight} at once\n`,
+    );
+    // 50 subscriptions at a time, their keys checked a few at a time: telli sees a trickle.
+    expect(telli.transport.maxInFlight).toBeLessThanOrEqual(8);
     expect(codes).toEqual({ UNAUTHENTICATED: 1000 });
     // One check per key, refused by telli: no other telli call was made with them.
     expect(checks).toBe(1000);
