@@ -15,6 +15,7 @@ import {
   type Route,
   type RouteHandler,
 } from './http/edge.js';
+import { createGraphiQLPage, isGraphiQLRequest } from './http/graphiql.js';
 import { bearerCredentialOf, callerIdOf } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
@@ -27,18 +28,25 @@ import { useRequestBudget } from './http/use-request-budget.js';
 import { useRefusals } from './http/use-refusals.js';
 import { useRequestLog, yogaLogger } from './http/use-request-log.js';
 import { useTracing } from './http/use-tracing.js';
+import { createEventAdmission } from './http/event-admission.js';
 import { useEventContexts } from './http/use-event-contexts.js';
 import { webhookRoute } from './http/webhook.js';
 import { createMemoryBus, type LiveBus } from './live/bus.js';
 import { DEFAULT_DEDUPE_MAX_ENTRIES, MemoryDedupe } from './live/dedupe.js';
 import { createLiveHub, type LiveHub } from './live/hub.js';
+import { createKeyCheck, DEFAULT_KEY_CHECK, type KeyCheck } from './live/key-check.js';
 import { createWebhookReceiver } from './live/webhook.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createWebhookSecret, SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
 import { sandboxDefaultQuery } from './schema/demo-operations.js';
 import { schema } from './schema/index.js';
-import { createCoalescingClient, createTelliClient, type SharedReadsClient } from './telli/index.js';
+import {
+  ConcurrencyLimiter,
+  createCoalescingClient,
+  createTelliClient,
+  type SharedReadsClient,
+} from './telli/index.js';
 import { createTracing, type Tracing } from './tracing.js';
 
 /**
@@ -130,6 +138,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     limits: {
       maxSubscriptions: config.live.maxSubscriptions,
       maxPerCaller: config.live.maxSubscriptionsPerCaller,
+      maxPerPeer: config.live.maxSubscriptionsPerPeer,
       queueSize: SUBSCRIBER_QUEUE_SIZE,
     },
     logger,
@@ -146,23 +155,51 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   }
   const callerTokens = sandbox ? [] : config.callerAuth.tokens;
 
+  const keyChecks = new ConcurrencyLimiter(KEY_CHECKS_IN_FLIGHT);
   const graphql = createGraphQL({
     config,
     logger,
     telli,
     auth,
+    ...(auth.mode === 'forward' && {
+      checkKey: createKeyCheck({
+        ...DEFAULT_KEY_CHECK,
+        ...(deps.now && { now: deps.now }),
+        // One unretried GET /v1/verify-api-key with the caller's key; at most a few at once, so
+        // that a burst of new keys (made-up ones, say) reaches telli as a trickle.
+        verify: (apiKey) => keyChecks.run(() => upstream.verifyKey(apiKey)),
+      }),
+    }),
     callerTokens,
     persistedDocuments,
     metrics,
     tracing,
     live,
-    ...(sandbox && { graphiqlDefaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId) }),
   });
+
+  // The GraphiQL page is answered before the GraphQL server sees the request (as Yoga's own page
+  // was, ahead of caller auth and CSRF prevention): built once, compressed, cacheable.
+  // Without introspection GraphiQL cannot work: no page then.
+  const graphiql = config.introspection
+    ? createGraphiQLPage({
+        title: 'telli-graphql',
+        ...(sandbox && { defaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId) }),
+        // GraphiQL subscribes over SSE with a GET, which CSRF prevention refuses without this
+        // header; the page is same-origin, so it may send it (a cross-site page cannot).
+        ...(config.csrfPrevention && { additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' } }),
+      })
+    : undefined;
 
   let serving = false;
   const routes: Partial<Record<Route, RouteHandler>> = {
     root: rootRoute,
-    graphql: (request, context) => graphql.handleRequest(request, context),
+    graphql: (request, context) =>
+      graphiql && isGraphiQLRequest(request.method, request.headers.get('accept'))
+        ? graphiql({
+            acceptEncoding: request.headers.get('accept-encoding'),
+            ifNoneMatch: request.headers.get('if-none-match'),
+          })
+        : graphql.handleRequest(request, context),
     health,
     readiness: createReadiness({
       serving: () => serving,
@@ -175,6 +212,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       webhooks: webhookRoute({
         receiver,
         maxBodyBytes: config.live.webhookMaxBodyBytes,
+        maxInFlight: config.live.webhookMaxInFlight,
         ...(metrics && { onDelivery: (outcome) => metrics.series.webhookDeliveries.inc({ outcome }) }),
       }),
     }),
@@ -183,7 +221,10 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   return {
     edge: createEdge({
       routes,
-      graphqlNode: (req, res, context) => graphql.handleNodeRequestAndResponse(req, res, context),
+      graphqlNode: (req, res, context) =>
+        graphiql && isGraphiQLRequest(req.method, req.headers.accept)
+          ? graphiql({ acceptEncoding: req.headers['accept-encoding'], ifNoneMatch: req.headers['if-none-match'] })
+          : graphql.handleNodeRequestAndResponse(req, res, context),
       deadlineMs: config.requestDeadlineMs,
       admission: createAdmission(config.admission),
       ...(metrics && { onOverload: (bound) => metrics.series.overloads.inc({ bound }) }),
@@ -207,6 +248,9 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     },
   };
 }
+
+/** Forwarded-key mode: checks of callers' keys with telli in flight at once; more wait their turn. */
+const KEY_CHECKS_IN_FLIGHT = 8;
 
 /**
  * Events a subscriber may have waiting while its re-reads run; a subscriber further behind loses
@@ -280,14 +324,14 @@ interface GraphQLParts {
   telli: SharedReadsClient;
   live: LiveHub;
   auth: TelliAuth;
+  /** Forwarded-key mode: the check of a caller's key before its subscription opens. */
+  checkKey?: KeyCheck;
   /** Tokens a caller must present (e.g. a company gateway); caller auth is off when empty. */
   callerTokens: readonly string[];
   /** Trusted documents; undefined = PERSISTED_OPERATIONS=off. */
   persistedDocuments: { mode: 'allow' | 'only'; documents: PersistedDocuments } | undefined;
   metrics: Metrics | undefined;
   tracing: Tracing | undefined;
-  /** The query GraphiQL opens with (sandbox mode puts a real demo contact id in it). */
-  graphiqlDefaultQuery?: string;
 }
 
 /** The GraphQL server behind the edge's `/graphql` route. Plugin order matters: cheap refusals first. */
@@ -322,7 +366,8 @@ function createGraphQL(parts: GraphQLParts) {
     }),
   );
   if (!config.introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin());
-  plugins.push(useRequestLog(), useRequestBudget(), useEventContexts());
+  // Subscription events have an admission of their own, of the same size as operations'.
+  plugins.push(useRequestLog(), useRequestBudget(), useEventContexts(createEventAdmission(config.admission.maxCost)));
   const callerHeader = config.callerAuth.header;
 
   return createYoga<EdgeContext, Context>({
@@ -339,6 +384,7 @@ function createGraphQL(parts: GraphQLParts) {
       }),
       // With caller tokens, a caller is its token (useCallerAuth has checked it by then).
       ...(parts.callerTokens.length > 0 && { callerIdOf: (request: Request) => callerIdOf(request, callerHeader) }),
+      ...(parts.checkKey && { checkKey: parts.checkKey }),
       eventBudgetMs: config.requestDeadlineMs - deadlineMarginMs(config.requestDeadlineMs),
     }),
     graphqlEndpoint: '/graphql',
@@ -348,18 +394,9 @@ function createGraphQL(parts: GraphQLParts) {
     // endpoint, query string included. No URL can end with a space (it would be percent-encoded).
     healthCheckEndpoint: ' ',
     landingPage: false,
-    // Self-hosted GraphiQL assets: Yoga's default page loads them from a CDN, which fails offline
-    // and behind strict corporate networks. Without introspection GraphiQL cannot work: off too.
-    // Imported on the first GraphiQL page, not at boot: the module is ~30 MB of strings in the
-    // heap and a noticeable share of start-up time.
-    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
-    graphiql: config.introspection && {
-      title: 'telli-graphql',
-      ...(parts.graphiqlDefaultQuery !== undefined && { defaultQuery: parts.graphiqlDefaultQuery }),
-      // GraphiQL subscribes over SSE with a GET, which CSRF prevention refuses without this
-      // header; the page is same-origin, so it may send it (a cross-site page cannot).
-      ...(config.csrfPrevention && { additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' } }),
-    },
+    // The edge serves GraphiQL (src/http/graphiql.ts): self-hosted assets, since Yoga's default
+    // page loads them from a CDN, which fails offline and behind strict corporate networks.
+    graphiql: false,
     // Expected failures are GraphQLErrors with a code; everything else is masked. `isDev` is pinned
     // off so NODE_ENV=development can never put stack traces or upstream details into responses.
     maskedErrors: { isDev: false },

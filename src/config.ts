@@ -31,6 +31,12 @@ export interface QueryLimits {
   readonly maxBodyBytes: number;
 }
 
+/**
+ * Svix's timestamp tolerance, either way (the Standard Webhooks spec): a captured delivery can be
+ * replayed for this long, so the dedupe window must be at least as long.
+ */
+export const WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
+
 /** A Svix endpoint secret: `whsec_` and base64 of at least 16 bytes. */
 const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/;
 
@@ -293,10 +299,18 @@ export const VARIABLES = Object.freeze({
     'Largest webhook body read; larger → HTTP 413.',
   ),
   // Svix redelivers for about 28 hours; 72 leave room for a manual retry from its portal.
+  WEBHOOK_MAX_IN_FLIGHT: withDefault(
+    positiveInt(10_000),
+    32,
+    'Webhook bodies read, verified and published at once; more get 503 `OVERLOADED` with `Retry-After` before their body is read (Svix redelivers). Bounds webhook bodies in memory to this times `WEBHOOK_MAX_BODY_BYTES`.',
+  ),
   WEBHOOK_DEDUPE_SECONDS: withDefault(
-    positiveInt(30 * 24 * 60 * 60),
+    positiveInt(30 * 24 * 60 * 60).refine(
+      (seconds) => seconds >= WEBHOOK_TOLERANCE_SECONDS,
+      `must be >= ${WEBHOOK_TOLERANCE_SECONDS} (Svix's 5-minute signature tolerance: a delivery replayed after a shorter window would be processed again)`,
+    ),
     72 * 60 * 60,
-    'How long a delivery id (`svix-id`) is remembered: a redelivery within it is acknowledged, not processed again (Svix retries for ~28 h).',
+    "How long a delivery id (`svix-id`) is remembered: a redelivery within it is acknowledged, not processed again (Svix retries for ~28 h). At least `300`: a captured delivery can be replayed while its timestamp is within Svix's 5-minute tolerance, so a shorter window would process it again.",
   ),
   REDIS_URL: optional(
     z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
@@ -323,6 +337,13 @@ export const VARIABLES = Object.freeze({
     positiveInt(1_000_000),
     100,
     'Open subscriptions per caller (forwarded telli key, else caller token, else peer address) per instance.',
+  ),
+  // A quarter of the instance's subscriptions per peer address, so that one peer — with made-up
+  // keys or many real ones — cannot take the slots everyone else needs.
+  SUBSCRIPTIONS_MAX_PER_PEER: withDefault(
+    positiveInt(1_000_000),
+    250,
+    'Open subscriptions per peer address (the TCP peer) per instance, whatever its keys or tokens, so that one peer cannot take every slot; subscriptions whose forwarded key is being checked count too. Behind a load balancer every client has its address: raise it (up to `SUBSCRIPTIONS_MAX` turns it off).',
   ),
   SANDBOX_AUTOPILOT_MS: withDefault(
     nonNegativeInt(3_600_000, ' (0 turns the autopilot off)'),
@@ -454,12 +475,16 @@ export interface LiveConfig {
   /** Signing secrets of telli's webhook endpoint; empty = `/webhooks/telli` is off (sandbox mode generates one). */
   readonly webhookSecrets: readonly string[];
   readonly webhookMaxBodyBytes: number;
+  /** Webhook bodies being read, verified and published at once; beyond: 503 `OVERLOADED`, Svix redelivers. */
+  readonly webhookMaxInFlight: number;
   /** How long a delivery id (`svix-id`) is remembered: a redelivery within it is not processed again. */
   readonly dedupeTtlSeconds: number;
   /** Shared events, invalidation and dedupe across instances; undefined = in this process only. */
   readonly redis: { readonly url: string; readonly prefix: string; readonly timeoutMs: number } | undefined;
   readonly maxSubscriptions: number;
   readonly maxSubscriptionsPerCaller: number;
+  /** Open subscriptions (and ones whose key is being checked) per TCP peer address. */
+  readonly maxSubscriptionsPerPeer: number;
 }
 
 export interface Config {
@@ -571,10 +596,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     live: {
       webhookSecrets: e.TELLI_WEBHOOK_SECRET ?? [],
       webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+      webhookMaxInFlight: e.WEBHOOK_MAX_IN_FLIGHT,
       dedupeTtlSeconds: e.WEBHOOK_DEDUPE_SECONDS,
       redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS } : undefined,
       maxSubscriptions: e.SUBSCRIPTIONS_MAX,
       maxSubscriptionsPerCaller: e.SUBSCRIPTIONS_MAX_PER_CALLER,
+      maxSubscriptionsPerPeer: e.SUBSCRIPTIONS_MAX_PER_PEER,
     },
   };
   return deepFreeze(config);

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { EventStream, LiveHub, SubscribeRequest } from './live/hub.js';
+import type { KeyCheck } from './live/key-check.js';
+import type { EventStream, LiveHub, SubscribeRequest, Subscriber } from './live/hub.js';
 import { createLoaders, forgetContact, type LoaderHooks, type Loaders } from './loaders/index.js';
 import type { Logger } from './logger.js';
 import {
   createRequestBudget,
+  ENDPOINTS,
   TelliCredentialsMissingError,
+  TelliHttpError,
   type CallOptions,
   type RequestBudget,
   type SharedReadsClient,
@@ -29,8 +32,11 @@ export interface RequestFacts {
 
 /** Live events as resolvers see them: subscriptions of this caller (see `src/live/hub.ts`). */
 export interface LiveAccess {
-  /** Opens a subscription for this caller, or throws SubscriptionLimitError. */
-  subscribe(request: Omit<SubscribeRequest, 'callerId'>): EventStream;
+  /**
+   * Opens a subscription for this caller; rejects with SubscriptionLimitError, or, in
+   * forwarded-key mode, with the telli error of a key telli does not accept (checked first).
+   */
+  subscribe(request: Omit<SubscribeRequest, keyof Subscriber>): Promise<EventStream>;
   /** Counts what became of an event for one subscriber (metrics). */
   report(type: SubscribeRequest['type'], outcome: 'delivered' | 'unreadable'): void;
 }
@@ -89,12 +95,14 @@ export interface ContextDeps {
   onSubscriptionEvent?: LiveAccess['report'];
   /** How a caller is told apart from others for per-caller limits (without the telli key). */
   callerIdOf?: (request: Request) => string | undefined;
+  /** Forwarded-key mode: whether telli accepts a caller's key, asked before its subscription opens. */
+  checkKey?: KeyCheck;
   /** The budget of one subscription event's telli work (`REQUEST_DEADLINE_MS` less the edge's margin). */
   eventBudgetMs: number;
 }
 
 export function createContextFactory(deps: ContextDeps) {
-  const build = (request: Request, requestId: string, deadline: number, callerId: () => string): Context => {
+  const build = (request: Request, requestId: string, deadline: number, who: () => Subscriber): Context => {
     const forwarded = deps.auth.mode === 'forward' ? deps.forwardedKeyOf(request) : undefined;
     const apiKey =
       deps.auth.mode === 'server' ? deps.auth.apiKey : forwarded && 'token' in forwarded ? forwarded.token : undefined;
@@ -131,14 +139,28 @@ export function createContextFactory(deps: ContextDeps) {
         if (apiKey) deps.telli.forget(apiKey, contactId, externalIds);
       },
       release: () => budget?.release(),
-      forEvent: () => build(request, requestId, Date.now() + deps.eventBudgetMs, callerId),
+      forEvent: () => build(request, requestId, Date.now() + deps.eventBudgetMs, who),
       live: live && {
-        subscribe: (subscription) => {
+        subscribe: async (subscription) => {
           // Forwarded-key mode without a key: nothing would ever be readable, so every event
           // would be skipped in silence. Say so now, as a query would.
           if (!apiKey)
             throw new TelliCredentialsMissingError(forwarded && 'missing' in forwarded ? forwarded.missing : 'absent');
-          return live.subscribe({ ...subscription, callerId: callerId() });
+          // The slot is taken while the key is checked, so that checks count against the limits.
+          const slot = live.reserve(who());
+          try {
+            const verdict = deps.checkKey ? await deps.checkKey(apiKey) : 'valid';
+            // As a telli call with that key would have answered: UNAUTHENTICATED, or UPSTREAM_UNAVAILABLE.
+            if (verdict !== 'valid')
+              throw new TelliHttpError(ENDPOINTS.verifyApiKey, verdict === 'rejected' ? 401 : 503);
+          } catch (error) {
+            slot.release();
+            throw error;
+          }
+          const stream = slot.open(subscription);
+          // The client left while its key was checked: nobody will read (or end) the stream.
+          if (request.signal.aborted) void stream.return();
+          return stream;
         },
         report: (type, outcome) => deps.onSubscriptionEvent?.(type, outcome),
       },
@@ -147,15 +169,17 @@ export function createContextFactory(deps: ContextDeps) {
   return ({ request, requestId, deadline, req }: RequestFacts): Context => {
     // Who counts as one caller for the subscription limits: the forwarded telli key (hashed: the
     // key itself is not kept), else what the edge knows of the caller, else its peer address.
-    const callerId = () => {
+    // The peer address counts on its own too (per-peer limit).
+    const who = (): Subscriber => {
+      const peerId = `peer:${req?.socket?.remoteAddress ?? 'unknown'}`;
       if (deps.auth.mode === 'forward') {
         const forwarded = deps.forwardedKeyOf(request);
-        if ('token' in forwarded) return `key:${createHash('sha256').update(forwarded.token).digest('base64url')}`;
+        if ('token' in forwarded) {
+          return { callerId: `key:${createHash('sha256').update(forwarded.token).digest('base64url')}`, peerId };
+        }
       }
-      const known = deps.callerIdOf?.(request);
-      if (known) return known;
-      return `peer:${req?.socket?.remoteAddress ?? 'unknown'}`;
+      return { callerId: deps.callerIdOf?.(request) || peerId, peerId };
     };
-    return build(request, requestId, deadline, callerId);
+    return build(request, requestId, deadline, who);
   };
 }

@@ -61,7 +61,7 @@ export const ErrorCode = {
   PERSISTED_QUERY_ONLY: 'PERSISTED_QUERY_ONLY',
   /** Trusted documents: the id is not a sha256 (`<64 hex>` or `sha256:<64 hex>`), or two ids disagree (HTTP 400). */
   PERSISTED_QUERY_INVALID_ID: 'PERSISTED_QUERY_INVALID_ID',
-  /** The caller (or this server) has as many subscriptions open as allowed (`SUBSCRIPTIONS_MAX_PER_CALLER`, `SUBSCRIPTIONS_MAX`). */
+  /** The caller, its peer address or this server has as many subscriptions open as allowed (`SUBSCRIPTIONS_MAX_PER_CALLER`, `_PER_PEER`, `SUBSCRIPTIONS_MAX`). */
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
   /** `/webhooks/telli`: no valid Svix signature for any configured secret, or a timestamp outside 5 minutes (HTTP 401). */
   WEBHOOK_SIGNATURE_INVALID: 'WEBHOOK_SIGNATURE_INVALID',

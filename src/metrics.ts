@@ -144,7 +144,7 @@ function createSeries(registry: Registry) {
 
   const webhookDeliveries = new Counter({
     name: 'telli_webhook_deliveries_total',
-    help: 'Webhook deliveries to /webhooks/telli, by outcome: published, duplicate (a redelivered svix-id), ignored (authentic, nothing to do), unauthenticated, invalid_json, too_large, unavailable (event bus down: 503), method_not_allowed.',
+    help: 'Webhook deliveries to /webhooks/telli, by outcome: published, duplicate (a redelivered svix-id), ignored (authentic, nothing to do), unauthenticated, invalid_json, undeliverable (authentic, but not an event the bus can carry), too_large, busy (WEBHOOK_MAX_IN_FLIGHT bodies in flight: 503), aborted (the sender left mid-body), unavailable (event bus down: 503), method_not_allowed.',
     labelNames: ['outcome'],
     registers: [registry],
   });

@@ -129,10 +129,12 @@ describe('parseConfig', () => {
       expect(config.live).toEqual({
         webhookSecrets: [],
         webhookMaxBodyBytes: 1024 * 1024,
+        webhookMaxInFlight: 32,
         dedupeTtlSeconds: 72 * 3600,
         redis: undefined,
         maxSubscriptions: 1000,
         maxSubscriptionsPerCaller: 100,
+        maxSubscriptionsPerPeer: 250,
       });
       expect(config.telli).toMatchObject({ mode: 'sandbox', sandboxAutopilotMs: 5000, sandboxCallMs: 3000 });
       expect(parseConfig({ SANDBOX_AUTOPILOT_MS: '0' }).telli).toMatchObject({ sandboxAutopilotMs: 0 });
@@ -151,6 +153,25 @@ describe('parseConfig', () => {
         dedupeTtlSeconds: 200000,
         redis: { url: 'rediss://user:pw@redis.internal:6380/2', prefix: 'prod:', timeoutMs: 2000 },
       });
+    });
+
+    it('refuses a dedupe window shorter than the 5-minute signature tolerance, with every other problem', () => {
+      // A captured delivery can be replayed while its timestamp is within 5 minutes: a shorter
+      // window would forget its id first and process it again.
+      for (const seconds of ['1', '299']) {
+        let error: unknown;
+        try {
+          parseConfig({ WEBHOOK_DEDUPE_SECONDS: seconds, PORT: 'x' });
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).problems).toEqual([
+          'PORT must be a number',
+          expect.stringMatching(/^WEBHOOK_DEDUPE_SECONDS must be >= 300 \(Svix's 5-minute signature tolerance/),
+        ]);
+      }
+      expect(parseConfig({ WEBHOOK_DEDUPE_SECONDS: '300' }).live.dedupeTtlSeconds).toBe(300);
     });
 
     it('refuses a malformed secret or Redis URL without echoing either', () => {

@@ -154,6 +154,84 @@ describe('many instances through Redis', () => {
   });
 });
 
+describe('Redis up but unusable', () => {
+  const secret = testSecret();
+  const key = 'tk_live_redis_unusable_0123456789ab';
+  let redis: RedisServer;
+  let admin: Redis;
+  let telli: RunningSandbox;
+  let layer: RunningProcess;
+  const readiness = async () => {
+    const res = await fetch(`${layer.url}/readiness`);
+    return { status: res.status, body: (await res.json()) as { checks: Record<string, string> } };
+  };
+  const deliver = async () => {
+    const contact = [...telli.contacts.values()][2] as SandboxContact;
+    const webhook = signedWebhook(secret, { event: 'contact_status_changed', contact_id: contact.id });
+    const res = await fetch(`${layer.url}/webhooks/telli`, {
+      method: 'POST',
+      headers: webhook.headers,
+      body: webhook.body,
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    // DEBUG is off by default since Redis 7; `local` allows it from loopback.
+    redis = await startRedis(['--enable-debug-command', 'local']);
+    admin = new Redis(redis.url);
+    telli = await startSandbox({ apiKeys: [key] });
+    layer = await startLayerProcess({
+      TELLI_API_KEY: key,
+      TELLI_BASE_URL: telli.url,
+      TELLI_WEBHOOK_SECRET: secret,
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: `unusable-${process.pid}:`,
+      REDIS_TIMEOUT_MS: '500',
+    });
+    for (let i = 0; (await readiness()).status !== 200; i++) {
+      if (i > 200) throw new Error('the instance never became ready');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+  afterAll(async () => {
+    await layer?.server.stop();
+    await admin?.quit();
+    await telli?.close();
+    await redis?.stop();
+  });
+
+  it('blocked (DEBUG SLEEP): /readiness 503 while it is, 200 after, with no restart', async () => {
+    const sleeping = admin.call('DEBUG', 'SLEEP', '3');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const during = await readiness();
+    expect(during.status).toBe(503);
+    expect(during.body.checks['events']).toMatch(/write failed \(Command timed out\)/);
+    await sleeping;
+    await expect.poll(async () => (await readiness()).status, { timeout: 10_000 }).toBe(200);
+    expect((await deliver()).status).toBe(200);
+  });
+
+  it('out of memory under noeviction: /readiness 503 as every webhook is, 200 when it can write again', async () => {
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      const refused = await deliver();
+      expect(refused).toMatchObject({
+        status: 503,
+        body: { errors: [{ extensions: { code: 'EVENT_BUS_UNAVAILABLE' } }] },
+      });
+      const during = await readiness();
+      expect(during.status).toBe(503);
+      expect(during.body.checks['events']).toMatch(/^write failed \(OOM command not allowed/);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+    }
+    expect((await readiness()).status).toBe(200);
+    expect((await deliver()).body).toEqual({ received: true, outcome: 'published' });
+  });
+});
+
 describe('the claim-and-publish script, on a real redis-server', () => {
   let redis: RedisServer;
   let client: Redis;

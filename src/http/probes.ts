@@ -17,15 +17,18 @@ export interface ReadinessOptions {
   checkTelli: () => Promise<'ok' | string>;
   /** How long a telli check result is reused: probes never hammer telli. */
   cacheMs: number;
-  /** The event bus (Redis with REDIS_URL): 'ok' or why not. Cheap, so checked on every probe. */
-  checkEvents?: () => 'ok' | string;
+  /**
+   * The event bus (Redis with REDIS_URL): 'ok' or why not. One write, bounded by Redis's command
+   * timeout, so checked on every probe; concurrent probes share one check.
+   */
+  checkEvents?: () => Promise<'ok' | string>;
 }
 
 /**
  * `/readiness`: 200 when the config was valid (the process would not have started otherwise), the
  * server is listening and not draining, telli was reachable at the last check, and the event bus
- * can take and deliver events (with REDIS_URL: both Redis connections up and subscribed); 503
- * otherwise. A replica that cannot receive other instances' events would serve stale caches and
+ * can take and deliver events (with REDIS_URL: both Redis connections up and subscribed, and a
+ * write done within REDIS_TIMEOUT_MS); 503 otherwise. A replica that cannot receive other instances' events would serve stale caches and
  * silent subscriptions, so it leaves the load balancer until Redis is back.
  * The telli check runs at most once per `cacheMs`, and concurrent probes share one check.
  */
@@ -46,10 +49,18 @@ export function createReadiness(options: ReadinessOptions): RouteHandler {
     return inFlight;
   };
 
+  let eventsInFlight: Promise<'ok' | string> | undefined;
+  const eventsStatus = (check: () => Promise<'ok' | string>) =>
+    (eventsInFlight ??= check()
+      .catch(() => 'check failed')
+      .finally(() => (eventsInFlight = undefined)));
+
   return async () => {
     const serving = options.serving();
-    const telli = serving ? await telliStatus() : 'not checked';
-    const events = options.checkEvents?.();
+    const [telli, events] = await Promise.all([
+      serving ? telliStatus() : 'not checked',
+      options.checkEvents && eventsStatus(options.checkEvents),
+    ]);
     const report: ReadinessReport = {
       ready: serving && telli === 'ok' && (events === undefined || events === 'ok'),
       checks: {

@@ -3,8 +3,10 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../context.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteHandler } from './edge.js';
+import { ErrorCode } from '../error-codes.js';
 import { reportedCode } from './error-report.js';
 import { bearerCredentialOf, tokenCheck } from './headers.js';
+import { schemaCoordinateOf } from './schema-coordinate.js';
 
 /**
  * The GraphQL series of `src/metrics.ts`, fed per request, and the `/metrics` scrape route.
@@ -12,8 +14,17 @@ import { bearerCredentialOf, tokenCheck } from './headers.js';
  * This replaced `@graphql-yoga/plugin-prometheus`, which cost ~5 % of the layer's CPU per request
  * (label objects rebuilt through Object.entries on every observation, a TypeInfo walk of every
  * document), and labelled the HTTP histogram with the full request URL, so every GET query string
- * became a new series kept forever. Here labels are bounded: the URL path only, at most
- * MAX_OPERATION_NAMES operation names, list indices folded out of error paths.
+ * became a new series kept forever.
+ *
+ * Every label value here is bounded by the schema or by this code, never by what a client sends —
+ * each distinct value is a series held in memory until the process exits:
+ * - `url`: the path only, and the edge sends only `/graphql` here;
+ * - `operationName`: at most MAX_OPERATION_NAMES names of at most MAX_OPERATION_NAME_LENGTH
+ *   characters; the rest are `__other__`;
+ * - `operationType`, `phase`, `statusCode`, `method` (node parses only the methods it knows): the code's;
+ * - `path` of an error: the schema coordinate of its field (`Query.contact`, `Contact.calls`),
+ *   not the response path, whose keys are client-chosen aliases;
+ * - `code`: a code of the error table (`src/error-codes.ts`); anything else is `INTERNAL_SERVER_ERROR`.
  */
 
 /**
@@ -22,7 +33,11 @@ import { bearerCredentialOf, tokenCheck } from './headers.js';
  * process exits: without a bound, random names would grow the registry without limit.
  */
 export const MAX_OPERATION_NAMES = 200;
+/** Longer names are `__other__` too: 200 names of a megabyte each would be a bound in name only. */
+export const MAX_OPERATION_NAME_LENGTH = 100;
 export const OTHER_OPERATIONS = '__other__';
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
 interface OperationLabels {
   operationName: string;
@@ -85,11 +100,16 @@ export function useMetrics(metrics: Metrics): Plugin<GraphQLContext> {
           }
           if (!errorList) return;
           for (const error of errorList) {
-            series.errors.inc({ code: reportedCode(error) });
+            const code = reportedCode(error);
+            series.errors.inc({ code: KNOWN_CODES.has(code) ? code : ErrorCode.INTERNAL_SERVER_ERROR });
             if (labels) {
               series.errorResults.inc(
                 error.path
-                  ? { ...labels, phase: 'execute', path: errorPath(error.path) }
+                  ? {
+                      ...labels,
+                      phase: 'execute',
+                      path: schemaCoordinateOf(args.schema, args.document, args.operationName, error.path),
+                    }
                   : { ...labels, phase: 'execute' },
               );
             }
@@ -132,13 +152,8 @@ class BoundedNames {
   constructor(readonly max: number) {}
   label(name: string): string {
     if (this.#names.has(name)) return name;
-    if (this.#names.size >= this.max) return OTHER_OPERATIONS;
+    if (this.#names.size >= this.max || name.length > MAX_OPERATION_NAME_LENGTH) return OTHER_OPERATIONS;
     this.#names.add(name);
     return name;
   }
-}
-
-/** An error's response path with list indices folded to `*` (`contacts.*.email`): bounded by the schema. */
-function errorPath(path: readonly (string | number)[]): string {
-  return path.map((segment) => (typeof segment === 'number' ? '*' : segment)).join('.');
 }

@@ -23,8 +23,13 @@ export interface LiveBus {
   publishOnce(event: LiveEvent): Promise<'published' | 'duplicate'>;
   /** Every message published on the bus, by any instance, from now on (unchecked: see `parseLiveEvent`). */
   subscribe(): AsyncIterableIterator<unknown> & { return(): Promise<IteratorResult<unknown>> };
-  /** 'ok', or why the bus cannot take or deliver events right now (readiness). */
-  health(): 'ok' | string;
+  /**
+   * 'ok', or why the bus cannot take or deliver events right now (readiness). With Redis this
+   * exercises what a webhook needs — a write, within the command timeout — not just the
+   * connections: a Redis that is up but cannot write (out of memory under `noeviction`, blocked)
+   * refuses every webhook too.
+   */
+  health(): Promise<'ok' | string>;
   close(): Promise<void>;
 }
 
@@ -49,7 +54,7 @@ export function createMemoryBus(options: { topic: string; dedupe: MemoryDedupe }
       return Promise.resolve('published');
     },
     subscribe: () => pubsub.subscribe(topic),
-    health: () => 'ok',
+    health: () => Promise.resolve('ok'),
     close: () => Promise.resolve(),
   };
 }

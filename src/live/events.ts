@@ -48,11 +48,21 @@ export type Interpretation =
   /** An event type this layer does not handle (acknowledged, counted, logged at debug). */
   | { kind: 'unknown-type'; type: string }
   /** A known type without a usable contact id (acknowledged, counted, logged at warn). */
-  | { kind: 'unusable'; type: LiveEventType; reason: string };
+  | { kind: 'unusable'; type: LiveEventType; reason: string }
+  /** What was read is not an event the bus would take (refused, so that nothing is acknowledged and lost). */
+  | { kind: 'undeliverable'; type: LiveEventType; reason: string };
 
 const UUID = z.guid();
 const text = z.string().min(1).max(512);
 const loose = z.looseObject({});
+/** An event's time on the bus: what `Date#toISOString` writes for years 0000–9999. */
+const isoDateTime = z.iso.datetime({ offset: true });
+
+/**
+ * A delivery id (`svix-id`) the bus carries. The webhook route checks it with the headers, before
+ * reading the body, so that a delivery whose id the bus would refuse is refused, not acknowledged.
+ */
+export const deliveryIdSchema = text;
 
 /** Top-level fields each type is known to carry; anything else is counted as unknown. */
 const KNOWN_FIELDS: Record<LiveEventType, ReadonlySet<string>> = {
@@ -79,7 +89,9 @@ const MAX_REPORTED_FIELDS = 20;
 
 /**
  * Reads a verified, parsed webhook body. `receivedAt` is used when the payload names no time of
- * its own. Never throws.
+ * its own. Never throws. The event is built with the rules the bus checks every message with
+ * (`parseLiveEvent`) and checked by them before it is returned: one parser for both sides of the
+ * bus, so that whatever the route acknowledges as published, every instance can deliver.
  */
 export function interpretWebhook(body: unknown, deliveryId: string, receivedAt: Date): Interpretation {
   const root = asObject(body);
@@ -105,19 +117,21 @@ export function interpretWebhook(body: unknown, deliveryId: string, receivedAt: 
     .filter((key) => !KNOWN_FIELDS[type].has(key))
     .slice(0, MAX_REPORTED_FIELDS);
 
-  if (type === 'contact_status_changed') {
-    const webhookStatus =
-      stringOr(root['status']) ??
-      stringOr(root['new_status']) ??
-      stringOr(root['contact_status']) ??
-      stringOr(contact?.['status']);
-    return { kind: 'event', event: { type, ...base, webhookStatus }, unknownFields };
-  }
-  return {
-    kind: 'event',
-    event: { type, ...base, callId: stringOr(call?.['call_id']), callStatus: stringOr(call?.['call_status']) },
-    unknownFields,
-  };
+  const built: LiveEvent =
+    type === 'contact_status_changed'
+      ? {
+          type,
+          ...base,
+          webhookStatus:
+            stringOr(root['status']) ??
+            stringOr(root['new_status']) ??
+            stringOr(root['contact_status']) ??
+            stringOr(contact?.['status']),
+        }
+      : { type, ...base, callId: stringOr(call?.['call_id']), callStatus: stringOr(call?.['call_status']) };
+  const event = parseLiveEvent(built);
+  if (!event) return { kind: 'undeliverable', type, reason: 'the event breaks the rules of the event bus' };
+  return { kind: 'event', event, unknownFields };
 }
 
 export function isLiveEventType(type: string): type is LiveEventType {
@@ -131,18 +145,18 @@ export function isLiveEventType(type: string): type is LiveEventType {
 const liveEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('contact_status_changed'),
-    deliveryId: text,
+    deliveryId: deliveryIdSchema,
     contactId: UUID,
     externalId: text.nullable(),
-    occurredAt: z.iso.datetime({ offset: true }),
+    occurredAt: isoDateTime,
     webhookStatus: text.nullable(),
   }),
   z.object({
     type: z.literal('call_ended'),
-    deliveryId: text,
+    deliveryId: deliveryIdSchema,
     contactId: UUID,
     externalId: text.nullable(),
-    occurredAt: z.iso.datetime({ offset: true }),
+    occurredAt: isoDateTime,
     callId: text.nullable(),
     callStatus: text.nullable(),
   }),
@@ -165,17 +179,25 @@ function stringOr(value: unknown): string | null {
   return parsed.success ? parsed.data : null;
 }
 
-/** An ISO timestamp string, or epoch milliseconds (telli's numeric `*_at`), as ISO; else undefined. */
+/**
+ * An ISO timestamp string, or epoch milliseconds (telli's numeric `*_at`), as ISO; else undefined.
+ * A time outside the years 0000–9999 has no ISO form the bus accepts (`+010000-…`, `-000001-…`):
+ * it counts as no time at all, like any other unreadable one.
+ */
 function isoOr(value: unknown): string | undefined {
+  let ms: number;
   if (typeof value === 'number' && Number.isFinite(value)) {
     // 13 digits are milliseconds (§12); 10 digits are seconds.
-    const ms = value < 1e11 ? value * 1000 : value;
-    const date = new Date(ms);
-    return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+    ms = value < 1e11 ? value * 1000 : value;
+  } else if (typeof value === 'string' && value.length <= 64) {
+    ms = Date.parse(value);
+  } else {
+    return undefined;
   }
-  if (typeof value !== 'string' || value.length > 64) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return undefined;
+  const iso = date.toISOString();
+  return isoDateTime.safeParse(iso).success ? iso : undefined;
 }
 
 /** Event type names are caller data: bounded before they reach a log line or a metric. */

@@ -26,23 +26,46 @@ export interface LiveLimits {
   maxSubscriptions: number;
   /** Open subscriptions of one caller on this instance. */
   maxPerCaller: number;
+  /**
+   * Open subscriptions from one peer address on this instance, whoever the callers: one peer
+   * with many keys (made-up ones, whose check takes a slot while it runs, or real ones) must not
+   * take the slots everyone else needs.
+   */
+  maxPerPeer: number;
   /** Events one subscriber may have waiting; more drop the oldest. */
   queueSize: number;
 }
 
-export interface SubscribeRequest {
+/** Who subscribes: what the limits count. */
+export interface Subscriber {
+  /** The caller, for the per-caller limit. */
+  callerId: string;
+  /** The caller's peer address (the TCP peer), for the per-peer limit. */
+  peerId: string;
+}
+
+export interface SubscribeRequest extends Subscriber {
   type: LiveEventType;
   /** Only events for these contacts (lower-case ids); every contact when undefined. */
   contactIds: ReadonlySet<string> | undefined;
-  /** Who subscribes, for the per-caller limit. */
-  callerId: string;
 }
 
 /** A subscriber's events, in arrival order; `return()` ends the subscription. */
 export type EventStream = AsyncIterableIterator<LiveEvent> & { return(): Promise<IteratorResult<LiveEvent>> };
 
+/**
+ * A subscription's place under the limits, taken before it opens (while its caller's key is
+ * checked, say): `open` turns it into the subscription, `release` gives it back.
+ */
+export interface SubscriptionSlot {
+  open(request: Omit<SubscribeRequest, keyof Subscriber>): EventStream;
+  release(): void;
+}
+
 export interface LiveHub {
-  /** Opens a subscription, or throws SubscriptionLimitError. */
+  /** Takes a place under the limits, or throws SubscriptionLimitError. */
+  reserve(subscriber: Subscriber): SubscriptionSlot;
+  /** Opens a subscription (`reserve`, then `open`), or throws SubscriptionLimitError. */
   subscribe(request: SubscribeRequest): EventStream;
   /** Subscriptions open on this instance. */
   openSubscriptions(): number;
@@ -54,13 +77,15 @@ export interface LiveHub {
 
 export class SubscriptionLimitError extends Error {
   constructor(
-    readonly scope: 'caller' | 'server',
+    readonly scope: 'caller' | 'peer' | 'server',
     readonly limit: number,
   ) {
     super(
       scope === 'caller'
         ? `At most ${limit} subscriptions may be open per caller on this server.`
-        : `This server has ${limit} subscriptions open, its limit; retry shortly (or on another instance).`,
+        : scope === 'peer'
+          ? `At most ${limit} subscriptions may be open per network peer (address) on this server.`
+          : `This server has ${limit} subscriptions open, its limit; retry shortly (or on another instance).`,
     );
     this.name = 'SubscriptionLimitError';
   }
@@ -78,12 +103,19 @@ export interface LiveHubOptions {
 export function createLiveHub(options: LiveHubOptions): LiveHub {
   const { bus, limits, hooks = {} } = options;
   const log = options.logger.child({ component: 'live' });
-  const subscribers: Record<LiveEventType, Set<Subscriber>> = {
+  const subscribers: Record<LiveEventType, Set<OpenSubscription>> = {
     contact_status_changed: new Set(),
     call_ended: new Set(),
   };
   const perCaller = new Map<string, number>();
+  const perPeer = new Map<string, number>();
+  /** Subscriptions open or reserved. */
   let open = 0;
+  const decrement = (counts: Map<string, number>, key: string) => {
+    const left = (counts.get(key) ?? 1) - 1;
+    if (left > 0) counts.set(key, left);
+    else counts.delete(key);
+  };
 
   function deliver(message: unknown): void {
     const event = parseLiveEvent(message);
@@ -98,8 +130,8 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
     } catch (error) {
       log.error({ err: error, contactId: event.contactId }, 'invalidating shared reads failed');
     }
-    for (const subscriber of subscribers[event.type]) {
-      if (!subscriber.contactIds || subscriber.contactIds.has(event.contactId)) subscriber.queue.push(event);
+    for (const subscription of subscribers[event.type]) {
+      if (!subscription.contactIds || subscription.contactIds.has(event.contactId)) subscription.queue.push(event);
     }
   }
 
@@ -109,34 +141,54 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
   })().catch((error: unknown) => log.error({ err: error }, 'the event bus subscription failed'));
 
   const completeAll = () => {
-    for (const set of Object.values(subscribers)) for (const subscriber of [...set]) subscriber.queue.end();
+    for (const set of Object.values(subscribers)) for (const subscription of [...set]) subscription.queue.end();
   };
 
+  function reserve({ callerId, peerId }: Subscriber): SubscriptionSlot {
+    if (open >= limits.maxSubscriptions) throw new SubscriptionLimitError('server', limits.maxSubscriptions);
+    const fromPeer = perPeer.get(peerId) ?? 0;
+    if (fromPeer >= limits.maxPerPeer) throw new SubscriptionLimitError('peer', limits.maxPerPeer);
+    const mine = perCaller.get(callerId) ?? 0;
+    if (mine >= limits.maxPerCaller) throw new SubscriptionLimitError('caller', limits.maxPerCaller);
+    open++;
+    perCaller.set(callerId, mine + 1);
+    perPeer.set(peerId, fromPeer + 1);
+    let state: 'reserved' | 'open' | 'released' = 'reserved';
+    const release = () => {
+      if (state === 'released') return;
+      state = 'released';
+      open--;
+      decrement(perCaller, callerId);
+      decrement(perPeer, peerId);
+    };
+    return {
+      release: () => {
+        if (state === 'reserved') release();
+      },
+      open({ type, contactIds }) {
+        if (state !== 'reserved') throw new Error('a subscription slot opens once, before it is released');
+        state = 'open';
+        const subscription: OpenSubscription = {
+          contactIds,
+          queue: new EventQueue<LiveEvent>(limits.queueSize, {
+            onDrop: () => hooks.onEventDropped?.(type),
+            onEnd: () => {
+              subscribers[type].delete(subscription);
+              release();
+              hooks.onSubscriptionClosed?.(type);
+            },
+          }),
+        };
+        subscribers[type].add(subscription);
+        hooks.onSubscriptionOpened?.(type);
+        return subscription.queue;
+      },
+    };
+  }
+
   return {
-    subscribe({ type, contactIds, callerId }) {
-      if (open >= limits.maxSubscriptions) throw new SubscriptionLimitError('server', limits.maxSubscriptions);
-      const mine = perCaller.get(callerId) ?? 0;
-      if (mine >= limits.maxPerCaller) throw new SubscriptionLimitError('caller', limits.maxPerCaller);
-      open++;
-      perCaller.set(callerId, mine + 1);
-      const subscriber: Subscriber = {
-        contactIds,
-        queue: new EventQueue<LiveEvent>(limits.queueSize, {
-          onDrop: () => hooks.onEventDropped?.(type),
-          onEnd: () => {
-            subscribers[type].delete(subscriber);
-            open--;
-            const left = (perCaller.get(callerId) ?? 1) - 1;
-            if (left > 0) perCaller.set(callerId, left);
-            else perCaller.delete(callerId);
-            hooks.onSubscriptionClosed?.(type);
-          },
-        }),
-      };
-      subscribers[type].add(subscriber);
-      hooks.onSubscriptionOpened?.(type);
-      return subscriber.queue;
-    },
+    reserve,
+    subscribe: ({ type, contactIds, ...subscriber }) => reserve(subscriber).open({ type, contactIds }),
     openSubscriptions: () => open,
     completeAll,
     async close() {
@@ -147,7 +199,7 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
   };
 }
 
-interface Subscriber {
+interface OpenSubscription {
   contactIds: ReadonlySet<string> | undefined;
   queue: EventQueue<LiveEvent>;
 }

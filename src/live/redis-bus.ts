@@ -18,6 +18,12 @@ export interface RedisBusOptions {
   logger: Logger;
 }
 
+/** The key readiness checks write: one per deployment (prefix), shared by its instances. */
+export function readinessKey(prefix: string): string {
+  return `${prefix}readiness`;
+}
+const READINESS_KEY_TTL_MS = 60_000;
+
 /** The channel every instance subscribes to, and its name. */
 export function busTopic(prefix: string): string {
   return `${prefix}events`;
@@ -136,9 +142,17 @@ export function createRedisBus(options: RedisBusOptions): LiveBus {
       }
     },
     subscribe: () => pubsub.subscribe(topic),
-    health() {
-      if (publisher.status === 'ready' && subscriber.status === 'ready' && subscribed) return 'ok';
-      return lastProblem;
+    async health() {
+      if (publisher.status !== 'ready' || subscriber.status !== 'ready' || !subscribed) return lastProblem;
+      // A write as a webhook's claim makes one, on a key of its own that expires by itself.
+      try {
+        await publisher.set(readinessKey(prefix), String(Date.now()), 'PX', READINESS_KEY_TTL_MS);
+        return 'ok';
+      } catch (error) {
+        // Redis's own words ("OOM command not allowed…", "Command timed out"): they carry no secret.
+        const reason = error instanceof Error ? error.message : String(error);
+        return `write failed (${reason.length > 120 ? `${reason.slice(0, 120)}…` : reason})`;
+      }
     },
     async close() {
       closing = true;

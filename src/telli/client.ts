@@ -26,6 +26,11 @@ export interface TelliClient extends V1Reads, V2Reads, CallReads, AgentReads, Wr
    * reachable (and accepts `apiKey`, when one is given), a short reason otherwise.
    */
   probe(apiKey: string | undefined): Promise<'ok' | string>;
+  /**
+   * Whether telli accepts `apiKey`: the same call, read strictly — 2xx is valid, 401/403 rejected,
+   * anything else (a 429, a 5xx, no answer) says nothing about the key.
+   */
+  verifyKey(apiKey: string): Promise<'valid' | 'rejected' | { unavailable: string }>;
   /** Closes pooled connections; in-flight calls finish first. */
   close(): Promise<void>;
 }
@@ -52,6 +57,18 @@ export function createTelliClient(options: TelliClientOptions): TelliClient {
       } catch (error) {
         const failure = toTelliError(error, endpoint, undefined);
         return failure instanceof TelliNetworkError ? `unreachable (${failure.code})` : failure.kind;
+      }
+    },
+
+    async verifyKey(apiKey) {
+      const endpoint = ENDPOINTS.verifyApiKey;
+      try {
+        const { status } = await transport.attemptOnce(endpoint, 'GET', '/v1/verify-api-key', { apiKey });
+        if (status >= 200 && status < 300) return 'valid';
+        if (status === 401 || status === 403) return 'rejected';
+        return { unavailable: `telli answered HTTP ${status}` };
+      } catch (error) {
+        return { unavailable: toTelliError(error, endpoint, undefined).message };
       }
     },
 

@@ -53,11 +53,14 @@ export function startServerProcess(env: Record<string, string>, nodeArgs: readon
   let err = '';
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
+  // Only the lines completed by each chunk are parsed: a process that logs thousands of lines
+  // must not make this test process re-read all of its output on every chunk.
+  let partial = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
-    const complete = out.split('\n');
-    lines.length = 0;
-    for (const line of complete.slice(0, -1)) {
+    const complete = (partial + chunk).split('\n');
+    partial = complete.pop() ?? '';
+    for (const line of complete) {
       try {
         lines.push(JSON.parse(line) as Record<string, unknown>);
       } catch {
@@ -152,9 +155,10 @@ export interface GraphQLBody {
  * Polls `url` from a process of its own — a fresh connection every 50 ms, as a load balancer's
  * probe does — so that what it measures is the server's latency, not this test process's own
  * event loop (which may be busy generating load). `stop` resolves with every probe's latency in
- * ms (Infinity for a failed probe).
+ * ms (Infinity for a failed probe). `headers` go with every probe (e.g. the CSRF header of a
+ * GraphQL GET).
  */
-export function startProbe(url: string): { stop(): Promise<number[]> } {
+export function startProbe(url: string, headers: Record<string, string> = {}): { stop(): Promise<number[]> } {
   const script = `
     const latencies = [];
     let running = true;
@@ -162,14 +166,14 @@ export function startProbe(url: string): { stop(): Promise<number[]> } {
     while (running) {
       const t0 = performance.now();
       try {
-        const res = await fetch(process.argv[1], { headers: { connection: 'close' } });
+        const res = await fetch(process.argv[1], { headers: { ...JSON.parse(process.argv[2]), connection: 'close' } });
         await res.arrayBuffer();
         latencies.push(res.ok ? performance.now() - t0 : null);
       } catch { latencies.push(null); }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     process.stdout.write(JSON.stringify(latencies));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, url], {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, url, JSON.stringify(headers)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';

@@ -14,7 +14,8 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `args` go after the defaults, e.g. `['--enable-debug-command', 'local']` for `DEBUG SLEEP`. */
+export async function startRedis(args: readonly string[] = []): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const redis: RedisServer = {
@@ -23,7 +24,19 @@ export async function startRedis(): Promise<RedisServer> {
     async start() {
       const proc = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--loglevel',
+          'warning',
+          ...args,
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child = proc;

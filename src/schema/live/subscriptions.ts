@@ -64,16 +64,16 @@ function subscribedIds(contactIds: readonly (string | number)[] | null | undefin
  * caller's — and sent with the error in server-key and sandbox mode, where every subscriber is
  * the same telli account.
  */
-function subscribeTo<E extends LiveEvent>(
+async function subscribeTo<E extends LiveEvent>(
   type: E['type'],
   contactIds: readonly (string | number)[] | null | undefined,
   ctx: Context,
-): AsyncIterableIterator<EventPayload<E>> {
+): Promise<AsyncIterableIterator<EventPayload<E>>> {
   const ids = subscribedIds(contactIds);
   if (!ctx.live) throw new Error('live events are not wired into this context');
   let stream: EventStream;
   try {
-    stream = ctx.live.subscribe({ type, contactIds: ids });
+    stream = await ctx.live.subscribe({ type, contactIds: ids });
   } catch (error) {
     if (error instanceof SubscriptionLimitError) {
       throw new GraphQLError(error.message, {
