@@ -38,7 +38,13 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createWebhookSecret, SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from './sandbox/index.js';
 import { sandboxDefaultQuery } from './schema/demo-operations.js';
 import { schema } from './schema/index.js';
-import { createCoalescingClient, createTelliClient, type SharedReadsClient } from './telli/index.js';
+import {
+  createCoalescingClient,
+  createTelliBudget,
+  createTelliClient,
+  type SharedReadsClient,
+  type TelliBudget,
+} from './telli/index.js';
 import { createTracing, type Tracing } from './tracing.js';
 
 /**
@@ -99,9 +105,11 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   // Tracing the caller built is the caller's to shut down; the layer shuts down only its own.
   const ownTracing = deps.tracing ? undefined : config.tracing && createTracing(config.tracing);
   const tracing = deps.tracing ?? ownTracing;
+  const shared = await createSharedTelliState(config, logger);
   const upstream = createTelliClient({
     ...target,
     baseUrl: telliBaseUrl,
+    ...(shared.budget && { budget: shared.budget }),
     ...(deps.random && { random: deps.random }),
     ...(tracing && { tracer: tracing.tracer }),
     hooks: {
@@ -202,6 +210,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       await live.close();
       await bus.close();
       await upstream.close();
+      await shared.close();
       await sandbox?.close();
       await ownTracing?.shutdown();
     },
@@ -231,6 +240,38 @@ async function createBus(config: Config, logger: Logger, now: (() => number) | u
     commandTimeoutMs: redis.timeoutMs,
     logger,
   });
+}
+
+/**
+ * What the instances share about telli: the budget (TELLI_RATE_LIMIT_PER_SECOND), through Redis
+ * with REDIS_URL (one connection of its own; ioredis is loaded only then), in this process without.
+ */
+async function createSharedTelliState(
+  config: Config,
+  logger: Logger,
+): Promise<{ budget?: TelliBudget; close(): Promise<void> }> {
+  const { rateLimitPerSecond } = config.telli;
+  const redis = config.live.redis;
+  if (rateLimitPerSecond === 0) return { close: () => Promise.resolve() };
+  if (!redis) return { budget: createTelliBudget({ perSecond: rateLimitPerSecond }), close: () => Promise.resolve() };
+  const { connectSharedRedis, closeSharedRedis } = await import('./telli/redis.js');
+  const log = logger.child({ component: 'redis', connection: 'telli' });
+  let closing = false;
+  const client = connectSharedRedis({
+    url: redis.url,
+    commandTimeoutMs: redis.timeoutMs,
+    onState: (state) => {
+      if (state === 'ready') log.info('redis connected');
+      else if (!closing) log.warn('redis connection lost; reconnecting (meanwhile the budget counts in this process)');
+    },
+  });
+  return {
+    budget: createTelliBudget({ perSecond: rateLimitPerSecond, redis: { client, prefix: redis.prefix } }),
+    close: () => {
+      closing = true;
+      return closeSharedRedis(client);
+    },
+  };
 }
 
 /** The trusted-documents manifest when PERSISTED_OPERATIONS is `allow` or `only`. */

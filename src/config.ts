@@ -174,6 +174,12 @@ export const VARIABLES = Object.freeze({
     0,
     'Serve an agent read from telli (by id or listed) again for this long, per API key, without asking telli; `0` = off. Agents rarely change; at most `TELLI_CACHE_MAX_ENTRIES` agents are kept.',
   ),
+  // Off by default: telli does not document its limits, so any number here would be a guess.
+  TELLI_RATE_LIMIT_PER_SECOND: withDefault(
+    nonNegativeInt(100_000, ' (0 turns the budget off)'),
+    0,
+    "telli calls per second per API key, retries included, spread so that no one-second interval holds more (a tenth of a second is kept as margin); with `REDIS_URL` one budget for every instance, and telli's `429` + `Retry-After` pauses the key on all of them. A call without a slot before the request's deadline is not sent: `TELLI_BUDGET_EXHAUSTED`. `0` = off. See [Operations](operations.md#one-telli-budget-for-every-instance).",
+  ),
   PORT: withDefault(port(), 4000, 'Port to listen on (`0` = any free port).'),
   HOST: withDefault(
     z.string().min(1, 'must not be empty'),
@@ -301,7 +307,7 @@ export const VARIABLES = Object.freeze({
   REDIS_URL: optional(
     z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
     'in process',
-    '`redis://` or `rediss://` URL shared by every instance: events, invalidation and webhook dedupe go through it. Never logged.',
+    '`redis://` or `rediss://` URL shared by every instance: events, invalidation, webhook dedupe and the telli budget go through it. Never logged.',
   ),
   REDIS_PREFIX: withDefault(
     z.string().max(100, 'must be at most 100 characters'),
@@ -311,7 +317,7 @@ export const VARIABLES = Object.freeze({
   REDIS_TIMEOUT_MS: withDefault(
     positiveInt(60_000),
     2_000,
-    'Longest wait for one Redis command or connect; a webhook then answers 503.',
+    'Longest wait for one Redis command or connect; a webhook then answers 503, while the budget goes on without Redis (each instance then keeps to the whole budget alone).',
   ),
   // Each event is one execution per matching subscriber: about 1000 per event fit a 2-core machine.
   SUBSCRIPTIONS_MAX: withDefault(
@@ -415,6 +421,8 @@ export interface UpstreamSettings {
   readonly cacheMaxEntries: number;
   /** Agents served again within this many ms, per API key, without asking telli; 0 = off. */
   readonly agentCacheTtlMs: number;
+  /** telli calls per second per API key (across instances with Redis); 0 = no budget. */
+  readonly rateLimitPerSecond: number;
 }
 
 /**
@@ -547,6 +555,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       cacheTtlMs: e.TELLI_CACHE_TTL_MS,
       cacheMaxEntries: e.TELLI_CACHE_MAX_ENTRIES,
       agentCacheTtlMs: e.TELLI_AGENT_CACHE_TTL_MS,
+      rateLimitPerSecond: e.TELLI_RATE_LIMIT_PER_SECOND,
     },
     requestDeadlineMs: e.REQUEST_DEADLINE_MS,
     logLevel: e.LOG_LEVEL,
