@@ -45,6 +45,7 @@ import {
   type SharedReadsClient,
   type TelliBudget,
 } from './telli/index.js';
+import type { RedisContactCache } from './telli/contacts/redis-cache.js';
 import { createTracing, type Tracing } from './tracing.js';
 
 /**
@@ -126,6 +127,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     ttlMs: target.cacheTtlMs,
     maxEntries: target.cacheMaxEntries,
     agentTtlMs: target.agentCacheTtlMs,
+    ...(shared.cache && { redisCache: shared.cache }),
     ...(deps.now && { now: deps.now }),
     ...(metrics && { hooks: metrics.telliHooks }),
   });
@@ -243,18 +245,24 @@ async function createBus(config: Config, logger: Logger, now: (() => number) | u
 }
 
 /**
- * What the instances share about telli: the budget (TELLI_RATE_LIMIT_PER_SECOND), through Redis
- * with REDIS_URL (one connection of its own; ioredis is loaded only then), in this process without.
+ * What the instances share about telli: the budget (TELLI_RATE_LIMIT_PER_SECOND) and, with
+ * TELLI_CACHE_TTL_MS, the contact cache — through Redis with REDIS_URL (one connection of their
+ * own; ioredis and the Redis modules are loaded only then), the budget in this process without.
  */
 async function createSharedTelliState(
   config: Config,
   logger: Logger,
-): Promise<{ budget?: TelliBudget; close(): Promise<void> }> {
-  const { rateLimitPerSecond } = config.telli;
+): Promise<{ budget?: TelliBudget; cache?: RedisContactCache; close(): Promise<void> }> {
+  const { rateLimitPerSecond, cacheTtlMs } = config.telli;
   const redis = config.live.redis;
-  if (rateLimitPerSecond === 0) return { close: () => Promise.resolve() };
-  if (!redis) return { budget: createTelliBudget({ perSecond: rateLimitPerSecond }), close: () => Promise.resolve() };
-  const { connectSharedRedis, closeSharedRedis } = await import('./telli/redis.js');
+  const budgetOnly = (budget?: TelliBudget) => ({ ...(budget && { budget }), close: () => Promise.resolve() });
+  if (!redis || (rateLimitPerSecond === 0 && cacheTtlMs === 0)) {
+    return budgetOnly(rateLimitPerSecond > 0 ? createTelliBudget({ perSecond: rateLimitPerSecond }) : undefined);
+  }
+  const [{ connectSharedRedis, closeSharedRedis }, { createRedisContactCache }] = await Promise.all([
+    import('./telli/redis.js'),
+    import('./telli/contacts/redis-cache.js'),
+  ]);
   const log = logger.child({ component: 'redis', connection: 'telli' });
   let closing = false;
   const client = connectSharedRedis({
@@ -262,11 +270,37 @@ async function createSharedTelliState(
     commandTimeoutMs: redis.timeoutMs,
     onState: (state) => {
       if (state === 'ready') log.info('redis connected');
-      else if (!closing) log.warn('redis connection lost; reconnecting (meanwhile the budget counts in this process)');
+      else if (!closing)
+        log.warn(
+          'redis connection lost; reconnecting (meanwhile the budget counts in this process, reads skip the cache)',
+        );
     },
   });
+  // One warning per minute at most while Redis fails cache commands (every read would log one).
+  let lastWarned = -Infinity;
+  const cache =
+    cacheTtlMs > 0
+      ? createRedisContactCache({
+          client,
+          prefix: redis.prefix,
+          ttlMs: cacheTtlMs,
+          onError: (operation, error) => {
+            if (closing || Date.now() - lastWarned < 60_000) return;
+            lastWarned = Date.now();
+            log.warn(
+              { operation, err: error instanceof Error ? error.message : String(error) },
+              'contact cache in Redis failed',
+            );
+          },
+        })
+      : undefined;
+  const budget =
+    rateLimitPerSecond > 0
+      ? createTelliBudget({ perSecond: rateLimitPerSecond, redis: { client, prefix: redis.prefix } })
+      : undefined;
   return {
-    budget: createTelliBudget({ perSecond: rateLimitPerSecond, redis: { client, prefix: redis.prefix } }),
+    ...(budget && { budget }),
+    ...(cache && { cache }),
     close: () => {
       closing = true;
       return closeSharedRedis(client);

@@ -162,12 +162,12 @@ export const VARIABLES = Object.freeze({
   TELLI_CACHE_TTL_MS: withDefault(
     nonNegativeInt(3_600_000, ' (0 turns the cache off)'),
     0,
-    'Serve a contact read from telli again for this long, per API key, without asking telli; `0` = no cache. See [Shared reads](contacts.md#shared-reads-group-commit-single-flight-and-the-optional-cache).',
+    'Serve a contact read from telli again for this long, per API key, without asking telli; `0` = no cache. With `REDIS_URL` the cache is in Redis, one for every instance. See [Shared reads](contacts.md#shared-reads-group-commit-single-flight-and-the-optional-cache).',
   ),
   TELLI_CACHE_MAX_ENTRIES: withDefault(
     positiveInt(10_000_000),
     10_000,
-    'Most contacts that cache keeps across all keys; the least recently used go first.',
+    'Most contacts that cache keeps across all keys in this process; the least recently used go first. The cache in Redis is bounded by its TTL (and Redis `maxmemory`).',
   ),
   TELLI_AGENT_CACHE_TTL_MS: withDefault(
     nonNegativeInt(3_600_000, ' (0 turns the agent cache off)'),
@@ -307,7 +307,7 @@ export const VARIABLES = Object.freeze({
   REDIS_URL: optional(
     z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
     'in process',
-    '`redis://` or `rediss://` URL shared by every instance: events, invalidation, webhook dedupe and the telli budget go through it. Never logged.',
+    '`redis://` or `rediss://` URL shared by every instance: events, invalidation, webhook dedupe, the telli budget and the contact cache go through it. Never logged.',
   ),
   REDIS_PREFIX: withDefault(
     z.string().max(100, 'must be at most 100 characters'),
@@ -317,7 +317,7 @@ export const VARIABLES = Object.freeze({
   REDIS_TIMEOUT_MS: withDefault(
     positiveInt(60_000),
     2_000,
-    'Longest wait for one Redis command or connect; a webhook then answers 503, while the budget goes on without Redis (each instance then keeps to the whole budget alone).',
+    'Longest wait for one Redis command or connect; a webhook then answers 503, while the budget and the contact cache go on without Redis (each instance then keeps to the whole budget alone; reads ask telli).',
   ),
   // Each event is one execution per matching subscriber: about 1000 per event fit a 2-core machine.
   SUBSCRIPTIONS_MAX: withDefault(
