@@ -44,9 +44,12 @@ import { schema } from './schema/index.js';
 import {
   ConcurrencyLimiter,
   createCoalescingClient,
+  createTelliBudget,
   createTelliClient,
   type SharedReadsClient,
+  type TelliBudget,
 } from './telli/index.js';
+import type { RedisContactCache } from './telli/contacts/redis-cache.js';
 import { createTracing, type Tracing } from './tracing.js';
 
 /**
@@ -107,9 +110,11 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   // Tracing the caller built is the caller's to shut down; the layer shuts down only its own.
   const ownTracing = deps.tracing ? undefined : config.tracing && createTracing(config.tracing);
   const tracing = deps.tracing ?? ownTracing;
+  const shared = await createSharedTelliState(config, logger);
   const upstream = createTelliClient({
     ...target,
     baseUrl: telliBaseUrl,
+    ...(shared.budget && { budget: shared.budget }),
     ...(deps.random && { random: deps.random }),
     ...(tracing && { tracer: tracing.tracer }),
     hooks: {
@@ -126,6 +131,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     ttlMs: target.cacheTtlMs,
     maxEntries: target.cacheMaxEntries,
     agentTtlMs: target.agentCacheTtlMs,
+    ...(shared.cache && { redisCache: shared.cache }),
     ...(deps.now && { now: deps.now }),
     ...(metrics && { hooks: metrics.telliHooks }),
   });
@@ -243,6 +249,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       await live.close();
       await bus.close();
       await upstream.close();
+      await shared.close();
       await sandbox?.close();
       await ownTracing?.shutdown();
     },
@@ -275,6 +282,70 @@ async function createBus(config: Config, logger: Logger, now: (() => number) | u
     commandTimeoutMs: redis.timeoutMs,
     logger,
   });
+}
+
+/**
+ * What the instances share about telli: the budget (TELLI_RATE_LIMIT_PER_SECOND) and, with
+ * TELLI_CACHE_TTL_MS, the contact cache — through Redis with REDIS_URL (one connection of their
+ * own; ioredis and the Redis modules are loaded only then), the budget in this process without.
+ */
+async function createSharedTelliState(
+  config: Config,
+  logger: Logger,
+): Promise<{ budget?: TelliBudget; cache?: RedisContactCache; close(): Promise<void> }> {
+  const { rateLimitPerSecond, cacheTtlMs } = config.telli;
+  const redis = config.live.redis;
+  const budgetOnly = (budget?: TelliBudget) => ({ ...(budget && { budget }), close: () => Promise.resolve() });
+  if (!redis || (rateLimitPerSecond === 0 && cacheTtlMs === 0)) {
+    return budgetOnly(rateLimitPerSecond > 0 ? createTelliBudget({ perSecond: rateLimitPerSecond }) : undefined);
+  }
+  const [{ connectSharedRedis, closeSharedRedis }, { createRedisContactCache }] = await Promise.all([
+    import('./telli/redis.js'),
+    import('./telli/contacts/redis-cache.js'),
+  ]);
+  const log = logger.child({ component: 'redis', connection: 'telli' });
+  let closing = false;
+  const client = connectSharedRedis({
+    url: redis.url,
+    commandTimeoutMs: redis.timeoutMs,
+    onState: (state) => {
+      if (state === 'ready') log.info('redis connected');
+      else if (!closing)
+        log.warn(
+          'redis connection lost; reconnecting (meanwhile the budget counts in this process, reads skip the cache)',
+        );
+    },
+  });
+  // One warning per minute at most while Redis fails cache commands (every read would log one).
+  let lastWarned = -Infinity;
+  const cache =
+    cacheTtlMs > 0
+      ? createRedisContactCache({
+          client,
+          prefix: redis.prefix,
+          ttlMs: cacheTtlMs,
+          onError: (operation, error) => {
+            if (closing || Date.now() - lastWarned < 60_000) return;
+            lastWarned = Date.now();
+            log.warn(
+              { operation, err: error instanceof Error ? error.message : String(error) },
+              'contact cache in Redis failed',
+            );
+          },
+        })
+      : undefined;
+  const budget =
+    rateLimitPerSecond > 0
+      ? createTelliBudget({ perSecond: rateLimitPerSecond, redis: { client, prefix: redis.prefix } })
+      : undefined;
+  return {
+    ...(budget && { budget }),
+    ...(cache && { cache }),
+    close: () => {
+      closing = true;
+      return closeSharedRedis(client);
+    },
+  };
 }
 
 /** The trusted-documents manifest when PERSISTED_OPERATIONS is `allow` or `only`. */

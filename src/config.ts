@@ -168,17 +168,23 @@ export const VARIABLES = Object.freeze({
   TELLI_CACHE_TTL_MS: withDefault(
     nonNegativeInt(3_600_000, ' (0 turns the cache off)'),
     0,
-    'Serve a contact read from telli again for this long, per API key, without asking telli; `0` = no cache. See [Shared reads](contacts.md#shared-reads-group-commit-single-flight-and-the-optional-cache).',
+    'Serve a contact read from telli again for this long, per API key, without asking telli; `0` = no cache. With `REDIS_URL` the cache is in Redis, one for every instance. See [Shared reads](contacts.md#shared-reads-group-commit-single-flight-and-the-optional-cache).',
   ),
   TELLI_CACHE_MAX_ENTRIES: withDefault(
     positiveInt(10_000_000),
     10_000,
-    'Most contacts that cache keeps across all keys; the least recently used go first.',
+    'Most contacts that cache keeps across all keys in this process; the least recently used go first. The cache in Redis is bounded by its TTL (and Redis `maxmemory`).',
   ),
   TELLI_AGENT_CACHE_TTL_MS: withDefault(
     nonNegativeInt(3_600_000, ' (0 turns the agent cache off)'),
     0,
     'Serve an agent read from telli (by id or listed) again for this long, per API key, without asking telli; `0` = off. Agents rarely change; at most `TELLI_CACHE_MAX_ENTRIES` agents are kept.',
+  ),
+  // Off by default: telli does not document its limits, so any number here would be a guess.
+  TELLI_RATE_LIMIT_PER_SECOND: withDefault(
+    nonNegativeInt(100_000, ' (0 turns the budget off)'),
+    0,
+    "telli calls per second per API key, retries included, spread so that no one-second interval holds more (a tenth of a second is kept as margin); with `REDIS_URL` one budget for every instance, and telli's `429` + `Retry-After` pauses the key on all of them. A call without a slot before the request's deadline is not sent: `TELLI_BUDGET_EXHAUSTED`. `0` = off. See [Operations](operations.md#one-telli-budget-for-every-instance).",
   ),
   PORT: withDefault(port(), 4000, 'Port to listen on (`0` = any free port).'),
   HOST: withDefault(
@@ -315,7 +321,7 @@ export const VARIABLES = Object.freeze({
   REDIS_URL: optional(
     z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
     'in process',
-    '`redis://` or `rediss://` URL shared by every instance: events, invalidation and webhook dedupe go through it. Never logged.',
+    '`redis://` or `rediss://` URL shared by every instance: events, invalidation, webhook dedupe, the telli budget and the contact cache go through it. Never logged.',
   ),
   REDIS_PREFIX: withDefault(
     z.string().max(100, 'must be at most 100 characters'),
@@ -325,7 +331,7 @@ export const VARIABLES = Object.freeze({
   REDIS_TIMEOUT_MS: withDefault(
     positiveInt(60_000),
     2_000,
-    'Longest wait for one Redis command or connect; a webhook then answers 503.',
+    'Longest wait for one Redis command or connect; a webhook then answers 503, while the budget and the contact cache go on without Redis (each instance then keeps to the whole budget alone; reads ask telli).',
   ),
   // Each event is one execution per matching subscriber: about 1000 per event fit a 2-core machine.
   SUBSCRIPTIONS_MAX: withDefault(
@@ -436,6 +442,8 @@ export interface UpstreamSettings {
   readonly cacheMaxEntries: number;
   /** Agents served again within this many ms, per API key, without asking telli; 0 = off. */
   readonly agentCacheTtlMs: number;
+  /** telli calls per second per API key (across instances with Redis); 0 = no budget. */
+  readonly rateLimitPerSecond: number;
 }
 
 /**
@@ -572,6 +580,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       cacheTtlMs: e.TELLI_CACHE_TTL_MS,
       cacheMaxEntries: e.TELLI_CACHE_MAX_ENTRIES,
       agentCacheTtlMs: e.TELLI_AGENT_CACHE_TTL_MS,
+      rateLimitPerSecond: e.TELLI_RATE_LIMIT_PER_SECOND,
     },
     requestDeadlineMs: e.REQUEST_DEADLINE_MS,
     logLevel: e.LOG_LEVEL,

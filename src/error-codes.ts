@@ -11,6 +11,12 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** telli is rate limiting us; `extensions.retryAfterSeconds` when telli said. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /**
+   * This deployment's telli budget (`TELLI_RATE_LIMIT_PER_SECOND`, shared by every instance) had
+   * no slot for the call before the request's deadline: telli was not called (a write did not
+   * happen). `extensions.retryAfterSeconds`: when a slot is likely free.
+   */
+  TELLI_BUDGET_EXHAUSTED: 'TELLI_BUDGET_EXHAUSTED',
   /** telli did not answer in time, or the request ran out of time. */
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
   /** telli answered 5xx or the connection failed, after retries. */

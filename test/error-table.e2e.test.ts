@@ -35,12 +35,14 @@ let telli: RunningSandbox;
 let sandboxMode: RunningProcess;
 let telliMode: RunningProcess;
 let persisted: RunningProcess;
+/** Sandbox mode with a telli budget of one call per second and a one-second deadline. */
+let budgeted: RunningProcess;
 
 beforeAll(async () => {
   telli = await startSandbox({ apiKeys: [key] });
   // A Redis nobody listens on: the event bus is down from the start.
   const noRedis = await freePort();
-  [sandboxMode, telliMode, persisted] = await Promise.all([
+  [sandboxMode, telliMode, persisted, budgeted] = await Promise.all([
     startLayerProcess({ SUBSCRIPTIONS_MAX_PER_CALLER: '1' }),
     startLayerProcess({
       TELLI_WEBHOOK_SECRET: webhookSecret,
@@ -54,10 +56,11 @@ beforeAll(async () => {
       MAX_OPERATIONS_IN_FLIGHT: '1',
     }),
     startLayerProcess({ PERSISTED_OPERATIONS: 'only', PERSISTED_DOCUMENTS_PATH: 'schema/persisted-documents.json' }),
+    startLayerProcess({ TELLI_RATE_LIMIT_PER_SECOND: '1', REQUEST_DEADLINE_MS: '1000' }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([sandboxMode, telliMode, persisted].map((p) => p?.server.stop()));
+  await Promise.all([sandboxMode, telliMode, persisted, budgeted].map((p) => p?.server.stop()));
   await telli?.close();
 });
 
@@ -88,6 +91,13 @@ const PRODUCERS: Record<ErrorCode, () => Promise<Answer>> = {
     withFault({ fault: { kind: 'status', status: 429, headers: { 'retry-after': '120' } } }, () =>
       telliQuery(oneContact),
     ),
+  TELLI_BUDGET_EXHAUSTED: async () => {
+    // The first call takes this second's slot; the next one is 1.1 s away, past the deadline.
+    await postGraphQL(budgeted.graphqlUrl, oneContact);
+    return postGraphQL(budgeted.graphqlUrl, {
+      query: '{ contactByExternalId(externalId: "crm/acme deals 42") { id } }',
+    });
+  },
   UPSTREAM_TIMEOUT: () => withFault({ fault: { kind: 'hang' } }, () => telliQuery(oneContact)),
   UPSTREAM_UNAVAILABLE: () => withFault({ fault: { kind: 'status', status: 503 } }, () => telliQuery(oneContact)),
   UPSTREAM_INVALID_RESPONSE: () => withFault({ fault: { kind: 'malformed' } }, () => telliQuery(oneContact)),

@@ -15,6 +15,13 @@ export interface StartSandboxOptions {
   port?: number;
   /** Simulated telli latency added to every answer. */
   latencyMs?: number;
+  /**
+   * Opt-in, off by default (telli documents no limits): at most `perSecond` requests per API key
+   * in any one-second interval (a sliding window over arrival times); beyond it, 429 with
+   * `Retry-After` (whole seconds until the window has room), as a rate-limited telli answers.
+   * Every arrival is then recorded in `transport.arrivals` for tests to check the layer's budget.
+   */
+  rateLimit?: { perSecond: number };
   contacts?: SandboxContact[];
   /** Further keys, each a separate telli account with its own contacts. */
   tenants?: Record<string, SandboxContact[]>;
@@ -74,6 +81,13 @@ export interface TransportStats {
   faulted: number;
   inFlight: number;
   maxInFlight: number;
+  /** With `rateLimit`: requests answered 429 for being over it. */
+  throttled: number;
+  /**
+   * With `rateLimit`: every request as it arrived (`at`: epoch ms, sub-millisecond), by the
+   * `Authorization` header it carried, and whether the limit let it through.
+   */
+  arrivals: { key: string; at: number; throttled: boolean }[];
 }
 
 export interface RunningSandbox extends SandboxCore {
@@ -93,6 +107,28 @@ export interface RunningSandbox extends SandboxCore {
 }
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+/**
+ * A sliding one-second window per key over the arrival times of the requests it let through:
+ * returns how long until the window has room when this request is over the limit, else undefined.
+ */
+function createRateLimit(perSecond: number) {
+  const passed = new Map<string, number[]>();
+  return (key: string, transport: TransportStats): number | undefined => {
+    const at = performance.timeOrigin + performance.now();
+    const times = passed.get(key) ?? [];
+    while (times.length > 0 && (times[0] as number) <= at - 1000) times.shift();
+    const throttled = times.length >= perSecond;
+    transport.arrivals.push({ key, at, throttled });
+    if (throttled) {
+      transport.throttled++;
+      return (times[0] as number) + 1000 - at;
+    }
+    times.push(at);
+    passed.set(key, times);
+    return undefined;
+  };
+}
 
 /** Serves the telli emulator on loopback over real HTTP (keep-alive, like telli). */
 export async function startSandbox(options: StartSandboxOptions = {}): Promise<RunningSandbox> {
@@ -124,7 +160,15 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     autopilot.unref();
   }
   const latencyMs = options.latencyMs ?? 0;
-  const transport: TransportStats = { requests: 0, faulted: 0, inFlight: 0, maxInFlight: 0 };
+  const transport: TransportStats = {
+    requests: 0,
+    faulted: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+    throttled: 0,
+    arrivals: [],
+  };
+  const limit = options.rateLimit && createRateLimit(options.rateLimit.perSecond);
   let faults: { rule: FaultRule; left: number }[] = [];
 
   function takeFault(request: { method: string; url: string; body: string }): SandboxFault | undefined {
@@ -136,6 +180,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     transport.requests++;
+    // Timed on arrival, before the body: what telli's own limiter would count.
+    const refusedForMs = limit?.(req.headers.authorization ?? '', transport);
     transport.inFlight++;
     transport.maxInFlight = Math.max(transport.maxInFlight, transport.inFlight);
     let done = false;
@@ -160,6 +206,12 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
       const body = Buffer.concat(chunks).toString('utf8');
       const method = req.method ?? 'GET';
       const url = req.url ?? '/';
+      if (refusedForMs !== undefined) {
+        res
+          .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.ceil(refusedForMs / 1000)) })
+          .end('{"message":"Too many requests"}');
+        return;
+      }
       const fault = faults.length ? takeFault({ method, url, body }) : undefined;
       if (fault) transport.faulted++;
       if (fault && !AFTER_HANDLING.has(fault.kind)) {
@@ -217,7 +269,13 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
   return Object.assign(core, {
     resetStats() {
       resetCore();
-      Object.assign(transport, { requests: 0, faulted: 0, maxInFlight: transport.inFlight });
+      Object.assign(transport, {
+        requests: 0,
+        faulted: 0,
+        maxInFlight: transport.inFlight,
+        throttled: 0,
+        arrivals: [],
+      });
     },
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     apiKey: apiKeys[0] as string,

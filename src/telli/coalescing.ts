@@ -1,6 +1,7 @@
 import { shareAgentReads } from './agents.js';
 import { shareCallReads } from './calls.js';
 import type { TelliClient } from './client.js';
+import type { RedisContactCache } from './contacts/redis-cache.js';
 import { shareContactReads } from './contacts/shared-reads.js';
 import type { TelliClientHooks } from './transport/transport.js';
 
@@ -23,6 +24,11 @@ export interface ContactCacheOptions {
   hooks?: Pick<TelliClientHooks, 'onSharedBatch'>;
   /** Partial batch calls per key in flight before ids collect (`PARTIAL_CALLS_IN_FLIGHT`; tests use 1). */
   partialCallsInFlight?: number;
+  /**
+   * The contact cache in Redis (`REDIS_URL` with `ttlMs` > 0), shared by every instance, instead
+   * of the one in this process. `maxEntries` does not bound it: entries expire after `ttlMs`.
+   */
+  redisCache?: RedisContactCache;
 }
 
 /**
@@ -76,11 +82,35 @@ export function createCoalescingClient(
     now,
     hooks: options.hooks,
     partialCallsInFlight: options.partialCallsInFlight,
+    redisCache: options.redisCache,
   });
   const calls = shareCallReads(inner);
   const agents = shareAgentReads(inner, { ttlMs: options.agentTtlMs ?? 0, maxEntries: options.maxEntries, now });
+  /**
+   * A write to existing contacts answers only once their entries in the Redis cache have stopped
+   * counting, so that a read the caller sends next — to any instance — is fresh. Whatever the
+   * write's outcome: one whose answer was lost may have happened.
+   */
+  const invalidating =
+    <A extends unknown[], R>(write: (...args: A) => Promise<R>, idsOf: (...args: A) => readonly string[]) =>
+    (...args: A): Promise<R> => {
+      const done = () => contacts.invalidateShared(idsOf(...args));
+      return write(...args).then(
+        (result) => done().then(() => result),
+        (error: unknown) => done().then(() => Promise.reject(error as Error)),
+      );
+    };
+  const writes = options.redisCache && {
+    updateContact: invalidating(inner.updateContact, (id) => [id]),
+    deleteContact: invalidating(inner.deleteContact, (id) => [id]),
+    scheduleCall: invalidating(inner.scheduleCall, (request) => [request.contactId]),
+    scheduleCalls: invalidating(inner.scheduleCalls, (requests) => requests.map((r) => r.contactId)),
+    removeFromDialer: invalidating(inner.removeFromDialer, (ids) => ids),
+  };
+
   return {
     ...inner,
+    ...writes,
     ...contacts.reads,
     ...calls.reads,
     ...agents,

@@ -21,7 +21,10 @@
  * E the single-contact REST call made directly to the sandbox; F A's query answered from a second
  * layer process's warm contact cache (A without the telli hop); R: A at 256 connections against
  * the remote sandbox; S (the sweep): A at 1 to 256 connections against both sandboxes, drawn as
- * the SVG chart docs/performance.md embeds. Every request asks for ids no other request in flight asks for, so
+ * the SVG chart docs/performance.md embeds; X (scale-out): three layer processes against the remote
+ * sandbox, each a third of the connections, asking a hot set of 1000 contacts — per process
+ * (no Redis); with REDIS_URL and one telli budget (`--scale-out-budget`, 10/s); with the contact
+ * cache in Redis; with both. Every request asks for ids no other request in flight asks for, so
  * single-flight never flatters a number: whatever sharing there is, is group commit of distinct
  * ids. Then two 100k-request runs of A for peak RSS and growth, and the time from process start to
  * `/health` 200.
@@ -30,6 +33,7 @@
  *                    [--duration 12s] [--rounds 3] [--connections 32] [--rss-requests 100000] [--warmup 2s]
  *                    [--only A,A1,G,B,C,D,E,F,R,S] [--entry dist/server.js]
  *                    [--sweep 1,4,16,64,256] [--sweep-duration 3s] [--chart docs/performance.svg]
+ *                    [--scale-out-budget 10]
  *
  * Prints a Markdown table and writes bench-results/bench-<time>.json, bench-results/latest.json and,
  * with S, the chart (`--chart`, docs/performance.svg).
@@ -46,6 +50,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 import { npmStartNodeArgs } from '../support/process.js';
+import { startRedis } from '../support/redis.js';
 import { sweepChart, type SweepPoint, type SweepSeries } from './chart.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,7 +58,7 @@ const API_KEY = 'bench_0123456789abcdef';
 const CONTACTS = 20_000;
 /** Ids scenario F cycles through; all of them sit in the cached layer's contact cache. */
 const HOT_IDS = 2_000;
-const ALL_SCENARIOS = ['A', 'A1', 'F', 'G', 'B', 'C', 'D', 'E', 'R', 'S'] as const;
+const ALL_SCENARIOS = ['A', 'A1', 'F', 'G', 'B', 'C', 'D', 'E', 'R', 'S', 'X'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -84,6 +89,8 @@ function parseArgs(argv: string[]) {
     /** S: A at each of these connection counts, against both sandboxes (the chart). */
     sweepConnections: [1, 4, 16, 64, 256],
     sweepDurationS: 3,
+    /** X: the telli budget of the third configuration, calls per second. */
+    scaleOutBudget: 10,
     /** Where the sweep's chart goes (besides bench-results/sweep.svg); docs/performance.md embeds it. */
     chart: 'docs/performance.svg',
   };
@@ -105,6 +112,7 @@ function parseArgs(argv: string[]) {
     else if (flag === '--sweep-duration')
       options.sweepDurationS = Math.max(1, Math.round(parseDurationMs(value) / 1000));
     else if (flag === '--chart') options.chart = value;
+    else if (flag === '--scale-out-budget') options.scaleOutBudget = Number(value);
     else if (flag === '--only') {
       options.only = new Set(value.split(',').map((s) => s.trim()));
       const unknown = [...options.only].filter((s) => !(ALL_SCENARIOS as readonly string[]).includes(s));
@@ -923,6 +931,7 @@ async function main(): Promise<void> {
     });
   }
   const hwmMb = await procStatusMb(primary.pid, 'VmHWM');
+  const scaleOutRows = wants('X') ? await scaleOut(current, ids, options) : [];
 
   for (const layer of layers.values()) await stopProcess(layer.child);
   await stopProcess(sandbox.child);
@@ -957,6 +966,7 @@ async function main(): Promise<void> {
         `${(cpus()[0]?.model ?? 'unknown').trim()}, Node ${process.version}; ${options.sweepDurationS} s per point`,
     },
     layerVmHwmMb: hwmMb,
+    scaleOut: scaleOutRows,
     totalSeconds: (performance.now() - began) / 1000,
   };
 
@@ -985,6 +995,24 @@ async function main(): Promise<void> {
     );
   }
   out();
+  if (scaleOutRows.length > 0) {
+    out(
+      `X scale-out: three layer processes against a telli ${options.remoteLatencyMs} ms away, ` +
+        `${options.remoteConnections} connections in all, contact(id) over ${SCALE_OUT_HOT_IDS} contacts; ${options.durationS} s each`,
+    );
+    out();
+    out(
+      '| configuration | req/s | p50 ms | p99 ms | telli calls/op | telli calls/s | refused (TELLI_BUDGET_EXHAUSTED) | bad |',
+    );
+    out('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of scaleOutRows) {
+      out(
+        `| ${r.configuration} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ` +
+          `${fmt(r.telliCallsPerOp, 3)} | ${fmt(r.telliCallsPerSecond)} | ${r.refused} | ${r.bad} |`,
+      );
+    }
+    out();
+  }
   for (const line of comparisons.lines) out(line);
   if (memoryRuns.length === 2) {
     const [run1, run2] = memoryRuns as [(typeof memoryRuns)[0], (typeof memoryRuns)[0]];
@@ -1025,6 +1053,87 @@ async function main(): Promise<void> {
       );
     }
   }
+}
+
+/** X asks for these many contacts, over and over: what a cache can serve. */
+const SCALE_OUT_HOT_IDS = 1_000;
+
+interface ScaleOutRow {
+  configuration: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  telliCallsPerOp: number;
+  telliCallsPerSecond: number;
+  /** Answers whose errors are all TELLI_BUDGET_EXHAUSTED (counted apart from `bad`). */
+  refused: number;
+  bad: number;
+}
+
+/**
+ * X: three replicas of this build against a telli `--remote-latency` away, load spread evenly
+ * over them (one autocannon per replica, a third of `--remote-connections` each), in three
+ * configurations side by side: each process on its own; one contact cache in Redis; that and one
+ * telli budget. telli's own counters give the calls.
+ */
+async function scaleOut(build: Build, ids: string[], options: ReturnType<typeof parseArgs>): Promise<ScaleOutRow[]> {
+  const redis = await startRedis();
+  const telli = await startSandboxProcess(options.remoteLatencyMs);
+  const hot = workloads(ids.slice(0, SCALE_OUT_HOT_IDS)).A;
+  const budgetCode = '"TELLI_BUDGET_EXHAUSTED"';
+  let refused = 0;
+  const workload: Workload = {
+    ...hot,
+    ok: (body) => {
+      if (body.includes(budgetCode) && !body.replaceAll(budgetCode, '').includes('"code":')) refused++;
+      return hot.ok(body);
+    },
+  };
+  const redisUrl = { REDIS_URL: redis.url };
+  const budget = { TELLI_RATE_LIMIT_PER_SECOND: String(options.scaleOutBudget) };
+  const cache = { TELLI_CACHE_TTL_MS: '60000' };
+  const configurations = [
+    { configuration: 'per process (no REDIS_URL)', env: {} },
+    {
+      configuration: `REDIS_URL, TELLI_RATE_LIMIT_PER_SECOND=${options.scaleOutBudget}`,
+      env: { ...redisUrl, ...budget },
+    },
+    { configuration: 'REDIS_URL, cache in Redis (TELLI_CACHE_TTL_MS=60000)', env: { ...redisUrl, ...cache } },
+    { configuration: 'REDIS_URL, both', env: { ...redisUrl, ...budget, ...cache } },
+  ].map((c, i) => ({ ...c, env: { ...c.env, REDIS_PREFIX: `bench-${process.pid}-${i}:` } }));
+  const rows: ScaleOutRow[] = [];
+  try {
+    for (const { configuration, env } of configurations) {
+      const replicas = await Promise.all([0, 1, 2].map(() => startLayer(telli.url, build, env)));
+      await controlJson(telli, '/reset', 'POST');
+      refused = 0;
+      const connections = Math.max(1, Math.round(options.remoteConnections / 3));
+      const results = await Promise.all(
+        replicas.map((replica, i) =>
+          load({ url: replica.url, workload, connections, durationS: options.durationS, offset: i * 333 }),
+        ),
+      );
+      const stats = await controlJson<{ totalCalls: number }>(telli, '/stats');
+      const requests = results.reduce((sum, r) => sum + r.requests, 0);
+      const seconds = Math.max(...results.map((r) => r.durationS));
+      rows.push({
+        configuration,
+        requestsPerSecond: requests / seconds,
+        // The replicas' latencies are alike: the median of their medians, the worst of their p99s.
+        p50Ms: median(results.map((r) => r.p50Ms)),
+        p99Ms: Math.max(...results.map((r) => r.p99Ms)),
+        telliCallsPerOp: stats.totalCalls / Math.max(1, requests),
+        telliCallsPerSecond: stats.totalCalls / seconds,
+        refused,
+        bad: results.reduce((sum, r) => sum + r.bad + r.errors, 0) - refused,
+      });
+      for (const replica of replicas) await stopProcess(replica.child);
+    }
+  } finally {
+    await stopProcess(telli.child);
+    await redis.stop();
+  }
+  return rows;
 }
 
 /** The scenarios in the same order, but each run of same-key scenarios (one per build) reversed. */

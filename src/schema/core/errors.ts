@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import type { KeySource } from '../../context.js';
 import { ErrorCode } from '../../error-codes.js';
 import {
+  TelliBudgetError,
   TelliCredentialsMissingError,
   TelliError,
   TelliHttpError,
@@ -30,6 +31,7 @@ export function toGraphQLError(error: unknown, keySource: KeySource, what = 'con
   if (error instanceof GraphQLError) return error;
   if (error instanceof TelliHttpError) return fromHttpError(error, keySource);
   if (error instanceof TelliOutcomeUnknownError) return outcomeUnknown(error.safeToRetry);
+  if (error instanceof TelliBudgetError) return fromBudgetError(error);
   if (!(error instanceof TelliError)) return error instanceof Error ? error : new Error(String(error));
   switch (error.kind) {
     case 'timeout':
@@ -90,4 +92,21 @@ function fromHttpError(error: TelliHttpError, keySource: KeySource): GraphQLErro
   }
   // 401/403 on the server's own key, or a 4xx for a request we built: our fault, not the caller's.
   return error;
+}
+
+/**
+ * A call the telli budget never sent. A pause is telli's own 429, seen by some instance: the same
+ * code as a 429 this request got itself. No slot before the deadline is this deployment's budget.
+ */
+function fromBudgetError(error: TelliBudgetError): GraphQLError {
+  const extensions = { retryAfterSeconds: error.retryAfterSeconds };
+  if (error.reason === 'paused') {
+    return new GraphQLError('telli is rate limiting requests; retry later.', {
+      extensions: { code: ErrorCode.RATE_LIMITED, ...extensions },
+    });
+  }
+  return new GraphQLError(
+    "This deployment's telli budget (TELLI_RATE_LIMIT_PER_SECOND) had no slot for this call before the request's deadline, so telli was not called; retry later.",
+    { extensions: { code: ErrorCode.TELLI_BUDGET_EXHAUSTED, ...extensions } },
+  );
 }

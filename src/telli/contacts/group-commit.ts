@@ -81,7 +81,7 @@ export class GroupCommit {
     private readonly inner: Pick<V1Reads, 'getContactsBatch'>,
     private readonly hooks: Pick<TelliClientHooks, 'onSharedBatch'> = {},
     /** Told every answer (for the contact cache). */
-    private readonly onAnswer?: (apiKey: string, ids: readonly string[], results: Results) => void,
+    private readonly onAnswer?: (apiKey: string, ids: readonly string[], results: Results, call: SentCall) => void,
     /** PARTIAL_CALLS_IN_FLIGHT, unless a test looks at one call at a time. */
     private readonly partialCalls = PARTIAL_CALLS_IN_FLIGHT,
   ) {}
@@ -89,8 +89,19 @@ export class GroupCommit {
   /**
    * Fills `out` with the results for `ids` (lower-case) and resolves with it. `ids` may repeat.
    * Never rejects: a failure is an id's result.
+   *
+   * `versions` (the Redis contact cache, `redis-cache.ts`): the version of each id the caller saw
+   * before asking. A call already sent for an older version may have read telli before a change
+   * another instance made since, so it is not joined (as after `forget`); a batch still
+   * collecting reads telli later, so it is joined and carries the newer version.
    */
-  read(apiKey: string, ids: readonly string[], out: Results, call: CallOptions): Promise<Results> {
+  read(
+    apiKey: string,
+    ids: readonly string[],
+    out: Results,
+    call: CallOptions,
+    versions?: ReadonlyMap<string, string>,
+  ): Promise<Results> {
     const signal = call.signal;
     if (signal?.aborted) {
       // A caller that has already given up never waits, and starts nothing.
@@ -106,12 +117,22 @@ export class GroupCommit {
     const ask = new Ask(this, out, call, signal);
     for (const id of ids) {
       let batch = reads.byId.get(id);
+      const version = versions?.get(id);
+      if (batch?.sent && version !== undefined && batch.versions?.get(id) !== version) {
+        this.forget(apiKey, id);
+        batch = undefined;
+      }
       if (batch) {
         if (!batch.sent) batch.ids.set(id, (batch.ids.get(id) ?? 0) + 1);
       } else {
         batch = reads.open ??= new Batch(reads, call.requestId);
         batch.ids.set(id, 1);
         reads.byId.set(id, batch);
+      }
+      // Not sent yet, so it reads telli after every caller's lookup: the newest version they saw holds.
+      if (version !== undefined && !batch.sent) {
+        const versions = (batch.versions ??= new Map());
+        if (Number(version) >= Number(versions.get(id) ?? -1)) versions.set(id, version);
       }
       ask.want(batch, id);
       if (batch === reads.open && batch.ids.size >= TELLI_BATCH_LIMIT) this.#send(batch);
@@ -179,6 +200,7 @@ export class GroupCommit {
     reads.inFlight++;
     const ids = [...batch.ids.keys()];
     batch.sentAt = performance.now();
+    batch.sentAtEpoch = Date.now();
     batch.callers = batch.asks.size;
     this.hooks.onSharedBatch?.({ ids: ids.length, callers: batch.callers, waitedMs: batch.sentAt - batch.openedAt });
     // In the trace of the operation that opened the batch: sent from another call's answer or a
@@ -208,7 +230,7 @@ export class GroupCommit {
     // An isolated re-ask is in no `byId`, so `forget` cannot mark it: its answer may predate a
     // write, and stays out of the cache (it only happens when telli breaks its contract).
     if (!batch.isolated)
-      this.onAnswer?.(reads.apiKey, forgotten ? ids.filter((id) => !forgotten.has(id)) : ids, results);
+      this.onAnswer?.(reads.apiKey, forgotten ? ids.filter((id) => !forgotten.has(id)) : ids, results, batch);
     // Several callers (even if some have left since): any of their items may be the culprit.
     if (ambiguous && batch.callers > 1) this.#isolate(batch, results);
     for (const ask of batch.asks) ask.deliver(batch, results);
@@ -255,6 +277,14 @@ export class GroupCommit {
   }
 }
 
+/** What the cache learns of a call along with its answer. */
+export interface SentCall {
+  /** The version of each id its callers saw before asking (the Redis cache only). */
+  readonly versions: ReadonlyMap<string, string> | undefined;
+  /** When it went out (epoch ms). */
+  readonly sentAtEpoch: number;
+}
+
 /** One API key's reads right now. */
 class KeyReads {
   /** id → the batch (collecting, or in flight) that will answer it. */
@@ -270,7 +300,7 @@ class KeyReads {
 }
 
 /** One `get-contacts-batch` call to be (or being) made for one key; also its call options. */
-class Batch implements CallOptions {
+class Batch implements CallOptions, SentCall {
   /** The ids, each with how many callers want it (counted only while collecting). */
   readonly ids = new Map<string, number>();
   readonly asks = new Set<Ask>();
@@ -282,6 +312,9 @@ class Batch implements CallOptions {
   /** The OpenTelemetry context of the operation that opened the batch (a no-op when tracing is off). */
   readonly trace: TraceContext = context.active();
   sentAt = 0;
+  sentAtEpoch = 0;
+  /** See `GroupCommit.read`'s `versions`. */
+  versions: Map<string, string> | undefined = undefined;
   /** Callers waiting when the call went out. */
   callers = 0;
   sent = false;

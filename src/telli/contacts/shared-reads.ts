@@ -2,6 +2,7 @@ import { SingleFlight, scoped } from '../shared/single-flight.js';
 import { TtlCache } from '../shared/ttl-cache.js';
 import type { TelliClientHooks } from '../transport/transport.js';
 import { GroupCommit } from './group-commit.js';
+import type { RedisContactCache } from './redis-cache.js';
 import type { TelliContact } from './schemas.js';
 import { V1_ENDPOINTS, type ContactResult, type V1Reads } from './v1-reads.js';
 
@@ -15,6 +16,8 @@ export interface SharedContactOptions {
   hooks: Pick<TelliClientHooks, 'onSharedBatch'> | undefined;
   /** Partial batch calls per key in flight before ids collect (`PARTIAL_CALLS_IN_FLIGHT`; tests use 1). */
   partialCallsInFlight: number | undefined;
+  /** The cache in Redis, shared by every instance; it replaces the cache in this process. */
+  redisCache?: RedisContactCache | undefined;
 }
 
 /** Contact reads shared across requests, and how to drop what they hold about one contact. */
@@ -24,6 +27,11 @@ export interface SharedContactReads {
   forget(apiKey: string, contactId: string, externalIds: readonly string[]): void;
   /** See `ContactInvalidation.forgetForEveryKey` (call lists are the calls' own: `calls.ts`). */
   forgetForEveryKey(contactId: string, externalIds: readonly string[]): void;
+  /**
+   * After a write to these contacts: their entries in the Redis cache stop counting for every
+   * instance and key; resolves once Redis has it (at once without the Redis cache).
+   */
+  invalidateShared(contactIds: readonly string[]): Promise<void>;
 }
 
 /**
@@ -38,22 +46,31 @@ export interface SharedContactReads {
  * - The external-id lookup is single-flight per (API key, external id).
  */
 export function shareContactReads(inner: V1Reads, options: SharedContactOptions): SharedContactReads {
-  const { ttlMs, now } = options;
-  const cache = ttlMs > 0 ? new TtlCache<TelliContact>(ttlMs, options.maxEntries) : undefined;
-  const batches = new GroupCommit(
-    inner,
-    options.hooks,
-    cache &&
+  const { ttlMs, now, redisCache } = options;
+  const cache = ttlMs > 0 && !redisCache ? new TtlCache<TelliContact>(ttlMs, options.maxEntries) : undefined;
+  // Errors and absences are not kept: both are likely to change soon (docs/contacts.md).
+  const found = (result: ContactResult | undefined): result is TelliContact => !!result && !(result instanceof Error);
+  const remember: ConstructorParameters<typeof GroupCommit>[2] = redisCache
+    ? (apiKey, ids, results, sent) => {
+        const { versions } = sent;
+        if (!versions) return;
+        const entries = [];
+        for (const id of ids) {
+          const contact = results.get(id);
+          const version = versions.get(id);
+          if (found(contact) && version !== undefined) entries.push({ id, contact, version });
+        }
+        redisCache.store(apiKey, entries, sent.sentAtEpoch);
+      }
+    : cache &&
       ((apiKey, ids, results) => {
         const at = now();
         for (const id of ids) {
           const result = results.get(id);
-          // Errors and absences are not kept: both are likely to change soon (docs/contacts.md).
-          if (result && !(result instanceof Error)) cache.set(scoped(apiKey, id), result, at);
+          if (found(result)) cache.set(scoped(apiKey, id), result, at);
         }
-      }),
-    options.partialCallsInFlight,
-  );
+      });
+  const batches = new GroupCommit(inner, options.hooks, remember, options.partialCallsInFlight);
   const lookups = new SingleFlight();
 
   return {
@@ -63,6 +80,15 @@ export function shareContactReads(inner: V1Reads, options: SharedContactOptions)
         // No key: the inner client fails it before any I/O, with the usual error.
         if (!apiKey) return inner.getContactsBatch(ids, call);
         const out = new Map<string, ContactResult>();
+        if (redisCache) {
+          const wanted = ids.map(lowerCase);
+          return redisCache.lookup(apiKey, [...new Set(wanted)]).then(({ hits, versions }) => {
+            if (hits.size === 0) return batches.read(apiKey, wanted, out, call, versions);
+            for (const [id, contact] of hits) out.set(id, contact);
+            const missing = wanted.filter((id) => !hits.has(id));
+            return missing.length === 0 ? out : batches.read(apiKey, missing, out, call, versions);
+          });
+        }
         if (!cache) return batches.read(apiKey, ids.map(lowerCase), out, call);
         const wanted: string[] = [];
         const at = now();
@@ -84,6 +110,7 @@ export function shareContactReads(inner: V1Reads, options: SharedContactOptions)
     forget(apiKey, contactId, externalIds) {
       const id = contactId.toLowerCase();
       cache?.delete(scoped(apiKey, id));
+      void redisCache?.invalidate([id]);
       batches.forget(apiKey, id);
       for (const externalId of externalIds) lookups.forget(apiKey, externalLookup(externalId));
     },
@@ -94,11 +121,15 @@ export function shareContactReads(inner: V1Reads, options: SharedContactOptions)
       const id = contactId.toLowerCase();
       const suffix = `\n${id}`;
       cache?.deleteWhere((key) => key.endsWith(suffix));
+      // Every instance gets the event and calls this: the first bump is the one that counts.
+      void redisCache?.invalidate([id]);
       batches.forgetForEveryKey(id);
       if (externalIds.length === 0) return;
       const suffixes = externalIds.map((externalId) => `\n${externalLookup(externalId)}`);
       lookups.forgetWhere((key) => suffixes.some((lookup) => key.endsWith(lookup)));
     },
+
+    invalidateShared: (contactIds) => redisCache?.invalidate(contactIds.map(lowerCase)) ?? Promise.resolve(),
   };
 }
 

@@ -6,7 +6,8 @@ import type { z } from 'zod';
  * messages are written to be safe to log.
  */
 export abstract class TelliError extends Error {
-  abstract readonly kind: 'http' | 'timeout' | 'network' | 'contract' | 'item' | 'credentials' | 'outcome-unknown';
+  abstract readonly kind:
+    'http' | 'timeout' | 'network' | 'contract' | 'item' | 'credentials' | 'outcome-unknown' | 'budget';
 }
 
 /** Where a failed attempt stopped: whether telli may have received (and acted on) the request. */
@@ -124,5 +125,29 @@ export class TelliOutcomeUnknownError extends TelliError {
   ) {
     super(`telli ${endpoint}: the write may or may not have happened (${lastFailure.message})`);
     this.name = 'TelliOutcomeUnknownError';
+  }
+}
+
+/**
+ * The call was never sent: the telli budget (`TELLI_RATE_LIMIT_PER_SECOND`, shared by every
+ * instance through Redis) had no slot for it before the caller's deadline (`reason: 'budget'`),
+ * or telli had asked, with a 429 and `Retry-After` to any instance, to be left alone for longer
+ * than the caller can wait (`reason: 'paused'`). Either way telli saw nothing, so even a create
+ * is safe to send again after `retryAfterSeconds`.
+ */
+export class TelliBudgetError extends TelliError {
+  readonly kind = 'budget';
+  constructor(
+    readonly endpoint: string,
+    readonly reason: 'budget' | 'paused',
+    /** When a slot is likely free again (whole seconds, at least 1). */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      reason === 'budget'
+        ? `telli ${endpoint} was not called: no slot in the telli budget before the deadline`
+        : `telli ${endpoint} was not called: telli asked for a pause that outlasts the deadline`,
+    );
+    this.name = 'TelliBudgetError';
   }
 }

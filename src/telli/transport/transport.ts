@@ -3,6 +3,7 @@ import { Pool, errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
 import { delay, type CancelSignal } from './cancel.js';
 import {
+  TelliBudgetError,
   TelliContractError,
   TelliCredentialsMissingError,
   TelliError,
@@ -21,6 +22,7 @@ import {
   type HttpMethod,
   type RawResponse,
 } from './http.js';
+import type { Permit, TelliBudget } from './budget.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { attemptMayHaveActed, CONNECT_CODES, retryReason, type RetryPolicy } from './retry-policy.js';
 
@@ -88,6 +90,12 @@ export interface TelliClientOptions {
   random?: () => number;
   /** OpenTelemetry tracer: a client span per attempt (off when omitted — no cost on the hot path). */
   tracer?: Tracer;
+  /**
+   * Calls per second per key and telli's pauses (`budget.ts`): every attempt, retries included,
+   * waits for its slot before it takes a place at the concurrency limit, and a 429 with
+   * `Retry-After` pauses the key. None: no limit, and a 429 delays only the call that got it.
+   */
+  budget?: TelliBudget;
 }
 
 export interface JsonResponse {
@@ -108,6 +116,9 @@ export interface JsonResponse {
 }
 
 export type Method = HttpMethod;
+
+/** What an attempt whose budget slot passed while it queued answers: it takes a new slot. */
+const LATE = Symbol('late');
 
 /** The longest error body a write reads: a validation message, never a page of HTML. */
 const ERROR_BODY_LIMIT = 8 * 1024;
@@ -150,6 +161,7 @@ export function createTransport(options: TelliClientOptions): Transport {
   const random = options.random ?? Math.random;
   const hooks = options.hooks ?? {};
   const limiter = new ConcurrencyLimiter(options.maxConcurrency);
+  const budget = options.budget;
   /*
    * One keep-alive pool for the process. A plain `fetch` per call pays for WHATWG Request/Response
    * objects and a global dispatcher lookup each time; a pool's dispatcher reuses sockets directly
@@ -286,19 +298,41 @@ export function createTransport(options: TelliClientOptions): Transport {
       if (outcome instanceof TelliError) throw outcome;
       return outcome;
     };
+    const apiKey = call.apiKey;
+    /** One attempt: its slot in the budget, then its place at the concurrency limit, then telli. */
+    const attemptInTurn = async (): Promise<JsonResponse | typeof LATE> => {
+      const permit: Permit | undefined = budget && (await budget.acquire(apiKey, endpoint, call));
+      return limiter.run<JsonResponse | typeof LATE>(
+        // A call that queued past its slot here would crowd the next slots: it takes a new one.
+        () =>
+          permit && !permit.usable()
+            ? Promise.resolve(LATE)
+            : attemptOnce(endpoint, method, path, call, payload, isWrite),
+        call.signal,
+      );
+    };
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       let outcome: JsonResponse | TelliError;
       try {
-        outcome = await limiter.run(() => attemptOnce(endpoint, method, path, call, payload, isWrite), call.signal);
+        let answer = await attemptInTurn();
+        while (answer === LATE) answer = await attemptInTurn();
+        outcome = answer;
       } catch (error) {
-        // Everything the exchange throws is a TelliError already; anything else is the limiter
-        // giving up on a queued call (deadline, client gone) — it never left the process.
+        // Everything the exchange throws is a TelliError already; anything else is the limiter or
+        // the budget giving up on a waiting call (deadline, client gone) — it never left the process.
         outcome = toTelliError(error, endpoint, undefined, call.signal, { mayHaveReachedTelli: false });
       }
+      // Refused by the budget: never sent, so not an attempt (and not retried: no slot would come).
+      if (outcome instanceof TelliBudgetError) return conclude(outcome, earlierMayHaveActed);
       const durationMs = performance.now() - started;
       if (outcome instanceof TelliError) hooks.onAttempt?.({ endpoint, error: outcome, durationMs, attempt });
       else hooks.onAttempt?.({ endpoint, status: outcome.status, durationMs, attempt });
+      if (!(outcome instanceof TelliError) && outcome.status === 429) {
+        const seconds = parseRetryAfter(outcome.headers['retry-after']);
+        // telli asked every caller with this key to wait: the pause holds on every instance.
+        if (seconds !== undefined && seconds > 0) budget?.pause(apiKey, seconds * 1000);
+      }
 
       const mayHaveActed: boolean = earlierMayHaveActed || (isWrite && attemptMayHaveActed(outcome));
       const reason = retryReason(outcome, retry, call.signal);
