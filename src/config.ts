@@ -223,7 +223,7 @@ export const VARIABLES = Object.freeze({
   MAX_COST_IN_FLIGHT: withDefault(
     positiveInt(100_000_000),
     5_000,
-    'Summed cost of the operations handled at once (estimated from the body size at admission, exact before execution); more get 503 `OVERLOADED`.',
+    "Summed cost of the operations handled at once (estimated from the body size at admission, exact before execution); more get 503 `OVERLOADED`. Subscription events have a budget of their own of this size: an event executes when its subscription's cost fits, else waits its turn (see [Live updates](live.md#what-each-subscriber-gets)).",
   ),
   TELLI_MAX_RESPONSE_BYTES: withDefault(
     positiveInt(1024 * 1024 * 1024),
