@@ -1,5 +1,4 @@
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, type YogaServerOptions } from 'graphql-yoga';
 import type { Config, TelliTarget } from './config.js';
@@ -20,6 +19,7 @@ import { bearerCredentialOf, callerIdOf } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
+import { useCsrfPrevention } from './http/use-csrf-prevention.js';
 import { useCallerAuth } from './http/use-caller-auth.js';
 import { metricsRoute, useMetrics } from './http/use-metrics.js';
 import { PERSISTED_DOCUMENT_PARAMS, usePersistedDocuments } from './http/use-persisted-documents.js';
@@ -184,9 +184,6 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     ? createGraphiQLPage({
         title: 'telli-graphql',
         ...(sandbox && { defaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId) }),
-        // GraphiQL subscribes over SSE with a GET, which CSRF prevention refuses without this
-        // header; the page is same-origin, so it may send it (a cross-site page cannot).
-        ...(config.csrfPrevention && { additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' } }),
       })
     : undefined;
 
@@ -346,7 +343,7 @@ function createGraphQL(parts: GraphQLParts) {
   }
   if (tracing) plugins.push(useTracing(tracing.tracer));
   if (metrics) plugins.push(useMetrics(metrics));
-  if (config.csrfPrevention) plugins.push(useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }));
+  if (config.csrfPrevention) plugins.push(useCsrfPrevention());
   plugins.push(useRequestBodyLimit(config.limits.maxBodyBytes), useRefusals());
   // Answers unknown ids and refused documents in onParams, before the limits' parse-time checks.
   if (parts.persistedDocuments) {

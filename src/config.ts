@@ -254,7 +254,7 @@ export const VARIABLES = Object.freeze({
   CSRF_PREVENTION: withDefault(
     bool(),
     true,
-    'Yoga\'s CSRF prevention: GET and "simple" POSTs must carry `x-graphql-yoga-csrf`.',
+    'CSRF prevention: a "simple" POST (a `text/plain`, form or multipart body) must carry `x-graphql-yoga-csrf`. GET needs no header: it runs queries and subscriptions only (see [Operations](operations.md#csrf-prevention)).',
   ),
   PERSISTED_OPERATIONS: withDefault<PersistedOperationsConfig['mode']>(
     z.enum(PERSISTED_OPERATION_MODES, { error: `must be one of ${PERSISTED_OPERATION_MODES.join(', ')}` }),
