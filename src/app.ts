@@ -19,6 +19,7 @@ import { bearerCredentialOf, callerIdOf } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
+import { useCacheControl } from './http/use-cache-control.js';
 import { useCsrfPrevention } from './http/use-csrf-prevention.js';
 import { useCallerAuth } from './http/use-caller-auth.js';
 import { metricsRoute, useMetrics } from './http/use-metrics.js';
@@ -337,6 +338,8 @@ function createGraphQL(parts: GraphQLParts) {
   const plugins: NonNullable<YogaServerOptions<EdgeContext, Context>['plugins']> = [];
   // Requests caller auth let through: only they may send documents under PERSISTED_OPERATIONS=only.
   const authenticated = new WeakSet<Request>();
+  // What an answer depends on besides its URL and body: the caller's credentials.
+  const credentialHeaders = ['authorization', ...(parts.callerTokens.length > 0 ? [config.callerAuth.header] : [])];
   // Reject unauthenticated callers before any other work.
   if (parts.callerTokens.length > 0) {
     plugins.push(useCallerAuth({ tokens: parts.callerTokens, header: config.callerAuth.header, authenticated }));
@@ -351,7 +354,7 @@ function createGraphQL(parts: GraphQLParts) {
       ...usePersistedDocuments({
         ...parts.persistedDocuments,
         maySendDocuments: (request) => authenticated.has(request),
-        varyOn: ['authorization', ...(parts.callerTokens.length > 0 ? [config.callerAuth.header] : [])],
+        varyOn: credentialHeaders,
       }),
     );
   }
@@ -365,6 +368,8 @@ function createGraphQL(parts: GraphQLParts) {
   if (!config.introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin());
   // Subscription events have an admission of their own, of the same size as operations'.
   plugins.push(useRequestLog(), useRequestBudget(), useEventContexts(createEventAdmission(config.admission.maxCost)));
+  // Last of the response hooks: it sees the trusted-documents plugin's ETag answers.
+  plugins.push(useCacheControl(credentialHeaders));
   const callerHeader = config.callerAuth.header;
 
   return createYoga<EdgeContext, Context>({

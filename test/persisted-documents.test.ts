@@ -275,10 +275,10 @@ describe('PERSISTED_OPERATIONS=only, no caller tokens', () => {
 
     const unknown = await getWithParams(stack, { documentId: UNKNOWN }, CSRF);
     expect(unknown.status).toBe(404);
-    expect(unknown.headers.get('cache-control')).toBe('no-store');
+    expect(unknown.headers.get('cache-control')).toBe('private, no-store');
     const malformed = await getWithParams(stack, { documentId: 'abc' }, CSRF);
     expect(malformed.status).toBe(400);
-    expect(malformed.headers.get('cache-control')).toBe('no-store');
+    expect(malformed.headers.get('cache-control')).toBe('private, no-store');
     const raw = await getWithParams(stack, { query: '{ __typename }' }, CSRF);
     expect(raw.status).toBe(400);
     expect(codesOf((await raw.json()) as GraphQLResponse)).toEqual(['PERSISTED_QUERY_ONLY']);

@@ -4,6 +4,7 @@ import { ErrorCode } from '../error-codes.js';
 import { OVERLOAD_RETRY_AFTER_SECONDS, type Admission, type AdmissionTicket } from './admission.js';
 import { requestIdFrom } from './headers.js';
 import { errorResponse } from './responses.js';
+import { NO_STORE } from './use-cache-control.js';
 
 /**
  * The request edge: the one place that decides which route a request is. A route is its exact
@@ -189,6 +190,8 @@ export function createEdge(options: EdgeOptions) {
       }
     }
     response.headers.set('x-request-id', requestId);
+    // The edge's own GraphQL answers (overload, deadline) are kept by no cache either.
+    if (route === 'graphql' && !response.headers.has('cache-control')) response.headers.set('cache-control', NO_STORE);
     return response;
   });
 
@@ -212,6 +215,7 @@ export function createEdge(options: EdgeOptions) {
         .writeHead(503, {
           'content-type': 'application/json; charset=utf-8',
           'retry-after': String(OVERLOAD_RETRY_AFTER_SECONDS),
+          'cache-control': NO_STORE,
           'x-request-id': requestId,
         })
         .end(OVERLOADED_BODY);
@@ -221,8 +225,11 @@ export function createEdge(options: EdgeOptions) {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const context = { requestId, deadline: arrived + deadlineMs - margin, admission: ticket, req, res };
     const handle = options.graphqlNode;
-    // Echoed on every answer; writeHead merges it with the response's own headers.
+    // Echoed on every answer; writeHead merges it with the response's own headers. No cache keeps a
+    // GraphQL answer: the default for the edge's own (deadline, failure), which a response's own
+    // Cache-Control replaces.
     res.setHeader('x-request-id', requestId);
+    res.setHeader('cache-control', NO_STORE);
     admitted(() => handle(req, res, context), res, ticket, arrived + deadlineMs)
       .catch(() => errorResponse(500, ErrorCode.INTERNAL_SERVER_ERROR, 'Unexpected error.'))
       // A response the deadline answered first is dropped here: sendNodeResponse writes nothing to
