@@ -15,7 +15,7 @@ import {
   type RouteHandler,
 } from './http/edge.js';
 import { createGraphiQLPage, isGraphiQLRequest } from './http/graphiql.js';
-import { bearerCredentialOf, callerIdOf } from './http/headers.js';
+import { bearerCredentialOf, callerIdOf, tokenCheck } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
@@ -31,6 +31,8 @@ import { useRequestLog, yogaLogger } from './http/use-request-log.js';
 import { useTracing } from './http/use-tracing.js';
 import { createEventAdmission } from './http/event-admission.js';
 import { useEventContexts } from './http/use-event-contexts.js';
+import { createWebSocketTransport } from './http/transports/websocket.js';
+import { useWireResults } from './http/transports/wire.js';
 import { webhookRoute } from './http/webhook.js';
 import { createMemoryBus, type LiveBus } from './live/bus.js';
 import { DEFAULT_DEDUPE_MAX_ENTRIES, MemoryDedupe } from './live/dedupe.js';
@@ -82,8 +84,12 @@ export interface Layer {
    * delivers to `${url}/webhooks/telli` from now on.
    */
   listening(url: string): void;
-  /** Completes every open subscription (their clients see `complete`); the server calls it when it stops. */
-  completeSubscriptions(): void;
+  /**
+   * Completes every open subscription, whatever its wire (their clients see `complete`), and
+   * closes the WebSocket connections once their clients have been told (1001); resolves when
+   * that is done, or after `SHUTDOWN_GRACE_MS`. The server calls it when it stops.
+   */
+  completeSubscriptions(): Promise<void>;
   /**
    * Closes subscriptions and the event bus, upstream connections, the sandbox and the span
    * exporter (unless `deps.tracing` gave it).
@@ -155,6 +161,8 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     logger.warn('CALLER_TOKENS is ignored in sandbox mode (demo data only)');
   }
   const callerTokens = sandbox ? [] : config.callerAuth.tokens;
+  // What an answer depends on besides its URL and body: the caller's credentials.
+  const credentialHeaders = ['authorization', ...(callerTokens.length > 0 ? [config.callerAuth.header] : [])];
 
   const keyChecks = new ConcurrencyLimiter(KEY_CHECKS_IN_FLIGHT);
   const graphql = createGraphQL({
@@ -172,6 +180,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       }),
     }),
     callerTokens,
+    credentialHeaders,
     persistedDocuments,
     metrics,
     tracing,
@@ -187,6 +196,22 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
         ...(sandbox && { defaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId) }),
       })
     : undefined;
+
+  const admission = createAdmission(config.admission);
+  const webSocket = createWebSocketTransport({
+    // Each operation on a connection runs through the edge built below, as a request; none runs
+    // before a server listens, long after the edge exists.
+    run: (request, context) => edge.fetch(request, context),
+    schema,
+    callerAuth:
+      callerTokens.length > 0 ? { header: config.callerAuth.header, isValid: tokenCheck(callerTokens) } : undefined,
+    forwardedHeaders: [...credentialHeaders, 'x-request-id'],
+    maxPayloadBytes: config.limits.maxBodyBytes,
+    // Every connection may hold a subscription: no more connections than subscriptions.
+    maxConnections: config.live.maxSubscriptions,
+    logger,
+    ...(metrics && { onConnections: (open: number) => metrics.series.webSocketConnections.set(open) }),
+  });
 
   let serving = false;
   const routes: Partial<Record<Route, RouteHandler>> = {
@@ -216,17 +241,20 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     }),
   };
 
+  const edge: Edge = createEdge({
+    routes,
+    graphqlNode: (req, res, context) =>
+      graphiql && isGraphiQLRequest(req.method, req.headers.accept)
+        ? graphiql({ acceptEncoding: req.headers['accept-encoding'], ifNoneMatch: req.headers['if-none-match'] })
+        : graphql.handleNodeRequestAndResponse(req, res, context),
+    deadlineMs: config.requestDeadlineMs,
+    admission,
+    ...(metrics && { onOverload: (bound) => metrics.series.overloads.inc({ bound }) }),
+    upgrade: webSocket.handleUpgrade,
+  });
+
   return {
-    edge: createEdge({
-      routes,
-      graphqlNode: (req, res, context) =>
-        graphiql && isGraphiQLRequest(req.method, req.headers.accept)
-          ? graphiql({ acceptEncoding: req.headers['accept-encoding'], ifNoneMatch: req.headers['if-none-match'] })
-          : graphql.handleNodeRequestAndResponse(req, res, context),
-      deadlineMs: config.requestDeadlineMs,
-      admission: createAdmission(config.admission),
-      ...(metrics && { onOverload: (bound) => metrics.series.overloads.inc({ bound }) }),
-    }),
+    edge,
     sandbox,
     telliBaseUrl,
     live,
@@ -236,7 +264,10 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     listening(url) {
       sandbox?.webhooks?.setTarget(`${url}${ROUTES.webhooks}`);
     },
-    completeSubscriptions: () => live.completeAll(),
+    async completeSubscriptions() {
+      live.completeAll();
+      await webSocket.close(config.shutdownGraceMs);
+    },
     async close() {
       await live.close();
       await bus.close();
@@ -326,6 +357,8 @@ interface GraphQLParts {
   checkKey?: KeyCheck;
   /** Tokens a caller must present (e.g. a company gateway); caller auth is off when empty. */
   callerTokens: readonly string[];
+  /** Request headers carrying credentials: what an answer depends on besides its URL and body. */
+  credentialHeaders: readonly string[];
   /** Trusted documents; undefined = PERSISTED_OPERATIONS=off. */
   persistedDocuments: { mode: 'allow' | 'only'; documents: PersistedDocuments } | undefined;
   metrics: Metrics | undefined;
@@ -338,8 +371,7 @@ function createGraphQL(parts: GraphQLParts) {
   const plugins: NonNullable<YogaServerOptions<EdgeContext, Context>['plugins']> = [];
   // Requests caller auth let through: only they may send documents under PERSISTED_OPERATIONS=only.
   const authenticated = new WeakSet<Request>();
-  // What an answer depends on besides its URL and body: the caller's credentials.
-  const credentialHeaders = ['authorization', ...(parts.callerTokens.length > 0 ? [config.callerAuth.header] : [])];
+  const { credentialHeaders } = parts;
   // Reject unauthenticated callers before any other work.
   if (parts.callerTokens.length > 0) {
     plugins.push(useCallerAuth({ tokens: parts.callerTokens, header: config.callerAuth.header, authenticated }));
@@ -347,7 +379,13 @@ function createGraphQL(parts: GraphQLParts) {
   if (tracing) plugins.push(useTracing(tracing.tracer));
   if (metrics) plugins.push(useMetrics(metrics));
   if (config.csrfPrevention) plugins.push(useCsrfPrevention());
-  plugins.push(useRequestBodyLimit(config.limits.maxBodyBytes), useRefusals());
+  // Wires: each takes the results its request asks for, before the refusals answer 406 to the
+  // rest; the WebSocket hand-off after them, so that it gets results recoded as HTTP answers are.
+  plugins.push(
+    useRequestBodyLimit(config.limits.maxBodyBytes),
+    useRefusals(),
+    useWireResults(),
+  );
   // Answers unknown ids and refused documents in onParams, before the limits' parse-time checks.
   if (parts.persistedDocuments) {
     plugins.push(

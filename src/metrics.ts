@@ -172,6 +172,11 @@ function createSeries(registry: Registry) {
     labelNames: ['type'],
     registers: [registry],
   });
+  const webSocketConnections = new Gauge({
+    name: 'telli_websocket_connections',
+    help: 'GraphQL-over-WebSocket connections open on this instance (each may carry several operations).',
+    registers: [registry],
+  });
   const subscriptionEvents = new Counter({
     name: 'telli_subscription_events_total',
     help: "Events per subscriber, by type and outcome: delivered, unreadable (the subscriber's key cannot read the contact: not sent), dropped (the subscriber fell behind).",
@@ -186,6 +191,7 @@ function createSeries(registry: Registry) {
     busEvents,
     subscriptionsOpen,
     subscriptionEvents,
+    webSocketConnections,
     errors,
     inFlight,
     upstreamDuration,
