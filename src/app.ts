@@ -31,6 +31,7 @@ import { useRequestLog, yogaLogger } from './http/use-request-log.js';
 import { useTracing } from './http/use-tracing.js';
 import { createEventAdmission } from './http/event-admission.js';
 import { useEventContexts } from './http/use-event-contexts.js';
+import { useMultipartSubscriptions } from './http/transports/multipart.js';
 import { createWebSocketTransport } from './http/transports/websocket.js';
 import { useWireResults } from './http/transports/wire.js';
 import { webhookRoute } from './http/webhook.js';
@@ -383,6 +384,7 @@ function createGraphQL(parts: GraphQLParts) {
   // rest; the WebSocket hand-off after them, so that it gets results recoded as HTTP answers are.
   plugins.push(
     useRequestBodyLimit(config.limits.maxBodyBytes),
+    useMultipartSubscriptions(),
     useRefusals(),
     useWireResults(),
   );

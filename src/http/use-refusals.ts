@@ -40,7 +40,7 @@ export function useRefusals(): Plugin {
             errorResponse(
               406,
               ErrorCode.NOT_ACCEPTABLE,
-              'Accept application/graphql-response+json, application/json or text/event-stream.',
+              'Accept application/graphql-response+json or application/json; for a subscription also text/event-stream, or multipart/mixed;subscriptionSpec=1.0 (Apollo).',
             ),
           'application/json',
         );
