@@ -31,6 +31,12 @@ import { useRequestLog, yogaLogger } from './http/use-request-log.js';
 import { useTracing } from './http/use-tracing.js';
 import { createEventAdmission } from './http/event-admission.js';
 import { useEventContexts } from './http/use-event-contexts.js';
+import {
+  createCallbackSubscriptions,
+  type CallbackSubscriptions,
+  type CallbackUrlPolicy,
+} from './http/transports/callback.js';
+import { createCallbackSender } from './http/transports/callback-sender.js';
 import { useMultipartSubscriptions } from './http/transports/multipart.js';
 import { createWebSocketTransport } from './http/transports/websocket.js';
 import { useWireResults } from './http/transports/wire.js';
@@ -165,6 +171,17 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   // What an answer depends on besides its URL and body: the caller's credentials.
   const credentialHeaders = ['authorization', ...(callerTokens.length > 0 ? [config.callerAuth.header] : [])];
 
+  // Apollo's HTTP callback protocol: the layer POSTs each event to the router.
+  const callbackSender = createCallbackSender();
+  const callbacks = createCallbackSubscriptions({
+    policy: callbackUrlPolicy(config, callerTokens),
+    sender: callbackSender,
+    logger,
+    ...(metrics && {
+      onMessage: (action, outcome) => metrics.series.subscriptionCallbacks.inc({ action, outcome }),
+    }),
+  });
+
   const keyChecks = new ConcurrencyLimiter(KEY_CHECKS_IN_FLIGHT);
   const graphql = createGraphQL({
     config,
@@ -182,6 +199,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     }),
     callerTokens,
     credentialHeaders,
+    callbacks,
     persistedDocuments,
     metrics,
     tracing,
@@ -267,10 +285,11 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     },
     async completeSubscriptions() {
       live.completeAll();
-      await webSocket.close(config.shutdownGraceMs);
+      await Promise.all([webSocket.close(config.shutdownGraceMs), callbacks.drain(config.shutdownGraceMs)]);
     },
     async close() {
       await live.close();
+      await callbackSender.close();
       await bus.close();
       await upstream.close();
       await sandbox?.close();
@@ -287,6 +306,25 @@ const KEY_CHECKS_IN_FLIGHT = 8;
  * its oldest (counted in `telli_subscription_events_total{outcome="dropped"}`).
  */
 const SUBSCRIBER_QUEUE_SIZE = 256;
+
+/**
+ * Which URLs an HTTP-callback subscription may name: `SUBSCRIPTION_CALLBACK_URLS` when set; else
+ * any http(s) URL — the caller already holds a caller token (a gateway), or the layer is on a
+ * network whose callers are trusted with the server key (or it serves demo data) — except in
+ * forwarded-key mode without caller tokens, where anyone with a telli key may subscribe.
+ */
+function callbackUrlPolicy(config: Config, callerTokens: readonly string[]): CallbackUrlPolicy {
+  const prefixes = config.live.callbackUrlPrefixes;
+  if (prefixes) return { kind: 'prefixes', prefixes };
+  if (config.telli.mode === 'forward' && callerTokens.length === 0) {
+    return {
+      kind: 'none',
+      reason:
+        'Callback subscriptions are off: with forwarded keys and no CALLER_TOKENS anyone with a telli key may subscribe, and the layer would POST to any URL they name. Set SUBSCRIPTION_CALLBACK_URLS to your router’s callback URL.',
+    };
+  }
+  return { kind: 'any' };
+}
 
 /** In process, or shared through Redis with REDIS_URL (only then is ioredis loaded). */
 async function createBus(config: Config, logger: Logger, now: (() => number) | undefined): Promise<LiveBus> {
@@ -360,6 +398,8 @@ interface GraphQLParts {
   callerTokens: readonly string[];
   /** Request headers carrying credentials: what an answer depends on besides its URL and body. */
   credentialHeaders: readonly string[];
+  /** Apollo's HTTP callback subscriptions. */
+  callbacks: CallbackSubscriptions;
   /** Trusted documents; undefined = PERSISTED_OPERATIONS=off. */
   persistedDocuments: { mode: 'allow' | 'only'; documents: PersistedDocuments } | undefined;
   metrics: Metrics | undefined;
@@ -385,6 +425,7 @@ function createGraphQL(parts: GraphQLParts) {
   plugins.push(
     useRequestBodyLimit(config.limits.maxBodyBytes),
     useMultipartSubscriptions(),
+    parts.callbacks.plugin,
     useRefusals(),
     useWireResults(),
   );

@@ -68,6 +68,16 @@ const bool = () =>
 
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
+/** A URL prefix of callbacks: http(s), no credentials, no query or fragment; kept as its normal form. */
+const callbackUrlPrefix = () =>
+  z
+    .url({ protocol: /^https?$/, error: 'must be http(s) URLs' })
+    .refine((v) => {
+      const url = new URL(v);
+      return !url.username && !url.password && !url.search && !url.hash;
+    }, 'must be URLs without credentials, query or fragment')
+    .transform((v) => new URL(v).href);
+
 const commaSeparated = () =>
   z.string().transform((v) =>
     v
@@ -345,6 +355,13 @@ export const VARIABLES = Object.freeze({
     250,
     'Open subscriptions per peer address (the TCP peer) per instance, whatever its keys or tokens, so that one peer cannot take every slot; subscriptions whose forwarded key is being checked count too. Behind a load balancer every client has its address: raise it (up to `SUBSCRIPTIONS_MAX` turns it off).',
   ),
+  // The layer POSTs to the URL a caller names (Apollo's HTTP callback protocol): see
+  // docs/operations.md, "Callback subscriptions".
+  SUBSCRIPTION_CALLBACK_URLS: optional(
+    commaSeparated().pipe(z.array(callbackUrlPrefix())),
+    'any http(s) URL, except with `TELLI_AUTH=forward` and no `CALLER_TOKENS`: none',
+    "Comma-separated URL prefixes (e.g. `http://router:4000/callback/`) that HTTP-callback subscriptions (Apollo Router's `callback` mode) may name as their `callbackUrl`: same scheme, host and port, and a path under the prefix's. See [Operations](operations.md#callback-subscriptions).",
+  ),
   SANDBOX_AUTOPILOT_MS: withDefault(
     nonNegativeInt(3_600_000, ' (0 turns the autopilot off)'),
     5_000,
@@ -485,6 +502,8 @@ export interface LiveConfig {
   readonly maxSubscriptionsPerCaller: number;
   /** Open subscriptions (and ones whose key is being checked) per TCP peer address. */
   readonly maxSubscriptionsPerPeer: number;
+  /** URL prefixes HTTP-callback subscriptions may name; undefined = the default policy (see `SUBSCRIPTION_CALLBACK_URLS`). */
+  readonly callbackUrlPrefixes: readonly string[] | undefined;
 }
 
 export interface Config {
@@ -602,6 +621,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxSubscriptions: e.SUBSCRIPTIONS_MAX,
       maxSubscriptionsPerCaller: e.SUBSCRIPTIONS_MAX_PER_CALLER,
       maxSubscriptionsPerPeer: e.SUBSCRIPTIONS_MAX_PER_PEER,
+      callbackUrlPrefixes: e.SUBSCRIPTION_CALLBACK_URLS,
     },
   };
   return deepFreeze(config);

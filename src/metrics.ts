@@ -172,6 +172,12 @@ function createSeries(registry: Registry) {
     labelNames: ['type'],
     registers: [registry],
   });
+  const subscriptionCallbacks = new Counter({
+    name: 'telli_subscription_callbacks_total',
+    help: "Messages POSTed to routers' callback URLs (Apollo's HTTP callback protocol), by action (check, next, complete) and outcome: delivered, gone (404: the router dropped the subscription), failed (after retries).",
+    labelNames: ['action', 'outcome'],
+    registers: [registry],
+  });
   const webSocketConnections = new Gauge({
     name: 'telli_websocket_connections',
     help: 'GraphQL-over-WebSocket connections open on this instance (each may carry several operations).',
@@ -192,6 +198,7 @@ function createSeries(registry: Registry) {
     subscriptionsOpen,
     subscriptionEvents,
     webSocketConnections,
+    subscriptionCallbacks,
     errors,
     inFlight,
     upstreamDuration,
