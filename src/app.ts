@@ -15,7 +15,7 @@ import {
   type RouteHandler,
 } from './http/edge.js';
 import { createGraphiQLPage, isGraphiQLRequest } from './http/graphiql.js';
-import { bearerCredentialOf, callerIdOf, tokenCheck } from './http/headers.js';
+import { bearerCredentialOf, tokenCheck } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
@@ -451,7 +451,6 @@ function createGraphQL(parts: GraphQLParts) {
   plugins.push(useRequestLog(), useRequestBudget(), useEventContexts(createEventAdmission(config.admission.maxCost)));
   // Last of the response hooks: it sees the trusted-documents plugin's ETag answers.
   plugins.push(useCacheControl(credentialHeaders));
-  const callerHeader = config.callerAuth.header;
 
   return createYoga<EdgeContext, Context>({
     schema,
@@ -465,8 +464,8 @@ function createGraphQL(parts: GraphQLParts) {
       ...(metrics && {
         onSubscriptionEvent: (type, outcome) => metrics.series.subscriptionEvents.inc({ type, outcome }),
       }),
-      // With caller tokens, a caller is its token (useCallerAuth has checked it by then).
-      ...(parts.callerTokens.length > 0 && { callerIdOf: (request: Request) => callerIdOf(request, callerHeader) }),
+      // Every request reaching the context passed useCallerAuth then: it comes from a gateway.
+      callersAreGateways: parts.callerTokens.length > 0,
       ...(parts.checkKey && { checkKey: parts.checkKey }),
       eventBudgetMs: config.requestDeadlineMs - deadlineMarginMs(config.requestDeadlineMs),
     }),

@@ -346,14 +346,14 @@ export const VARIABLES = Object.freeze({
   SUBSCRIPTIONS_MAX_PER_CALLER: withDefault(
     positiveInt(1_000_000),
     100,
-    'Open subscriptions per caller (forwarded telli key, else caller token, else peer address) per instance.',
+    'Open subscriptions per caller (forwarded telli key, else peer address) per instance. A caller with a caller token (a gateway) is not limited per caller, only its forwarded keys are. See [Live updates](live.md#many-instances-redis).',
   ),
   // A quarter of the instance's subscriptions per peer address, so that one peer — with made-up
   // keys or many real ones — cannot take the slots everyone else needs.
   SUBSCRIPTIONS_MAX_PER_PEER: withDefault(
     positiveInt(1_000_000),
     250,
-    'Open subscriptions per peer address (the TCP peer) per instance, whatever its keys or tokens, so that one peer cannot take every slot; subscriptions whose forwarded key is being checked count too. Behind a load balancer every client has its address: raise it (up to `SUBSCRIPTIONS_MAX` turns it off).',
+    'Open subscriptions per peer address (the TCP peer) per instance, whatever its keys, so that one peer cannot take every slot; subscriptions whose forwarded key is being checked count too. Callers with a caller token (gateways) are not limited per peer. Behind a load balancer every client has its address: raise it (up to `SUBSCRIPTIONS_MAX` turns it off).',
   ),
   // The layer POSTs to the URL a caller names (Apollo's HTTP callback protocol): see
   // docs/operations.md, "Callback subscriptions".
