@@ -147,7 +147,8 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
     const controller = new AbortController();
     connection.operations.set(id, controller);
     const body = JSON.stringify({
-      query: payload.query,
+      // graphql-ws requires a string: an empty one names a trusted document by its id instead.
+      ...(payload.query && { query: payload.query }),
       ...(payload.variables && { variables: payload.variables }),
       ...(payload.operationName && { operationName: payload.operationName }),
       ...(payload.extensions && { extensions: payload.extensions }),
