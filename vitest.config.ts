@@ -9,9 +9,14 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    // The compatibility suite runs with `npm run test:compat` (vitest.compat.config.ts) until the
-    // layer passes it (issue 22).
-    exclude: [...configDefaults.exclude, 'test/compat/**'],
+    // The compatibility suite's files join `npm test` as the layer passes them (issue 22); the
+    // rest run with `npm run test:compat` (vitest.compat.config.ts) until then.
+    exclude: [
+      ...configDefaults.exclude,
+      'test/compat/apollo-client.test.ts',
+      'test/compat/composition.test.ts',
+      'test/compat/relay.test.ts',
+    ],
     // Builds dist/server.js once per run; the process tests run that artifact.
     globalSetup: ['test/support/build.ts'],
     testTimeout: 20_000,

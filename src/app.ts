@@ -1,5 +1,4 @@
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, type YogaServerOptions } from 'graphql-yoga';
 import type { Config, TelliTarget } from './config.js';
@@ -16,10 +15,12 @@ import {
   type RouteHandler,
 } from './http/edge.js';
 import { createGraphiQLPage, isGraphiQLRequest } from './http/graphiql.js';
-import { bearerCredentialOf, callerIdOf } from './http/headers.js';
+import { bearerCredentialOf, tokenCheck } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
+import { useCacheControl } from './http/use-cache-control.js';
+import { useCsrfPrevention } from './http/use-csrf-prevention.js';
 import { useCallerAuth } from './http/use-caller-auth.js';
 import { metricsRoute, useMetrics } from './http/use-metrics.js';
 import { PERSISTED_DOCUMENT_PARAMS, usePersistedDocuments } from './http/use-persisted-documents.js';
@@ -30,6 +31,15 @@ import { useRequestLog, yogaLogger } from './http/use-request-log.js';
 import { useTracing } from './http/use-tracing.js';
 import { createEventAdmission } from './http/event-admission.js';
 import { useEventContexts } from './http/use-event-contexts.js';
+import {
+  createCallbackSubscriptions,
+  type CallbackSubscriptions,
+  type CallbackUrlPolicy,
+} from './http/transports/callback.js';
+import { createCallbackSender } from './http/transports/callback-sender.js';
+import { useMultipartSubscriptions } from './http/transports/multipart.js';
+import { createWebSocketTransport } from './http/transports/websocket.js';
+import { useWireResults } from './http/transports/wire.js';
 import { webhookRoute } from './http/webhook.js';
 import { createMemoryBus, type LiveBus } from './live/bus.js';
 import { DEFAULT_DEDUPE_MAX_ENTRIES, MemoryDedupe } from './live/dedupe.js';
@@ -84,8 +94,12 @@ export interface Layer {
    * delivers to `${url}/webhooks/telli` from now on.
    */
   listening(url: string): void;
-  /** Completes every open subscription (their clients see `complete`); the server calls it when it stops. */
-  completeSubscriptions(): void;
+  /**
+   * Completes every open subscription, whatever its wire (their clients see `complete`), and
+   * closes the WebSocket connections once their clients have been told (1001); resolves when
+   * that is done, or after `SHUTDOWN_GRACE_MS`. The server calls it when it stops.
+   */
+  completeSubscriptions(): Promise<void>;
   /**
    * Closes subscriptions and the event bus, upstream connections, the sandbox and the span
    * exporter (unless `deps.tracing` gave it).
@@ -160,6 +174,19 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     logger.warn('CALLER_TOKENS is ignored in sandbox mode (demo data only)');
   }
   const callerTokens = sandbox ? [] : config.callerAuth.tokens;
+  // What an answer depends on besides its URL and body: the caller's credentials.
+  const credentialHeaders = ['authorization', ...(callerTokens.length > 0 ? [config.callerAuth.header] : [])];
+
+  // Apollo's HTTP callback protocol: the layer POSTs each event to the router.
+  const callbackSender = createCallbackSender();
+  const callbacks = createCallbackSubscriptions({
+    policy: callbackUrlPolicy(config, callerTokens),
+    sender: callbackSender,
+    logger,
+    ...(metrics && {
+      onMessage: (action, outcome) => metrics.series.subscriptionCallbacks.inc({ action, outcome }),
+    }),
+  });
 
   const keyChecks = new ConcurrencyLimiter(KEY_CHECKS_IN_FLIGHT);
   const graphql = createGraphQL({
@@ -177,6 +204,8 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       }),
     }),
     callerTokens,
+    credentialHeaders,
+    callbacks,
     persistedDocuments,
     metrics,
     tracing,
@@ -190,11 +219,24 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     ? createGraphiQLPage({
         title: 'telli-graphql',
         ...(sandbox && { defaultQuery: sandboxDefaultQuery(SAMPLE_CONTACT_ID, sandbox.autopilotContactId) }),
-        // GraphiQL subscribes over SSE with a GET, which CSRF prevention refuses without this
-        // header; the page is same-origin, so it may send it (a cross-site page cannot).
-        ...(config.csrfPrevention && { additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' } }),
       })
     : undefined;
+
+  const admission = createAdmission(config.admission);
+  const webSocket = createWebSocketTransport({
+    // Each operation on a connection runs through the edge built below, as a request; none runs
+    // before a server listens, long after the edge exists.
+    run: (request, context) => edge.fetch(request, context),
+    schema,
+    callerAuth:
+      callerTokens.length > 0 ? { header: config.callerAuth.header, isValid: tokenCheck(callerTokens) } : undefined,
+    forwardedHeaders: [...credentialHeaders, 'x-request-id'],
+    maxPayloadBytes: config.limits.maxBodyBytes,
+    // Every connection may hold a subscription: no more connections than subscriptions.
+    maxConnections: config.live.maxSubscriptions,
+    logger,
+    ...(metrics && { onConnections: (open: number) => metrics.series.webSocketConnections.set(open) }),
+  });
 
   let serving = false;
   const routes: Partial<Record<Route, RouteHandler>> = {
@@ -224,17 +266,20 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     }),
   };
 
+  const edge: Edge = createEdge({
+    routes,
+    graphqlNode: (req, res, context) =>
+      graphiql && isGraphiQLRequest(req.method, req.headers.accept)
+        ? graphiql({ acceptEncoding: req.headers['accept-encoding'], ifNoneMatch: req.headers['if-none-match'] })
+        : graphql.handleNodeRequestAndResponse(req, res, context),
+    deadlineMs: config.requestDeadlineMs,
+    admission,
+    ...(metrics && { onOverload: (bound) => metrics.series.overloads.inc({ bound }) }),
+    upgrade: webSocket.handleUpgrade,
+  });
+
   return {
-    edge: createEdge({
-      routes,
-      graphqlNode: (req, res, context) =>
-        graphiql && isGraphiQLRequest(req.method, req.headers.accept)
-          ? graphiql({ acceptEncoding: req.headers['accept-encoding'], ifNoneMatch: req.headers['if-none-match'] })
-          : graphql.handleNodeRequestAndResponse(req, res, context),
-      deadlineMs: config.requestDeadlineMs,
-      admission: createAdmission(config.admission),
-      ...(metrics && { onOverload: (bound) => metrics.series.overloads.inc({ bound }) }),
-    }),
+    edge,
     sandbox,
     telliBaseUrl,
     live,
@@ -244,9 +289,13 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     listening(url) {
       sandbox?.webhooks?.setTarget(`${url}${ROUTES.webhooks}`);
     },
-    completeSubscriptions: () => live.completeAll(),
+    async completeSubscriptions() {
+      live.completeAll();
+      await Promise.all([webSocket.close(config.shutdownGraceMs), callbacks.drain(config.shutdownGraceMs)]);
+    },
     async close() {
       await live.close();
+      await callbackSender.close();
       await bus.close();
       await upstream.close();
       await shared.close();
@@ -264,6 +313,25 @@ const KEY_CHECKS_IN_FLIGHT = 8;
  * its oldest (counted in `telli_subscription_events_total{outcome="dropped"}`).
  */
 const SUBSCRIBER_QUEUE_SIZE = 256;
+
+/**
+ * Which URLs an HTTP-callback subscription may name: `SUBSCRIPTION_CALLBACK_URLS` when set; else
+ * any http(s) URL — the caller already holds a caller token (a gateway), or the layer is on a
+ * network whose callers are trusted with the server key (or it serves demo data) — except in
+ * forwarded-key mode without caller tokens, where anyone with a telli key may subscribe.
+ */
+function callbackUrlPolicy(config: Config, callerTokens: readonly string[]): CallbackUrlPolicy {
+  const prefixes = config.live.callbackUrlPrefixes;
+  if (prefixes) return { kind: 'prefixes', prefixes };
+  if (config.telli.mode === 'forward' && callerTokens.length === 0) {
+    return {
+      kind: 'none',
+      reason:
+        'Callback subscriptions are off: with forwarded keys and no CALLER_TOKENS anyone with a telli key may subscribe, and the layer would POST to any URL they name. Set SUBSCRIPTION_CALLBACK_URLS to your router’s callback URL.',
+    };
+  }
+  return { kind: 'any' };
+}
 
 /** In process, or shared through Redis with REDIS_URL (only then is ioredis loaded). */
 async function createBus(config: Config, logger: Logger, now: (() => number) | undefined): Promise<LiveBus> {
@@ -399,6 +467,10 @@ interface GraphQLParts {
   checkKey?: KeyCheck;
   /** Tokens a caller must present (e.g. a company gateway); caller auth is off when empty. */
   callerTokens: readonly string[];
+  /** Request headers carrying credentials: what an answer depends on besides its URL and body. */
+  credentialHeaders: readonly string[];
+  /** Apollo's HTTP callback subscriptions. */
+  callbacks: CallbackSubscriptions;
   /** Trusted documents; undefined = PERSISTED_OPERATIONS=off. */
   persistedDocuments: { mode: 'allow' | 'only'; documents: PersistedDocuments } | undefined;
   metrics: Metrics | undefined;
@@ -411,21 +483,30 @@ function createGraphQL(parts: GraphQLParts) {
   const plugins: NonNullable<YogaServerOptions<EdgeContext, Context>['plugins']> = [];
   // Requests caller auth let through: only they may send documents under PERSISTED_OPERATIONS=only.
   const authenticated = new WeakSet<Request>();
+  const { credentialHeaders } = parts;
   // Reject unauthenticated callers before any other work.
   if (parts.callerTokens.length > 0) {
     plugins.push(useCallerAuth({ tokens: parts.callerTokens, header: config.callerAuth.header, authenticated }));
   }
   if (tracing) plugins.push(useTracing(tracing.tracer));
   if (metrics) plugins.push(useMetrics(metrics));
-  if (config.csrfPrevention) plugins.push(useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }));
-  plugins.push(useRequestBodyLimit(config.limits.maxBodyBytes), useRefusals());
+  if (config.csrfPrevention) plugins.push(useCsrfPrevention());
+  // Wires: each takes the results its request asks for, before the refusals answer 406 to the
+  // rest; the WebSocket hand-off after them, so that it gets results recoded as HTTP answers are.
+  plugins.push(
+    useRequestBodyLimit(config.limits.maxBodyBytes),
+    useMultipartSubscriptions(),
+    parts.callbacks.plugin,
+    useRefusals(),
+    useWireResults(),
+  );
   // Answers unknown ids and refused documents in onParams, before the limits' parse-time checks.
   if (parts.persistedDocuments) {
     plugins.push(
       ...usePersistedDocuments({
         ...parts.persistedDocuments,
         maySendDocuments: (request) => authenticated.has(request),
-        varyOn: ['authorization', ...(parts.callerTokens.length > 0 ? [config.callerAuth.header] : [])],
+        varyOn: credentialHeaders,
       }),
     );
   }
@@ -439,7 +520,8 @@ function createGraphQL(parts: GraphQLParts) {
   if (!config.introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin());
   // Subscription events have an admission of their own, of the same size as operations'.
   plugins.push(useRequestLog(), useRequestBudget(), useEventContexts(createEventAdmission(config.admission.maxCost)));
-  const callerHeader = config.callerAuth.header;
+  // Last of the response hooks: it sees the trusted-documents plugin's ETag answers.
+  plugins.push(useCacheControl(credentialHeaders));
 
   return createYoga<EdgeContext, Context>({
     schema,
@@ -453,8 +535,8 @@ function createGraphQL(parts: GraphQLParts) {
       ...(metrics && {
         onSubscriptionEvent: (type, outcome) => metrics.series.subscriptionEvents.inc({ type, outcome }),
       }),
-      // With caller tokens, a caller is its token (useCallerAuth has checked it by then).
-      ...(parts.callerTokens.length > 0 && { callerIdOf: (request: Request) => callerIdOf(request, callerHeader) }),
+      // Every request reaching the context passed useCallerAuth then: it comes from a gateway.
+      callersAreGateways: parts.callerTokens.length > 0,
       ...(parts.checkKey && { checkKey: parts.checkKey }),
       eventBudgetMs: config.requestDeadlineMs - deadlineMarginMs(config.requestDeadlineMs),
     }),

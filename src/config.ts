@@ -68,6 +68,16 @@ const bool = () =>
 
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
+/** A URL prefix of callbacks: http(s), no credentials, no query or fragment; kept as its normal form. */
+const callbackUrlPrefix = () =>
+  z
+    .url({ protocol: /^https?$/, error: 'must be http(s) URLs' })
+    .refine((v) => {
+      const url = new URL(v);
+      return !url.username && !url.password && !url.search && !url.hash;
+    }, 'must be URLs without credentials, query or fragment')
+    .transform((v) => new URL(v).href);
+
 const commaSeparated = () =>
   z.string().transform((v) =>
     v
@@ -260,7 +270,7 @@ export const VARIABLES = Object.freeze({
   CSRF_PREVENTION: withDefault(
     bool(),
     true,
-    'Yoga\'s CSRF prevention: GET and "simple" POSTs must carry `x-graphql-yoga-csrf`.',
+    'CSRF prevention: a "simple" POST (a `text/plain`, form or multipart body) must carry `x-graphql-yoga-csrf`. GET needs no header: it runs queries and subscriptions only (see [Operations](operations.md#csrf-prevention)).',
   ),
   PERSISTED_OPERATIONS: withDefault<PersistedOperationsConfig['mode']>(
     z.enum(PERSISTED_OPERATION_MODES, { error: `must be one of ${PERSISTED_OPERATION_MODES.join(', ')}` }),
@@ -342,14 +352,21 @@ export const VARIABLES = Object.freeze({
   SUBSCRIPTIONS_MAX_PER_CALLER: withDefault(
     positiveInt(1_000_000),
     100,
-    'Open subscriptions per caller (forwarded telli key, else caller token, else peer address) per instance.',
+    'Open subscriptions per caller (forwarded telli key, else peer address) per instance. A caller with a caller token (a gateway) is not limited per caller, only its forwarded keys are. See [Live updates](live.md#many-instances-redis).',
   ),
   // A quarter of the instance's subscriptions per peer address, so that one peer — with made-up
   // keys or many real ones — cannot take the slots everyone else needs.
   SUBSCRIPTIONS_MAX_PER_PEER: withDefault(
     positiveInt(1_000_000),
     250,
-    'Open subscriptions per peer address (the TCP peer) per instance, whatever its keys or tokens, so that one peer cannot take every slot; subscriptions whose forwarded key is being checked count too. Behind a load balancer every client has its address: raise it (up to `SUBSCRIPTIONS_MAX` turns it off).',
+    'Open subscriptions per peer address (the TCP peer) per instance, whatever its keys, so that one peer cannot take every slot; subscriptions whose forwarded key is being checked count too. Callers with a caller token (gateways) are not limited per peer. Behind a load balancer every client has its address: raise it (up to `SUBSCRIPTIONS_MAX` turns it off).',
+  ),
+  // The layer POSTs to the URL a caller names (Apollo's HTTP callback protocol): see
+  // docs/operations.md, "Callback subscriptions".
+  SUBSCRIPTION_CALLBACK_URLS: optional(
+    commaSeparated().pipe(z.array(callbackUrlPrefix())),
+    'any http(s) URL, except with `TELLI_AUTH=forward` and no `CALLER_TOKENS`: none',
+    "Comma-separated URL prefixes (e.g. `http://router:4000/callback/`) that HTTP-callback subscriptions (Apollo Router's `callback` mode) may name as their `callbackUrl`: same scheme, host and port, and a path under the prefix's. See [Operations](operations.md#callback-subscriptions).",
   ),
   SANDBOX_AUTOPILOT_MS: withDefault(
     nonNegativeInt(3_600_000, ' (0 turns the autopilot off)'),
@@ -493,6 +510,8 @@ export interface LiveConfig {
   readonly maxSubscriptionsPerCaller: number;
   /** Open subscriptions (and ones whose key is being checked) per TCP peer address. */
   readonly maxSubscriptionsPerPeer: number;
+  /** URL prefixes HTTP-callback subscriptions may name; undefined = the default policy (see `SUBSCRIPTION_CALLBACK_URLS`). */
+  readonly callbackUrlPrefixes: readonly string[] | undefined;
 }
 
 export interface Config {
@@ -611,6 +630,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxSubscriptions: e.SUBSCRIPTIONS_MAX,
       maxSubscriptionsPerCaller: e.SUBSCRIPTIONS_MAX_PER_CALLER,
       maxSubscriptionsPerPeer: e.SUBSCRIPTIONS_MAX_PER_PEER,
+      callbackUrlPrefixes: e.SUBSCRIPTION_CALLBACK_URLS,
     },
   };
   return deepFreeze(config);

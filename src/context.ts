@@ -93,8 +93,11 @@ export interface ContextDeps {
   live?: LiveHub;
   /** Told what became of each event for a subscriber (metrics). */
   onSubscriptionEvent?: LiveAccess['report'];
-  /** How a caller is told apart from others for per-caller limits (without the telli key). */
-  callerIdOf?: (request: Request) => string | undefined;
+  /**
+   * Every caller authenticated with a caller token (`CALLER_TOKENS`): each is a gateway you issued
+   * a token to, multiplexing the company's clients, so it is not limited per caller or per peer.
+   */
+  callersAreGateways?: boolean;
   /** Forwarded-key mode: whether telli accepts a caller's key, asked before its subscription opens. */
   checkKey?: KeyCheck;
   /** The budget of one subscription event's telli work (`REQUEST_DEADLINE_MS` less the edge's margin). */
@@ -167,18 +170,21 @@ export function createContextFactory(deps: ContextDeps) {
     };
   };
   return ({ request, requestId, deadline, req }: RequestFacts): Context => {
-    // Who counts as one caller for the subscription limits: the forwarded telli key (hashed: the
-    // key itself is not kept), else what the edge knows of the caller, else its peer address.
-    // The peer address counts on its own too (per-peer limit).
+    // Who counts as one caller for the subscription limits, whatever the wire:
+    // - a forwarded telli key is its tenant (hashed: the key itself is not kept), limited per caller;
+    // - a caller with a caller token is a gateway (Apollo Router, Hive Gateway) multiplexing the
+    //   company's clients from one address: neither limited per caller nor per peer (it would cap
+    //   every live screen behind it), only by SUBSCRIPTIONS_MAX — its tenants still per caller;
+    // - anyone else is its peer address, limited per caller and per peer.
     const who = (): Subscriber => {
       const peerId = `peer:${req?.socket?.remoteAddress ?? 'unknown'}`;
-      if (deps.auth.mode === 'forward') {
-        const forwarded = deps.forwardedKeyOf(request);
-        if ('token' in forwarded) {
-          return { callerId: `key:${createHash('sha256').update(forwarded.token).digest('base64url')}`, peerId };
-        }
-      }
-      return { callerId: deps.callerIdOf?.(request) || peerId, peerId };
+      const forwarded = deps.auth.mode === 'forward' ? deps.forwardedKeyOf(request) : undefined;
+      const key =
+        forwarded && 'token' in forwarded
+          ? `key:${createHash('sha256').update(forwarded.token).digest('base64url')}`
+          : undefined;
+      if (deps.callersAreGateways) return { callerId: key, peerId: undefined };
+      return { callerId: key ?? peerId, peerId };
     };
     return build(request, requestId, deadline, who);
   };

@@ -172,6 +172,17 @@ function createSeries(registry: Registry) {
     labelNames: ['type'],
     registers: [registry],
   });
+  const subscriptionCallbacks = new Counter({
+    name: 'telli_subscription_callbacks_total',
+    help: "Messages POSTed to routers' callback URLs (Apollo's HTTP callback protocol), by action (check, next, complete) and outcome: delivered, gone (404: the router dropped the subscription), failed (after retries).",
+    labelNames: ['action', 'outcome'],
+    registers: [registry],
+  });
+  const webSocketConnections = new Gauge({
+    name: 'telli_websocket_connections',
+    help: 'GraphQL-over-WebSocket connections open on this instance (each may carry several operations).',
+    registers: [registry],
+  });
   const subscriptionEvents = new Counter({
     name: 'telli_subscription_events_total',
     help: "Events per subscriber, by type and outcome: delivered, unreadable (the subscriber's key cannot read the contact: not sent), dropped (the subscriber fell behind).",
@@ -186,6 +197,8 @@ function createSeries(registry: Registry) {
     busEvents,
     subscriptionsOpen,
     subscriptionEvents,
+    webSocketConnections,
+    subscriptionCallbacks,
     errors,
     inFlight,
     upstreamDuration,

@@ -55,6 +55,8 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
     if (!serving) res.setHeader('connection', 'close');
     layer.edge.listener(req, res);
   });
+  // GraphQL over WebSocket; without this listener node would serve an upgrade as a plain request.
+  server.on('upgrade', (req, socket, head: Buffer) => layer.edge.upgrade(req, socket, head));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -132,18 +134,17 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Open subscriptions would otherwise hold their connections until the grace period ends:
-      // complete them, so each client sees `complete` and can subscribe again elsewhere.
-      layer.completeSubscriptions();
-      if (inFlight > 0) {
-        const finished = new Promise<void>((resolve) => (drained = resolve));
-        const grace = new Promise<'timeout'>((resolve) =>
-          setTimeout(resolve, config.shutdownGraceMs, 'timeout').unref(),
-        );
-        if ((await Promise.race([finished, grace])) === 'timeout') {
-          logger.warn({ inFlight }, 'shutdown grace period over; closing remaining connections');
-        }
+      // complete them, whatever their wire, so each client sees `complete` and can subscribe again
+      // elsewhere. WebSocket connections are closed once told (upgraded sockets are not the HTTP
+      // server's to close, and `closed` waits for them).
+      const completed = layer.completeSubscriptions();
+      const finished = inFlight > 0 ? new Promise<void>((resolve) => (drained = resolve)) : Promise.resolve();
+      const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownGraceMs, 'timeout').unref());
+      if ((await Promise.race([Promise.all([finished, completed]), grace])) === 'timeout') {
+        logger.warn({ inFlight }, 'shutdown grace period over; closing remaining connections');
       }
       server.closeAllConnections();
+      await completed;
       await closed;
       await layer.close();
     },

@@ -179,22 +179,33 @@ describe('CSRF prevention (on by default)', () => {
   });
   afterAll(() => stack.close());
 
-  it('refuses GET and "simple" POSTs without the CSRF header; JSON POSTs and headed GETs pass', async () => {
+  it('refuses "simple" POSTs without the CSRF header; JSON POSTs, headed simple POSTs and GET queries pass', async () => {
     const get = (headers: Record<string, string> = {}) =>
       stack.app.fetch('http://layer.test/graphql?query=%7B__typename%7D', {
         headers: { accept: 'application/json', ...headers },
       });
-    expect((await get()).status).toBe(403);
+    // A GET runs a query (or a subscription) only, and carries no credential a cross-site page has not.
+    expect((await get()).status).toBe(200);
     expect((await get({ 'x-graphql-yoga-csrf': '1' })).status).toBe(200);
-    expect((await post(stack, '{"query":"{ __typename }"}', { 'content-type': 'text/plain' })).status).toBe(403);
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const refused = await post(stack, '{"query":"{ __typename }"}', { 'content-type': contentType });
+      expect({ contentType, status: refused.status }).toEqual({ contentType, status: 403 });
+      expect(codesOf((await refused.json()) as Parameters<typeof codesOf>[0])).toEqual(['CSRF_HEADER_REQUIRED']);
+    }
+    expect(
+      (await post(stack, '{"query":"{ __typename }"}', { 'content-type': 'text/plain', 'x-graphql-yoga-csrf': '1' }))
+        .status,
+    ).not.toBe(403);
     expect((await post(stack, '{"query":"{ __typename }"}')).status).toBe(200);
   });
 
-  it('refuses mutations over GET and unsupported methods', async () => {
-    const viaGet = await stack.app.fetch('http://layer.test/graphql?query=mutation%7B__typename%7D', {
-      headers: { accept: 'application/graphql-response+json', 'x-graphql-yoga-csrf': '1' },
-    });
-    expect(viaGet.status).toBe(405);
+  it('refuses mutations over GET, with or without the CSRF header, and unsupported methods', async () => {
+    for (const csrf of [{}, { 'x-graphql-yoga-csrf': '1' }] as Record<string, string>[]) {
+      const viaGet = await stack.app.fetch('http://layer.test/graphql?query=mutation%7B__typename%7D', {
+        headers: { accept: 'application/graphql-response+json', ...csrf },
+      });
+      expect(viaGet.status).toBe(405);
+    }
     const put = await stack.app.fetch('http://layer.test/graphql', {
       method: 'PUT',
       headers: json(),

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLAIM_AND_PUBLISH_SCRIPT } from '../src/live/dedupe.js';
 import { startSandbox, type RunningSandbox, type SandboxContact } from '../src/sandbox/index.js';
 import { postGraphQL, startLayerProcess, type RunningProcess } from './support/process.js';
+import { startCallbackRouter } from './support/callback-router.js';
 import { startRedis, type RedisServer } from './support/redis.js';
 import { signedWebhook, subscribe, testSecret, type Subscription } from './support/sse.js';
 
@@ -107,6 +108,26 @@ describe('many instances through Redis', () => {
     }
     // Queries on the instance that did not receive the webhook are fresh too.
     expect(await readName(b)).toBe('Multi');
+  });
+
+  it("a router's callback subscription on one instance gets the event whose webhook reached the other", async () => {
+    const router = await startCallbackRouter();
+    const other = [...telli.contacts.values()][9] as SandboxContact;
+    try {
+      // Apollo Router in callback mode, subscribed through instance A.
+      const sub = await router.subscribe(a.graphqlUrl, SUBSCRIPTION, { ids: [other.id] });
+      expect(sub.status).toBe(200);
+      expect((await deliver(b, event(other.id, 'reached'))).body).toEqual({ received: true, outcome: 'published' });
+      const next = await router.waitFor((m) => m.id === sub.id && m.action === 'next');
+      expect(next.payload).toEqual({
+        data: {
+          contactStatusChanged: { contact: { id: other.id, firstName: other.firstName }, webhookStatus: 'reached' },
+        },
+      });
+      router.drop(sub.id);
+    } finally {
+      await router.close();
+    }
   });
 
   it('a redelivery to the other instance is acknowledged and not processed again', async () => {

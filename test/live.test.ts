@@ -328,9 +328,77 @@ describe('POST /webhooks/telli and subscriptions, one instance', () => {
     }
   });
 
+  it('a gateway (caller token) is limited by SUBSCRIPTIONS_MAX only; its tenants (forwarded keys) per caller', async () => {
+    const token = 'gateway-token-limits-0123456789abcdef';
+    const limits = { SUBSCRIPTIONS_MAX_PER_CALLER: '1', SUBSCRIPTIONS_MAX_PER_PEER: '1' };
+    const refusal = async (sub: Subscription) => {
+      const frame = await sub.next();
+      expect(await sub.completed).toBe(true);
+      return frame.errors?.[0]?.extensions;
+    };
+    const serverKey = await createTestStack({
+      env: { TELLI_WEBHOOK_SECRET: secret, CALLER_TOKENS: token, SUBSCRIPTIONS_MAX: '3', ...limits },
+    });
+    const tenants = ['tk_live_gateway_tenant_a_0123456789', 'tk_live_gateway_tenant_b_0123456789'];
+    const forward = await createTestStack({
+      auth: 'forward',
+      sandbox: { apiKeys: tenants },
+      env: { TELLI_WEBHOOK_SECRET: secret, CALLER_TOKENS: token, ...limits },
+    });
+    const subs: Subscription[] = [];
+    const go = async (on: TestStack, headers: Record<string, string>) => {
+      const sub = await subscribe(
+        (url, init) => on.app.fetch(url, init),
+        'http://layer.test/graphql',
+        STATUS_CHANGED,
+        {},
+        { 'x-caller-token': token, ...headers },
+      );
+      subs.push(sub);
+      return sub;
+    };
+    try {
+      // One gateway, one peer, three subscriptions: past both per-caller and per-peer limits of 1.
+      for (let i = 0; i < 3; i++) await go(serverKey, {});
+      expect(serverKey.layer.live.openSubscriptions()).toBe(3);
+      expect(await refusal(await go(serverKey, {}))).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS', scope: 'server' });
+
+      // Forwarded keys behind the gateway: each tenant has its own share, the peer none.
+      const a = { authorization: `Bearer ${tenants[0]}` };
+      const b = { authorization: `Bearer ${tenants[1]}` };
+      await go(forward, a);
+      await expect.poll(() => forward.layer.live.openSubscriptions()).toBe(1);
+      expect(await refusal(await go(forward, a))).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS', scope: 'caller' });
+      await go(forward, b);
+      await expect.poll(() => forward.layer.live.openSubscriptions()).toBe(2);
+    } finally {
+      await Promise.all(subs.map((sub) => sub.close()));
+      await Promise.all([serverKey.close(), forward.close()]);
+    }
+  });
+
+  it('without caller tokens every caller is limited per caller and per peer', async () => {
+    const limited = await createTestStack({
+      env: { TELLI_WEBHOOK_SECRET: secret, SUBSCRIPTIONS_MAX_PER_CALLER: '5', SUBSCRIPTIONS_MAX_PER_PEER: '1' },
+    });
+    const go = () =>
+      subscribe((url, init) => limited.app.fetch(url, init), 'http://layer.test/graphql', STATUS_CHANGED);
+    try {
+      const first = await go();
+      const second = await go();
+      expect((await second.next()).errors?.[0]?.extensions).toMatchObject({
+        code: 'TOO_MANY_SUBSCRIPTIONS',
+        scope: 'peer',
+      });
+      await first.close();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('completes open subscriptions when the layer stops them (shutdown)', async () => {
     const sub = await listen();
-    stack.layer.completeSubscriptions();
+    await stack.layer.completeSubscriptions();
     expect(await sub.completed).toBe(true);
     expect(stack.layer.live.openSubscriptions()).toBe(0);
   });

@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createServerAdapter, sendNodeResponse, type ServerAdapterInitialContext } from '@whatwg-node/server';
 import { ErrorCode } from '../error-codes.js';
 import { OVERLOAD_RETRY_AFTER_SECONDS, type Admission, type AdmissionTicket } from './admission.js';
 import { requestIdFrom } from './headers.js';
-import { errorResponse } from './responses.js';
+import { errorResponse, refuseUpgrade } from './responses.js';
+import type { WireSlot } from './transports/wire.js';
+import { NO_STORE } from './use-cache-control.js';
 
 /**
  * The request edge: the one place that decides which route a request is. A route is its exact
@@ -54,12 +57,18 @@ export interface EdgeContext {
   deadline: number;
   /** GraphQL route only: the request's admission, where the operation reserves its cost. */
   admission?: AdmissionTicket;
+  /** An operation of a wire that is not an HTTP response (a WebSocket): where its result goes. */
+  wire?: WireSlot;
 }
 
-/** What the server adapter hands every request: under `node:http`, the request and response. */
+/**
+ * What the server adapter hands every request: under `node:http`, the request and response; for
+ * an operation of a WebSocket, its upgrade request (the peer) and where its result goes.
+ */
 type ServerContext = Partial<ServerAdapterInitialContext> & {
   req?: IncomingMessage;
   res?: ServerResponse;
+  wire?: WireSlot;
 };
 
 export type RouteHandler = (request: Request, context: EdgeContext & ServerContext) => Response | Promise<Response>;
@@ -87,6 +96,8 @@ export interface EdgeOptions {
   admission: Admission;
   /** Told of every request refused for overload, and which bound was full (metrics). */
   onOverload?: (bound: 'operations' | 'cost') => void;
+  /** Takes over a WebSocket upgrade on `/graphql` (see `transports/websocket.ts`); none: refused. */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 const notFound = () => errorResponse(404, ErrorCode.NOT_FOUND, 'Not found.');
@@ -189,6 +200,8 @@ export function createEdge(options: EdgeOptions) {
       }
     }
     response.headers.set('x-request-id', requestId);
+    // The edge's own GraphQL answers (overload, deadline) are kept by no cache either.
+    if (route === 'graphql' && !response.headers.has('cache-control')) response.headers.set('cache-control', NO_STORE);
     return response;
   });
 
@@ -212,6 +225,7 @@ export function createEdge(options: EdgeOptions) {
         .writeHead(503, {
           'content-type': 'application/json; charset=utf-8',
           'retry-after': String(OVERLOAD_RETRY_AFTER_SECONDS),
+          'cache-control': NO_STORE,
           'x-request-id': requestId,
         })
         .end(OVERLOADED_BODY);
@@ -221,8 +235,11 @@ export function createEdge(options: EdgeOptions) {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const context = { requestId, deadline: arrived + deadlineMs - margin, admission: ticket, req, res };
     const handle = options.graphqlNode;
-    // Echoed on every answer; writeHead merges it with the response's own headers.
+    // Echoed on every answer; writeHead merges it with the response's own headers. No cache keeps a
+    // GraphQL answer: the default for the edge's own (deadline, failure), which a response's own
+    // Cache-Control replaces.
     res.setHeader('x-request-id', requestId);
+    res.setHeader('cache-control', NO_STORE);
     admitted(() => handle(req, res, context), res, ticket, arrived + deadlineMs)
       .catch(() => errorResponse(500, ErrorCode.INTERNAL_SERVER_ERROR, 'Unexpected error.'))
       // A response the deadline answered first is dropped here: sendNodeResponse writes nothing to
@@ -231,7 +248,44 @@ export function createEdge(options: EdgeOptions) {
       .catch(() => res.destroy());
   }
 
-  return { listener, fetch: adapter.fetch };
+  /**
+   * What `node:http` hands an upgrade request (its 'upgrade' event): the same exact-path decision
+   * as for requests. Only `/graphql` upgrades, within admission; anything else is answered with a
+   * written status and the socket closed — never left hanging, and never served as if it were a
+   * plain request.
+   */
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // A client that resets mid-handshake must not become an unhandled 'error' event.
+    socket.on('error', () => socket.destroy());
+    const headers = { 'x-request-id': requestIdFrom(req.headers['x-request-id']) };
+    const route = routeOf(pathOf(req.url ?? '/'));
+    if (!route || !routes[route]) {
+      refuseUpgrade(socket, 404, ErrorCode.NOT_FOUND, 'Not found.', headers);
+      return;
+    }
+    if (route !== 'graphql' || !options.upgrade) {
+      const message = `Only ${ROUTES.graphql} takes an upgrade (GraphQL over WebSocket).`;
+      refuseUpgrade(socket, 400, ErrorCode.BAD_REQUEST, message, headers);
+      return;
+    }
+    const ticket = admission.enter(0);
+    if (typeof ticket === 'string') {
+      options.onOverload?.(ticket);
+      refuseUpgrade(socket, 503, ErrorCode.OVERLOADED, OVERLOADED_MESSAGE, {
+        ...headers,
+        'retry-after': String(OVERLOAD_RETRY_AFTER_SECONDS),
+      });
+      return;
+    }
+    // The handshake is the work admitted; each operation on the connection is admitted on its own.
+    try {
+      options.upgrade(req, socket, head);
+    } finally {
+      ticket.done();
+    }
+  }
+
+  return { listener, fetch: adapter.fetch, upgrade };
 }
 
 export type Edge = ReturnType<typeof createEdge>;

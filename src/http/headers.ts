@@ -35,12 +35,3 @@ export function tokenCheck(tokens: readonly string[]): (given: string | null | u
     return ok;
   };
 }
-
-/**
- * Who a caller is, for per-caller limits, when callers authenticate with a caller token: the
- * token's digest, never the token itself (that would sit in the limits' keys, and could be logged).
- */
-export function callerIdOf(request: Request, header: string): string | undefined {
-  const token = request.headers.get(header);
-  return token ? `token:${digest(token).toString('base64url')}` : undefined;
-}

@@ -117,11 +117,12 @@ export function useMetrics(metrics: Metrics): Plugin<GraphQLContext> {
         },
       };
     },
-    onResponse({ request, response }) {
+    onResponse({ request, response, serverContext }) {
       const state = requestStates.get(request);
       if (!state) return;
       series.inFlight.dec();
-      if (!state.labels) return;
+      // An operation of a WebSocket has no HTTP time of its own (wire.ts): its execution is counted.
+      if (!state.labels || (serverContext as { wire?: unknown }).wire) return;
       series.httpDuration.observe(
         { ...state.labels, method: request.method, statusCode: response.status, url: state.path },
         (performance.now() - state.started) / 1000,

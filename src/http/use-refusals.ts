@@ -40,7 +40,7 @@ export function useRefusals(): Plugin {
             errorResponse(
               406,
               ErrorCode.NOT_ACCEPTABLE,
-              'Accept application/graphql-response+json, application/json or text/event-stream.',
+              'Accept application/graphql-response+json or application/json; for a subscription also text/event-stream, or multipart/mixed;subscriptionSpec=1.0 (Apollo).',
             ),
           'application/json',
         );
@@ -85,7 +85,7 @@ function withOwnCode(error: GraphQLError): GraphQLError {
   if (typeof code === 'string') return error;
   if (status === 403) {
     return new GraphQLError(
-      'This request needs the x-graphql-yoga-csrf header (CSRF prevention): browsers cannot send it cross-site. JSON POSTs need no header.',
+      'A POST with a text/plain, form or multipart body needs the x-graphql-yoga-csrf header (CSRF prevention: browsers send such POSTs cross-site without asking). Send JSON (Content-Type: application/json), which needs no header.',
       { extensions: { code: ErrorCode.CSRF_HEADER_REQUIRED, http: { status: 403 } } },
     );
   }

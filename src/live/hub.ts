@@ -36,12 +36,16 @@ export interface LiveLimits {
   queueSize: number;
 }
 
-/** Who subscribes: what the limits count. */
+/**
+ * Who subscribes: what the limits count. A subscriber without a `callerId` or a `peerId` is not
+ * limited on that count (only by `maxSubscriptions`): a gateway that authenticated with a caller
+ * token multiplexes callers the layer cannot tell apart.
+ */
 export interface Subscriber {
   /** The caller, for the per-caller limit. */
-  callerId: string;
+  callerId: string | undefined;
   /** The caller's peer address (the TCP peer), for the per-peer limit. */
-  peerId: string;
+  peerId: string | undefined;
 }
 
 export interface SubscribeRequest extends Subscriber {
@@ -146,20 +150,20 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 
   function reserve({ callerId, peerId }: Subscriber): SubscriptionSlot {
     if (open >= limits.maxSubscriptions) throw new SubscriptionLimitError('server', limits.maxSubscriptions);
-    const fromPeer = perPeer.get(peerId) ?? 0;
+    const fromPeer = peerId === undefined ? 0 : (perPeer.get(peerId) ?? 0);
     if (fromPeer >= limits.maxPerPeer) throw new SubscriptionLimitError('peer', limits.maxPerPeer);
-    const mine = perCaller.get(callerId) ?? 0;
+    const mine = callerId === undefined ? 0 : (perCaller.get(callerId) ?? 0);
     if (mine >= limits.maxPerCaller) throw new SubscriptionLimitError('caller', limits.maxPerCaller);
     open++;
-    perCaller.set(callerId, mine + 1);
-    perPeer.set(peerId, fromPeer + 1);
+    if (callerId !== undefined) perCaller.set(callerId, mine + 1);
+    if (peerId !== undefined) perPeer.set(peerId, fromPeer + 1);
     let state: 'reserved' | 'open' | 'released' = 'reserved';
     const release = () => {
       if (state === 'released') return;
       state = 'released';
       open--;
-      decrement(perCaller, callerId);
-      decrement(perPeer, peerId);
+      if (callerId !== undefined) decrement(perCaller, callerId);
+      if (peerId !== undefined) decrement(perPeer, peerId);
     };
     return {
       release: () => {

@@ -153,7 +153,9 @@ describe('graphql-ws by upgrade on /graphql (server key, no caller auth)', () =>
 describe('graphql-ws with caller auth (CALLER_TOKENS)', () => {
   let telli: TelliLayer;
   beforeAll(async () => {
-    telli = await startTelliLayer({ env: { CALLER_TOKENS: TOKEN, SUBSCRIPTIONS_MAX_PER_CALLER: '1' } });
+    telli = await startTelliLayer({
+      env: { CALLER_TOKENS: TOKEN, SUBSCRIPTIONS_MAX_PER_CALLER: '1', SUBSCRIPTIONS_MAX_PER_PEER: '1' },
+    });
   });
   afterAll(async () => {
     await telli?.close();
@@ -203,28 +205,25 @@ describe('graphql-ws with caller auth (CALLER_TOKENS)', () => {
     }
   });
 
-  it('the per-caller subscription limit holds over WebSocket too (TOO_MANY_SUBSCRIPTIONS)', async () => {
+  it('a gateway with its caller token is not limited per caller or per peer (one caller, one address, many clients)', async () => {
     const [a, b] = [telli.contacts[10]!, telli.contacts[11]!];
     const first = watch(telli.layer.graphqlUrl, a.id, { headers: { 'x-caller-token': TOKEN } });
     const second = watch(telli.layer.graphqlUrl, b.id, { headers: { 'x-caller-token': TOKEN } });
     try {
       await opened(telli.layer, first);
-      await until(() => second.errors.length > 0 || second.results.length > 0, 'the second subscription to be refused');
-      const codes = [...second.errors, ...second.results]
-        .flatMap((e) => (Array.isArray(e) ? e : ((e as { errors?: unknown[] }).errors ?? [])))
-        .map((e) => (e as { extensions?: { code?: string } }).extensions?.code);
-      expect(codes).toContain('TOO_MANY_SUBSCRIPTIONS');
+      await opened(telli.layer, second, 2);
     } finally {
       await first.dispose();
       await second.dispose();
     }
+    await until(async () => (await openSubscriptions(telli.layer)) === 0, 'the subscriptions to close');
   });
 });
 
 describe('graphql-ws forwarding the caller’s telli key (TELLI_AUTH=forward)', () => {
   let telli: TelliLayer;
   beforeAll(async () => {
-    telli = await startTelliLayer({ auth: 'forward' });
+    telli = await startTelliLayer({ auth: 'forward', env: { SUBSCRIPTIONS_MAX_PER_CALLER: '1' } });
   });
   afterAll(async () => {
     await telli?.close();
@@ -246,6 +245,25 @@ describe('graphql-ws forwarding the caller’s telli key (TELLI_AUTH=forward)', 
       });
     } finally {
       await sub.dispose();
+    }
+    await until(async () => (await openSubscriptions(telli.layer)) === 0, 'the subscription to close');
+  });
+
+  it('the per-caller subscription limit holds over WebSocket too (TOO_MANY_SUBSCRIPTIONS)', async () => {
+    const [a, b] = [telli.contacts[10]!, telli.contacts[11]!];
+    const connectionParams = { authorization: `Bearer ${telli.key}` };
+    const first = watch(telli.layer.graphqlUrl, a.id, { connectionParams });
+    const second = watch(telli.layer.graphqlUrl, b.id, { connectionParams });
+    try {
+      await opened(telli.layer, first);
+      await until(() => second.errors.length > 0 || second.results.length > 0, 'the second subscription to be refused');
+      const codes = [...second.errors, ...second.results]
+        .flatMap((e) => (Array.isArray(e) ? e : ((e as { errors?: unknown[] }).errors ?? [])))
+        .map((e) => (e as { extensions?: { code?: string } }).extensions?.code);
+      expect(codes).toContain('TOO_MANY_SUBSCRIPTIONS');
+    } finally {
+      await first.dispose();
+      await second.dispose();
     }
   });
 });

@@ -227,7 +227,7 @@ CallEndedRef.implement({
 
 builder.subscriptionType({
   description:
-    "Live updates from telli's webhooks, over Server-Sent Events (GraphQL over SSE as Yoga serves it: `Accept: text/event-stream`). Each event is delivered once to each subscriber connected when it arrives; there is no replay for subscribers that were not. See docs/live.md.",
+    "Live updates from telli's webhooks, over Server-Sent Events (`Accept: text/event-stream`), GraphQL over WebSocket (`graphql-transport-ws`, by upgrade on /graphql), Apollo's multipart protocol (`Accept: multipart/mixed;subscriptionSpec=1.0`) or Apollo's HTTP callback protocol (`callbackSpec=1.0`). Each event is delivered once to each subscriber connected when it arrives; there is no replay for subscribers that were not. See docs/live.md.",
   fields: (t) => ({
     contactStatusChanged: t.field({
       type: ContactStatusChangeRef,
