@@ -110,7 +110,7 @@ const PRODUCERS: Record<ErrorCode, () => Promise<Answer>> = {
   GRAPHQL_VALIDATION_FAILED: () => sandboxQuery({ query: '{ nope }' }),
   OPERATION_RESOLUTION_FAILURE: () => sandboxQuery({ query: 'query A { __typename }', operationName: 'B' }),
   QUERY_TOO_COMPLEX: () =>
-    sandboxQuery({ query: `{ ${Array.from({ length: 101 }, (_, i) => `a${i}: service { name }`).join(' ')} }` }),
+    sandboxQuery({ query: `{ ${Array.from({ length: 101 }, (_, i) => `a${i}: telliService { name }`).join(' ')} }` }),
   COST_LIMIT_EXCEEDED: () =>
     sandboxQuery({
       query:

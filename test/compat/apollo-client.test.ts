@@ -153,7 +153,7 @@ describe('Apollo Client 4 with PersistedQueryLink (APQ)', () => {
   });
 
   it('the hash-only answer without APQ is the one Apollo Server sends (message, code)', async () => {
-    const query = 'query Probe { service { name } }';
+    const query = 'query Probe { telliService { name } }';
     const res = await fetch(off.graphqlUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -193,8 +193,8 @@ describe('Apollo Client 4 with PersistedQueryLink (APQ)', () => {
   });
 
   it('PERSISTED_OPERATIONS=allow: a hash that is not the sha256 of the sent query registers nothing', async () => {
-    const query = 'query Mismatch { service { name } }';
-    const wrongHash = sha256('query Other { service { version } }');
+    const query = 'query Mismatch { telliService { name } }';
+    const wrongHash = sha256('query Other { telliService { version } }');
     const post = (body: unknown) =>
       fetch(allow.graphqlUrl, {
         method: 'POST',

@@ -79,7 +79,8 @@ export const CallStatus = builder.enumType('CallStatus', {
   values: STATUSES,
 });
 
-const TranscriptMessageRef = builder.objectRef<TelliTranscriptMessage>('TranscriptMessage');
+// `CallTranscriptMessage`: a bare `TranscriptMessage` is a name a meeting or chat subgraph may own.
+const TranscriptMessageRef = builder.objectRef<TelliTranscriptMessage>('CallTranscriptMessage');
 TranscriptMessageRef.implement({
   description: "One turn of a call's conversation (telli's `transcriptObject`).",
   fields: (t) => ({
