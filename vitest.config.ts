@@ -1,5 +1,15 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
+/** Compatibility test files the layer does not pass yet: each leaves this list once it does. */
+const COMPAT_NOT_YET_PASSING = [
+  'test/compat/apollo-client.test.ts', // multipart subscriptions
+  'test/compat/graphql-sse.test.ts', // EventSource's GET
+  'test/compat/graphql-ws.test.ts',
+  'test/compat/hive-gateway.test.ts', // SSE GET, WebSocket, HTTP callback transports
+  'test/compat/router-cache.test.ts', // Cache-Control
+  'test/compat/urql.test.ts', // queries as GET
+];
+
 export default defineConfig({
   resolve: {
     // graphql 16 ships CJS and ESM builds; Node (and so graphql-yoga, loaded from node_modules)
@@ -9,9 +19,9 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    // The compatibility suite runs with `npm run test:compat` (vitest.compat.config.ts) until the
-    // layer passes it (issue 22).
-    exclude: [...configDefaults.exclude, 'test/compat/**'],
+    // The compatibility suite (test/compat/) runs here file by file as the layer passes it; the
+    // files it does not pass yet run with `npm run test:compat` only (issue 22).
+    exclude: [...configDefaults.exclude, ...COMPAT_NOT_YET_PASSING],
     // Builds dist/server.js once per run; the process tests run that artifact.
     globalSetup: ['test/support/build.ts'],
     testTimeout: 20_000,

@@ -5,6 +5,7 @@ import { createYoga, type YogaServerOptions } from 'graphql-yoga';
 import type { Config, TelliTarget } from './config.js';
 import { createContextFactory, type Context, type TelliAuth } from './context.js';
 import { createAdmission } from './http/admission.js';
+import { createMemoryApqStore, type ApqStore } from './http/apq-store.js';
 import {
   createEdge,
   deadlineMarginMs,
@@ -18,6 +19,7 @@ import {
 import { bearerCredentialOf, callerIdOf } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
+import { useApqNotSupported, useApqRegistration } from './http/use-apq.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
 import { useCallerAuth } from './http/use-caller-auth.js';
 import { metricsRoute, useMetrics } from './http/use-metrics.js';
@@ -86,6 +88,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   const { logger } = deps;
   // Before anything is started: a bad manifest fails start-up like a bad variable, leaking nothing.
   const persistedDocuments = await loadPersistedOperations(config, logger);
+  const apq = persistedDocuments?.mode === 'allow' ? await createApqStore(config, logger) : undefined;
   const target = config.telli;
   // Sandbox mode: the layer and the sandbox (telli's webhook sender there) share a fresh secret.
   const sandboxSecret = target.mode === 'sandbox' ? createWebhookSecret() : undefined;
@@ -153,6 +156,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     auth,
     callerTokens,
     persistedDocuments,
+    apq,
     metrics,
     tracing,
     live,
@@ -202,6 +206,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       await live.close();
       await bus.close();
       await upstream.close();
+      await apq?.close();
       await sandbox?.close();
       await ownTracing?.shutdown();
     },
@@ -233,7 +238,26 @@ async function createBus(config: Config, logger: Logger, now: (() => number) | u
   });
 }
 
-/** The trusted-documents manifest when PERSISTED_OPERATIONS is `allow` or `only`. */
+/** APQ's store of registered documents: this instance's LRU, behind Redis when REDIS_URL is set. */
+async function createApqStore(config: Config, logger: Logger): Promise<ApqStore> {
+  const local = createMemoryApqStore(config.apq);
+  const { redis } = config.live;
+  if (!redis) return local;
+  const { createRedisApqStore } = await import('./http/apq-redis-store.js');
+  return createRedisApqStore({
+    url: redis.url,
+    prefix: redis.prefix,
+    ttlSeconds: config.apq.redisTtlSeconds,
+    commandTimeoutMs: redis.timeoutMs,
+    local,
+    logger,
+  });
+}
+
+/**
+ * The trusted-documents manifest when PERSISTED_OPERATIONS is `allow` or `only` (`allow` may have
+ * none: APQ registers what clients send).
+ */
 async function loadPersistedOperations(
   config: Config,
   logger: Logger,
@@ -243,6 +267,7 @@ async function loadPersistedOperations(
     if (settings.path) logger.warn('PERSISTED_DOCUMENTS_PATH is ignored with PERSISTED_OPERATIONS=off');
     return undefined;
   }
+  if (settings.path === undefined) return { mode: settings.mode, documents: new Map() };
   const documents = await loadPersistedDocuments(settings.path);
   logger.info({ mode: settings.mode, documents: documents.size }, 'persisted documents loaded');
   return { mode: settings.mode, documents };
@@ -284,6 +309,8 @@ interface GraphQLParts {
   callerTokens: readonly string[];
   /** Trusted documents; undefined = PERSISTED_OPERATIONS=off. */
   persistedDocuments: { mode: 'allow' | 'only'; documents: PersistedDocuments } | undefined;
+  /** PERSISTED_OPERATIONS=allow: the documents APQ registered. */
+  apq: ApqStore | undefined;
   metrics: Metrics | undefined;
   tracing: Tracing | undefined;
   /** The query GraphiQL opens with (sandbox mode puts a real demo contact id in it). */
@@ -304,11 +331,16 @@ function createGraphQL(parts: GraphQLParts) {
   if (metrics) plugins.push(useMetrics(metrics));
   if (config.csrfPrevention) plugins.push(useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }));
   plugins.push(useRequestBodyLimit(config.limits.maxBodyBytes), useRefusals());
+  // APQ as Apollo defines it: `off` tells hashing clients to stop; `allow` registers documents
+  // (before the lookup below turns a hash into a document).
+  if (!parts.persistedDocuments) plugins.push(useApqNotSupported());
+  if (parts.apq) plugins.push(useApqRegistration(parts.apq));
   // Answers unknown ids and refused documents in onParams, before the limits' parse-time checks.
   if (parts.persistedDocuments) {
     plugins.push(
       ...usePersistedDocuments({
         ...parts.persistedDocuments,
+        ...(parts.apq && { registered: parts.apq }),
         maySendDocuments: (request) => authenticated.has(request),
         varyOn: ['authorization', ...(parts.callerTokens.length > 0 ? [config.callerAuth.header] : [])],
       }),

@@ -35,12 +35,13 @@ let telli: RunningSandbox;
 let sandboxMode: RunningProcess;
 let telliMode: RunningProcess;
 let persisted: RunningProcess;
+let apq: RunningProcess;
 
 beforeAll(async () => {
   telli = await startSandbox({ apiKeys: [key] });
   // A Redis nobody listens on: the event bus is down from the start.
   const noRedis = await freePort();
-  [sandboxMode, telliMode, persisted] = await Promise.all([
+  [sandboxMode, telliMode, persisted, apq] = await Promise.all([
     startLayerProcess({ SUBSCRIPTIONS_MAX_PER_CALLER: '1' }),
     startLayerProcess({
       TELLI_WEBHOOK_SECRET: webhookSecret,
@@ -54,10 +55,11 @@ beforeAll(async () => {
       MAX_OPERATIONS_IN_FLIGHT: '1',
     }),
     startLayerProcess({ PERSISTED_OPERATIONS: 'only', PERSISTED_DOCUMENTS_PATH: 'schema/persisted-documents.json' }),
+    startLayerProcess({ PERSISTED_OPERATIONS: 'allow' }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([sandboxMode, telliMode, persisted].map((p) => p?.server.stop()));
+  await Promise.all([sandboxMode, telliMode, persisted, apq].map((p) => p?.server.stop()));
   await telli?.close();
 });
 
@@ -147,6 +149,13 @@ const PRODUCERS: Record<ErrorCode, () => Promise<Answer>> = {
   PERSISTED_QUERY_NOT_FOUND: () => postGraphQL(persisted.graphqlUrl, { documentId: `sha256:${'0'.repeat(64)}` }),
   PERSISTED_QUERY_ONLY: () => postGraphQL(persisted.graphqlUrl, { query: '{ __typename }' }),
   PERSISTED_QUERY_INVALID_ID: () => postGraphQL(persisted.graphqlUrl, { documentId: 'not-a-hash' }),
+  PERSISTED_QUERY_NOT_SUPPORTED: () =>
+    sandboxQuery({ extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }),
+  PERSISTED_QUERY_MISMATCH: () =>
+    postGraphQL(apq.graphqlUrl, {
+      query: '{ __typename }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } },
+    }),
   INTERNAL_SERVER_ERROR: () => withFault({ fault: { kind: 'status', status: 400 } }, () => telliQuery(oneContact)),
   TOO_MANY_SUBSCRIPTIONS: async () => {
     // SUBSCRIPTIONS_MAX_PER_CALLER is 1 on this server: one open subscription, then another.
