@@ -8,7 +8,7 @@ const MANIFEST = 'schema/persisted-documents.json';
 /**
  * The client preset, except that its persisted-documents manifest is written beside the SDL
  * rather than into the generated folder: the manifest is a contract between the frontend and this
- * server (the server loads it with PERSISTED_DOCUMENTS_PATH), like `schema/schema.graphql`, while
+ * server (the server loads it with PERSISTED_DOCUMENTS_PATH), like `schema/client.graphql`, while
  * `test/__generated__/` is the client's. The preset hard-codes the manifest's file name into its
  * output folder, so only the file name is changed; `--check` compares the same file.
  */
@@ -23,12 +23,14 @@ const clientPresetWithManifestBesideSdl: Types.OutputPreset = {
 };
 
 /**
- * Typed documents for the operations the tests send, generated from the committed SDL (never from
- * `src/`), the way a frontend team would, plus the persisted-documents manifest of those
- * operations. `npm run codegen:check` fails when either is stale.
+ * Typed documents for the operations the tests send, generated from the committed client SDL
+ * (never from `src/`), the way a frontend team would, plus the persisted-documents manifest of
+ * those operations. `npm run codegen:check` fails when either is stale. The client SDL is the API
+ * as clients see it: the subgraph SDL (`schema/schema.graphql`) is for gateways and lacks
+ * `node`, which only clients of this API get.
  */
 const config: CodegenConfig = {
-  schema: 'schema/schema.graphql',
+  schema: 'schema/client.graphql',
   documents: ['test/operations/**/*.graphql'],
   ignoreNoDocuments: false,
   emitLegacyCommonJSImports: false,

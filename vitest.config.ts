@@ -1,4 +1,4 @@
-import { configDefaults, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
@@ -8,15 +8,9 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
+    // test/compat/ included: the real client libraries and gateways, on their default settings,
+    // against the built server (`npm run test:compat` runs them alone).
     include: ['test/**/*.test.ts'],
-    // The compatibility suite's files join `npm test` as the layer passes them (issue 22); the
-    // rest run with `npm run test:compat` (vitest.compat.config.ts) until then.
-    exclude: [
-      ...configDefaults.exclude,
-      'test/compat/apollo-client.test.ts',
-      'test/compat/composition.test.ts',
-      'test/compat/relay.test.ts',
-    ],
     // Builds dist/server.js once per run; the process tests run that artifact.
     globalSetup: ['test/support/build.ts'],
     testTimeout: 20_000,

@@ -4,6 +4,7 @@ import { createYoga, type YogaServerOptions } from 'graphql-yoga';
 import type { Config, TelliTarget } from './config.js';
 import { createContextFactory, type Context, type TelliAuth } from './context.js';
 import { createAdmission } from './http/admission.js';
+import { createMemoryApqStore, type ApqStore } from './http/apq-store.js';
 import {
   createEdge,
   deadlineMarginMs,
@@ -18,6 +19,7 @@ import { createGraphiQLPage, isGraphiQLRequest } from './http/graphiql.js';
 import { bearerCredentialOf, tokenCheck } from './http/headers.js';
 import { loadPersistedDocuments, type PersistedDocuments } from './http/persisted-documents.js';
 import { createReadiness, health } from './http/probes.js';
+import { useApqNotSupported, useApqRegistration } from './http/use-apq.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
 import { useCacheControl } from './http/use-cache-control.js';
 import { useCsrfPrevention } from './http/use-csrf-prevention.js';
@@ -111,6 +113,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   const { logger } = deps;
   // Before anything is started: a bad manifest fails start-up like a bad variable, leaking nothing.
   const persistedDocuments = await loadPersistedOperations(config, logger);
+  const apq = persistedDocuments?.mode === 'allow' ? await createApqStore(config, logger) : undefined;
   const target = config.telli;
   // Sandbox mode: the layer and the sandbox (telli's webhook sender there) share a fresh secret.
   const sandboxSecret = target.mode === 'sandbox' ? createWebhookSecret() : undefined;
@@ -207,6 +210,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     credentialHeaders,
     callbacks,
     persistedDocuments,
+    apq,
     metrics,
     tracing,
     live,
@@ -299,6 +303,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       await bus.close();
       await upstream.close();
       await shared.close();
+      await apq?.close();
       await sandbox?.close();
       await ownTracing?.shutdown();
     },
@@ -416,7 +421,26 @@ async function createSharedTelliState(
   };
 }
 
-/** The trusted-documents manifest when PERSISTED_OPERATIONS is `allow` or `only`. */
+/** APQ's store of registered documents: this instance's LRU, behind Redis when REDIS_URL is set. */
+async function createApqStore(config: Config, logger: Logger): Promise<ApqStore> {
+  const local = createMemoryApqStore(config.apq);
+  const { redis } = config.live;
+  if (!redis) return local;
+  const { createRedisApqStore } = await import('./http/apq-redis-store.js');
+  return createRedisApqStore({
+    url: redis.url,
+    prefix: redis.prefix,
+    ttlSeconds: config.apq.redisTtlSeconds,
+    commandTimeoutMs: redis.timeoutMs,
+    local,
+    logger,
+  });
+}
+
+/**
+ * The trusted-documents manifest when PERSISTED_OPERATIONS is `allow` or `only` (`allow` may have
+ * none: APQ registers what clients send).
+ */
 async function loadPersistedOperations(
   config: Config,
   logger: Logger,
@@ -426,6 +450,7 @@ async function loadPersistedOperations(
     if (settings.path) logger.warn('PERSISTED_DOCUMENTS_PATH is ignored with PERSISTED_OPERATIONS=off');
     return undefined;
   }
+  if (settings.path === undefined) return { mode: settings.mode, documents: new Map() };
   const documents = await loadPersistedDocuments(settings.path);
   logger.info({ mode: settings.mode, documents: documents.size }, 'persisted documents loaded');
   return { mode: settings.mode, documents };
@@ -473,6 +498,8 @@ interface GraphQLParts {
   callbacks: CallbackSubscriptions;
   /** Trusted documents; undefined = PERSISTED_OPERATIONS=off. */
   persistedDocuments: { mode: 'allow' | 'only'; documents: PersistedDocuments } | undefined;
+  /** PERSISTED_OPERATIONS=allow: the documents APQ registered. */
+  apq: ApqStore | undefined;
   metrics: Metrics | undefined;
   tracing: Tracing | undefined;
 }
@@ -500,11 +527,16 @@ function createGraphQL(parts: GraphQLParts) {
     useRefusals(),
     useWireResults(),
   );
+  // APQ as Apollo defines it: `off` tells hashing clients to stop; `allow` registers documents
+  // (before the lookup below turns a hash into a document).
+  if (!parts.persistedDocuments) plugins.push(useApqNotSupported());
+  if (parts.apq) plugins.push(useApqRegistration(parts.apq));
   // Answers unknown ids and refused documents in onParams, before the limits' parse-time checks.
   if (parts.persistedDocuments) {
     plugins.push(
       ...usePersistedDocuments({
         ...parts.persistedDocuments,
+        ...(parts.apq && { registered: parts.apq }),
         maySendDocuments: (request) => authenticated.has(request),
         varyOn: credentialHeaders,
       }),

@@ -275,13 +275,30 @@ export const VARIABLES = Object.freeze({
   PERSISTED_OPERATIONS: withDefault<PersistedOperationsConfig['mode']>(
     z.enum(PERSISTED_OPERATION_MODES, { error: `must be one of ${PERSISTED_OPERATION_MODES.join(', ')}` }),
     'off',
-    'Trusted documents: `off`; `allow` (a manifest hash or a document); `only` (a hash; documents only with a valid caller token). See [docs/persisted-documents.md](persisted-documents.md).',
+    "Persisted documents: `off` (hash-only requests are answered `PERSISTED_QUERY_NOT_SUPPORTED`, so APQ clients fall back); `allow` (Apollo's APQ: documents run and register under their sha256; a hash runs the manifest's or a registered document); `only` (a manifest hash; documents only with a valid caller token). See [docs/persisted-documents.md](persisted-documents.md).",
   ),
   // Only the path: reading and checking the manifest is I/O, done at boot by `createLayer`.
   PERSISTED_DOCUMENTS_PATH: optional(
     z.string(),
     '',
-    'The manifest (JSON, sha256 id → document, as GraphQL Code Generator writes it), read and checked at start-up; required with `allow`/`only`.',
+    'The trusted-documents manifest (JSON, sha256 id → document, as GraphQL Code Generator writes it), read and checked at start-up; required with `only`, optional with `allow`.',
+  ),
+  // APQ's store (`allow`): each instance keeps registered documents in an LRU of these bounds;
+  // with REDIS_URL they are shared through Redis too. Documents are not tenant data: keyed by hash.
+  APQ_MAX_ENTRIES: withDefault(
+    positiveInt(10_000_000),
+    10_000,
+    '`PERSISTED_OPERATIONS=allow`: most APQ documents each instance keeps in memory; the least recently used go first.',
+  ),
+  APQ_MAX_BYTES: withDefault(
+    positiveInt(1024 * 1024 * 1024),
+    16 * 1024 * 1024,
+    '`PERSISTED_OPERATIONS=allow`: most bytes of APQ documents each instance keeps in memory (a larger document still runs, unregistered).',
+  ),
+  APQ_REDIS_TTL_SECONDS: withDefault(
+    positiveInt(365 * 24 * 60 * 60),
+    24 * 60 * 60,
+    '`PERSISTED_OPERATIONS=allow` with `REDIS_URL`: how long Redis keeps a registered document after its last registration; a client whose hash expired registers it again.',
   ),
   METRICS: withDefault(bool(), true, 'Serve Prometheus metrics at `/metrics`.'),
   METRICS_TOKEN: optional(
@@ -331,7 +348,7 @@ export const VARIABLES = Object.freeze({
   REDIS_URL: optional(
     z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
     'in process',
-    '`redis://` or `rediss://` URL shared by every instance: events, invalidation, webhook dedupe, the telli budget and the contact cache go through it. Never logged.',
+    '`redis://` or `rediss://` URL shared by every instance: events, invalidation, webhook dedupe, APQ registrations, the telli budget and the contact cache go through it. Never logged.',
   ),
   REDIS_PREFIX: withDefault(
     z.string().max(100, 'must be at most 100 characters'),
@@ -430,8 +447,9 @@ const RULES: readonly Rule[] = [
   {
     variable: 'PERSISTED_DOCUMENTS_PATH',
     reads: ['PERSISTED_OPERATIONS'],
+    // `allow` works without a manifest: APQ registers the documents clients send.
     problem: (env, isSet) =>
-      env.PERSISTED_OPERATIONS !== 'off' && !isSet('PERSISTED_DOCUMENTS_PATH')
+      env.PERSISTED_OPERATIONS === 'only' && !isSet('PERSISTED_DOCUMENTS_PATH')
         ? `is required when PERSISTED_OPERATIONS=${env.PERSISTED_OPERATIONS} (the manifest of hash -> document)`
         : undefined,
   },
@@ -485,15 +503,25 @@ export type TelliTarget =
 export type TelliConfig = TelliTarget & UpstreamSettings;
 
 /**
- * Trusted documents (persisted operations), see docs/persisted-documents.md:
- * - `off`: documents only, as before; ids are not looked at;
- * - `allow`: a manifest id or a document;
+ * Persisted documents, see docs/persisted-documents.md:
+ * - `off`: documents only; a hash alone is answered PersistedQueryNotSupported (APQ clients fall back);
+ * - `allow`: a manifest id, a document registered by APQ, or a document (which APQ registers);
  * - `only`: a manifest id; a document only from a caller with a valid caller token (a gateway).
- * `path` is the manifest file; with `off` it is unused (kept so the layer can say it ignores it).
+ * `path` is the manifest file: optional with `allow`; with `off` it is unused (kept so the layer
+ * can say it ignores it).
  */
 export type PersistedOperationsConfig =
-  | { readonly mode: 'off'; readonly path: string | undefined }
-  | { readonly mode: 'allow' | 'only'; readonly path: string };
+  | { readonly mode: 'off' | 'allow'; readonly path: string | undefined }
+  | { readonly mode: 'only'; readonly path: string };
+
+/** APQ's store of registered documents (`PERSISTED_OPERATIONS=allow`). */
+export interface ApqConfig {
+  /** Most documents, and most bytes of documents, each instance keeps (an LRU). */
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  /** With Redis (`live.redis`): how long a registered document stays there after its last registration. */
+  readonly redisTtlSeconds: number;
+}
 
 /** Webhooks in, subscriptions out. */
 export interface LiveConfig {
@@ -544,6 +572,7 @@ export interface Config {
   readonly tracing: { readonly otlpTracesUrl: string; readonly serviceName: string } | undefined;
   readonly persistedOperations: PersistedOperationsConfig;
   readonly live: LiveConfig;
+  readonly apq: ApqConfig;
 }
 
 export class ConfigError extends Error {
@@ -632,6 +661,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxSubscriptionsPerPeer: e.SUBSCRIPTIONS_MAX_PER_PEER,
       callbackUrlPrefixes: e.SUBSCRIPTION_CALLBACK_URLS,
     },
+    apq: { maxEntries: e.APQ_MAX_ENTRIES, maxBytes: e.APQ_MAX_BYTES, redisTtlSeconds: e.APQ_REDIS_TTL_SECONDS },
   };
   return deepFreeze(config);
 }
@@ -651,9 +681,9 @@ function telliTarget(e: Env): TelliTarget {
 
 function persistedOperations(e: Env): PersistedOperationsConfig {
   const path = e.PERSISTED_DOCUMENTS_PATH;
-  if (e.PERSISTED_OPERATIONS === 'off') return { mode: 'off', path };
-  // A rule has already refused allow/only without a path.
-  return { mode: e.PERSISTED_OPERATIONS, path: path ?? '' };
+  if (e.PERSISTED_OPERATIONS !== 'only') return { mode: e.PERSISTED_OPERATIONS, path };
+  // A rule has already refused `only` without a path.
+  return { mode: 'only', path: path ?? '' };
 }
 
 /** The OTLP spec: a signal-specific endpoint is used as is; the base endpoint gets `/v1/traces`. */

@@ -59,10 +59,19 @@ export const ErrorCode = {
   /** `operationName` names no operation of the document, or several operations and no name (Yoga's code). */
   OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
   /**
-   * Trusted documents: no document under this id (HTTP 404). Named as Apollo's APQ names it, so that
-   * Apollo clients and Hive Gateway's APQ transport retry with the document where that is allowed.
+   * Persisted documents: no document under this id. Apollo's APQ code and message
+   * (`PersistedQueryNotFound`), so that Apollo clients and Hive Gateway's APQ transport retry with
+   * the document: HTTP 200 in `allow` mode, where that retry registers it (as Apollo Server
+   * answers); 404 in `only` mode, where nothing registers.
    */
   PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  /**
+   * `PERSISTED_OPERATIONS=off`: a request named a document by hash alone (HTTP 200, Apollo's code
+   * and message `PersistedQueryNotSupported`), so that APQ clients stop hashing and send documents.
+   */
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
+  /** APQ (`allow`): the hash sent beside a document is not its sha256 (HTTP 400); nothing runs or registers. */
+  PERSISTED_QUERY_MISMATCH: 'PERSISTED_QUERY_MISMATCH',
   /** Trusted documents, `PERSISTED_OPERATIONS=only`: a document was sent where only an id is accepted (HTTP 400). */
   PERSISTED_QUERY_ONLY: 'PERSISTED_QUERY_ONLY',
   /** Trusted documents: the id is not a sha256 (`<64 hex>` or `sha256:<64 hex>`), or two ids disagree (HTTP 400). */

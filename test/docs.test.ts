@@ -2,7 +2,15 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { RequestListener, Server } from 'node:http';
 import { promisify } from 'node:util';
-import { Kind, parse, print, type OperationDefinitionNode } from 'graphql';
+import {
+  Kind,
+  parse,
+  print,
+  visit,
+  type ASTNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDealsSubgraph } from './federation/deals-subgraph.js';
 import { createGateway } from './federation/gateway.js';
@@ -14,8 +22,9 @@ import { createTestStack, type GraphQLResponse, type TestStack } from './support
 
 /**
  * Every example in README.md and docs/*.md runs. A ```graphql block holding operations is run,
- * operation by operation in the order shown, against a fresh sandbox per page (the same seeded
- * demo data `npm start` serves); a ```json block right after it holds its variables. A block with
+ * operation by operation in the order shown (each with the block's fragments it spreads), against
+ * a fresh sandbox per page (the same seeded demo data `npm start` serves); a ```json block right
+ * after it holds its variables. A block with
  * only type definitions is SDL and must parse. A ```sh block's `curl` commands run against the
  * built server in sandbox mode, and a `# …` line after a command is what it must print: JSON it
  * must equal, or a line it must contain, in which `…` stands for what the docs leave out.
@@ -98,6 +107,35 @@ function operationsOf(block: Block): OperationDefinitionNode[] {
   }
 }
 
+/**
+ * The operation as a document to send: the operation, and the fragments of its block that it
+ * spreads (directly or through other fragments) — what a client sends for it.
+ */
+function documentOf(block: Block, operation: OperationDefinitionNode): string {
+  let fragments: FragmentDefinitionNode[] = [];
+  try {
+    fragments = parse(block.text).definitions.filter(
+      (d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION,
+    );
+  } catch {
+    // A block that does not parse fails its own test.
+  }
+  const used = new Set<string>();
+  const spreadsOf = (node: ASTNode) => {
+    visit(node, {
+      FragmentSpread(spread) {
+        const name = spread.name.value;
+        const fragment = fragments.find((f) => f.name.value === name);
+        if (used.has(name) || !fragment) return;
+        used.add(name);
+        spreadsOf(fragment);
+      },
+    });
+  };
+  spreadsOf(operation);
+  return [operation, ...fragments.filter((f) => used.has(f.name.value))].map((d) => print(d)).join('\n\n');
+}
+
 const where = (block: Block, name?: string) => `${block.page}:${block.line}${name ? ` ${name}` : ''}`;
 
 /** What an answer shows that the docs did not lead to expect; undefined when it is as shown. */
@@ -173,6 +211,12 @@ const EFFECTS: Record<string, (effect: Effect) => void> = {
   },
   'docs/calls.md Agents': ({ stack, where }) =>
     expect(stack.sandbox.stats.calls, where).toEqual({ 'GET /v2/agents': 1 }),
+  // "it is answered with one telli read"
+  'docs/clients.md ContactCardRefetchQuery': ({ stack, where }) =>
+    expect(stack.sandbox.stats.calls, where).toEqual({ [BATCH]: 1 }),
+  // Relay's pagination query reads the contact (the batch) and one page of its calls.
+  'docs/clients.md ContactCallsPaginationQuery': ({ stack, where }) =>
+    expect(stack.sandbox.stats.calls, where).toEqual({ [BATCH]: 1, [LIST_CALLS]: 1 }),
   // The lead is created with every field the mutation gave it.
   'docs/writes.md AddLead': ({ stack, res, where }) => {
     const { id } = (res.data?.['createContact'] as { contact: { id: string } }).contact;
@@ -261,14 +305,14 @@ describe('the docs', () => {
       afterAll(() => stack.close());
 
       /** The subscription's first event, with webhooks delivered for the contacts it names. */
-      async function firstEvent(operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined) {
+      async function firstEvent(document: string, variables: Record<string, unknown> | undefined) {
         const sub = await subscribe(
           (url, init) => stack.app.fetch(url, init),
           'http://layer.test/graphql',
-          print(operation),
+          document,
           variables,
         );
-        const named = JSON.stringify([print(operation), variables ?? {}]).match(/[0-9a-f]{8}-[0-9a-f-]{27}/g);
+        const named = JSON.stringify([document, variables ?? {}]).match(/[0-9a-f]{8}-[0-9a-f-]{27}/g);
         const contactIds = named ?? ['3c90c3cc-0d44-4b50-8888-8dd25736052a'];
         try {
           for (const contactId of contactIds) {
@@ -294,8 +338,8 @@ describe('the docs', () => {
             stack.sandbox.resetStats();
             const res =
               operation.operation === 'subscription'
-                ? await firstEvent(operation, block.variables)
-                : await stack.raw(print(operation), block.variables);
+                ? await firstEvent(documentOf(block, operation), block.variables)
+                : await stack.raw(documentOf(block, operation), block.variables);
             const found = surprise(block, operation, res);
             if (found) surprises.push(found);
             else
@@ -370,7 +414,7 @@ describe('the federation examples, through Hive Gateway', () => {
         const res = await gateway.fetch('http://gateway.test/graphql', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query: print(operation), variables: block.variables }),
+          body: JSON.stringify({ query: documentOf(block, operation), variables: block.variables }),
         });
         const found = surprise(block, operation, (await res.json()) as GraphQLResponse);
         if (found) surprises.push(found);

@@ -37,12 +37,13 @@ let telliMode: RunningProcess;
 let persisted: RunningProcess;
 /** Sandbox mode with a telli budget of one call per second and a one-second deadline. */
 let budgeted: RunningProcess;
+let apq: RunningProcess;
 
 beforeAll(async () => {
   telli = await startSandbox({ apiKeys: [key] });
   // A Redis nobody listens on: the event bus is down from the start.
   const noRedis = await freePort();
-  [sandboxMode, telliMode, persisted, budgeted] = await Promise.all([
+  [sandboxMode, telliMode, persisted, budgeted, apq] = await Promise.all([
     startLayerProcess({ SUBSCRIPTIONS_MAX_PER_CALLER: '1' }),
     startLayerProcess({
       TELLI_WEBHOOK_SECRET: webhookSecret,
@@ -57,10 +58,11 @@ beforeAll(async () => {
     }),
     startLayerProcess({ PERSISTED_OPERATIONS: 'only', PERSISTED_DOCUMENTS_PATH: 'schema/persisted-documents.json' }),
     startLayerProcess({ TELLI_RATE_LIMIT_PER_SECOND: '1', REQUEST_DEADLINE_MS: '1000' }),
+    startLayerProcess({ PERSISTED_OPERATIONS: 'allow' }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([sandboxMode, telliMode, persisted, budgeted].map((p) => p?.server.stop()));
+  await Promise.all([sandboxMode, telliMode, persisted, budgeted, apq].map((p) => p?.server.stop()));
   await telli?.close();
 });
 
@@ -120,7 +122,7 @@ const PRODUCERS: Record<ErrorCode, () => Promise<Answer>> = {
   GRAPHQL_VALIDATION_FAILED: () => sandboxQuery({ query: '{ nope }' }),
   OPERATION_RESOLUTION_FAILURE: () => sandboxQuery({ query: 'query A { __typename }', operationName: 'B' }),
   QUERY_TOO_COMPLEX: () =>
-    sandboxQuery({ query: `{ ${Array.from({ length: 101 }, (_, i) => `a${i}: service { name }`).join(' ')} }` }),
+    sandboxQuery({ query: `{ ${Array.from({ length: 101 }, (_, i) => `a${i}: telliService { name }`).join(' ')} }` }),
   COST_LIMIT_EXCEEDED: () =>
     sandboxQuery({
       query:
@@ -140,9 +142,12 @@ const PRODUCERS: Record<ErrorCode, () => Promise<Answer>> = {
     });
   },
   BAD_REQUEST: () => sandboxQuery('{"query":'),
+  // A "simple" POST, the kind a cross-site form can send: text/plain, no CSRF header.
   CSRF_HEADER_REQUIRED: () =>
-    raw(`${sandboxMode.graphqlUrl}?query=${encodeURIComponent('{ __typename }')}`, {
-      headers: { accept: 'application/graphql-response+json' },
+    raw(sandboxMode.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', accept: 'application/graphql-response+json' },
+      body: '{"query":"{ __typename }"}',
     }),
   METHOD_NOT_ALLOWED: () =>
     raw(sandboxMode.graphqlUrl, {
@@ -157,6 +162,13 @@ const PRODUCERS: Record<ErrorCode, () => Promise<Answer>> = {
   PERSISTED_QUERY_NOT_FOUND: () => postGraphQL(persisted.graphqlUrl, { documentId: `sha256:${'0'.repeat(64)}` }),
   PERSISTED_QUERY_ONLY: () => postGraphQL(persisted.graphqlUrl, { query: '{ __typename }' }),
   PERSISTED_QUERY_INVALID_ID: () => postGraphQL(persisted.graphqlUrl, { documentId: 'not-a-hash' }),
+  PERSISTED_QUERY_NOT_SUPPORTED: () =>
+    sandboxQuery({ extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }),
+  PERSISTED_QUERY_MISMATCH: () =>
+    postGraphQL(apq.graphqlUrl, {
+      query: '{ __typename }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } },
+    }),
   INTERNAL_SERVER_ERROR: () => withFault({ fault: { kind: 'status', status: 400 } }, () => telliQuery(oneContact)),
   TOO_MANY_SUBSCRIPTIONS: async () => {
     // SUBSCRIPTIONS_MAX_PER_CALLER is 1 on this server: one open subscription, then another.

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { composeServices as apolloCompose } from '@apollo/composition';
 import { composeServices, compositionHasErrors } from '@theguild/federation-composition';
-import { parse } from 'graphql';
+import { isSpecifiedScalarType, parse, type GraphQLObjectType } from 'graphql';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sortSdl } from '../src/schema/index.js';
+import { schema, sortSdl } from '../src/schema/index.js';
 import type { SandboxContact } from '../src/sandbox/index.js';
 import { createDeals, createDealsSubgraph, DEALS_SDL, MALFORMED_CONTACT_ID } from './federation/deals-subgraph.js';
 import { createGateway } from './federation/gateway.js';
@@ -53,7 +54,11 @@ describe('subgraph compatibility', () => {
       /extend schema\s+@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+", import: \[[^\]]*"@key"/,
     );
     for (const entity of ['Contact', 'Call', 'Agent'])
-      expect(sdl).toMatch(new RegExp(`type ${entity}\\s+@key\\(fields: "id"\\)`));
+      expect(sdl).toMatch(new RegExp(`type ${entity}\\s+implements Node\\s+@key\\(fields: "id"\\)`));
+    // Relay's Node is published; `node` is not (a supergraph has one, see docs/federation.md),
+    // although this layer's own clients have it (introspection, below).
+    expect(sdl).toMatch(/interface Node\s*\{/);
+    expect(sdl).not.toMatch(/^\s+node\(/m);
     const committed = await readFile(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
     expect(sortSdl(sdl)).toBe(committed);
   });
@@ -73,7 +78,7 @@ describe('subgraph compatibility', () => {
       service: { fields: { name: string }[] };
     };
     expect(data.__schema.queryType.fields.map((f) => f.name)).toEqual(
-      expect.arrayContaining(['_entities', '_service', 'contact', 'contacts', 'contactByExternalId']),
+      expect.arrayContaining(['_entities', '_service', 'contact', 'contacts', 'contactByExternalId', 'node']),
     );
     expect(data.entity.kind).toBe('UNION');
     expect(data.entity.possibleTypes.map((t) => t.name).sort()).toEqual(['Agent', 'Call', 'Contact']);
@@ -145,9 +150,151 @@ describe('composition', () => {
     expect(compositionHasErrors(result) ? result.errors.map((e) => e.message) : []).toEqual([]);
     if (compositionHasErrors(result)) return;
     for (const entity of ['Contact', 'Call', 'Agent']) {
-      expect(result.supergraphSdl).toMatch(new RegExp(`type ${entity}\\s+@join__type\\(graph: CONTACTS, key: "id"\\)`));
+      expect(result.supergraphSdl).toMatch(
+        new RegExp(`type ${entity}\\s+implements Node\\s+@join__type\\(graph: CONTACTS, key: "id"\\)`),
+      );
     }
-    expect(result.publicSdl).toMatch(/type Deal \{[^}]*contact: Contact/s);
+    expect(result.publicSdl).toMatch(/type Deal implements Node \{[^}]*contact: Contact/s);
+  });
+  /*
+   * Names are what composition merges on. A name another team's subgraph is likely to define with
+   * other fields or values fails composition (INVALID_FIELD_SHARING for objects, enum value
+   * mismatches, satisfiability), so every name this subgraph defines is its own: prefixed `Telli`,
+   * or in the family of one of its entities (`Contact…`, `Call…`, `Agent…`, the contact and dialer
+   * mutations' inputs and payloads) — whoever shares those entities shares their families. The
+   * exceptions are meant to be shared: graphql-scalars' scalar names (a scalar merges on its name,
+   * with no fields to disagree on) and Relay's `Node` interface.
+   */
+  const SHARED_NAMES = [
+    'DateTime',
+    'EmailAddress',
+    'JSON',
+    'JSONObject',
+    'LocalDate',
+    'PhoneNumber',
+    'TimeZone',
+    'URL',
+    'Node',
+  ];
+  const OWN_TYPE =
+    /^(Telli|Contact|Call|Agent)|^(Create|Update|Delete)Contacts?(Input|Payload|Result)$|^(ScheduleCalls?|RemoveFromDialer)(Input|Payload|Result)$/;
+  const OWN_ROOT_FIELD =
+    /^(telli|contact|call|agent)|^(create|update|delete)Contacts?$|^(scheduleCalls?|removeFromDialer)$/;
+
+  it('defines no generic name: each type and root field is namespaced by telli or by one of its entities', () => {
+    const generic: string[] = [];
+    for (const [name, type] of Object.entries(schema.getTypeMap())) {
+      if (name.startsWith('_') || /^(link|federation)__/.test(name) || isSpecifiedScalarType(type)) continue;
+      if (['Query', 'Mutation', 'Subscription'].includes(name)) {
+        for (const field of Object.keys((type as GraphQLObjectType).getFields())) {
+          if (!field.startsWith('_') && !OWN_ROOT_FIELD.test(field) && field !== 'node')
+            generic.push(`${name}.${field}`);
+        }
+      } else if (!OWN_TYPE.test(name) && !SHARED_NAMES.includes(name)) {
+        generic.push(name);
+      }
+    }
+    expect(generic).toEqual([]);
+  });
+
+  /** A subgraph that defines the generic names this layer avoids, each its own way. */
+  const MEETINGS_SDL = /* GraphQL */ `
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])
+
+    "Meeting notes."
+    type Query {
+      "A meeting's transcript."
+      transcript(meetingId: ID!, after: DateTime): [TranscriptMessage!]!
+      "Relay's refetch entry point: a meeting by id."
+      node(id: ID!): Node
+      "Which build answers."
+      service: ServiceInfo!
+    }
+
+    "An object with a global id (Relay)."
+    interface Node {
+      "Globally unique id."
+      id: ID!
+    }
+
+    "A meeting."
+    type Meeting implements Node @key(fields: "id") {
+      "Globally unique id."
+      id: ID!
+    }
+
+    "Build information."
+    type ServiceInfo {
+      "Service name."
+      name: String!
+    }
+
+    "The meetings' writes."
+    type Mutation {
+      "Flags a transcript message."
+      flagMessage(id: ID!, reason: UserErrorCode): FlagMessagePayload!
+    }
+
+    "One utterance in a meeting."
+    type TranscriptMessage {
+      "Who spoke."
+      speaker: String!
+      "What was said."
+      text: String!
+      "When."
+      at: DateTime!
+      "Extra data."
+      meta: JSON
+      "A link to the recording at this point."
+      link: URL
+    }
+
+    "The result of flagMessage."
+    type FlagMessagePayload {
+      "What went wrong."
+      userErrors: [UserError!]!
+    }
+
+    "A problem with the input."
+    type UserError {
+      "Path to the input."
+      field: [String!]
+      "What is wrong."
+      message: String!
+      "Why."
+      code: UserErrorCode!
+    }
+
+    "Reasons, used as input and output."
+    enum UserErrorCode {
+      "Too long."
+      TOO_LONG
+      "Offensive."
+      OFFENSIVE
+    }
+
+    "ISO date-time."
+    scalar DateTime
+    "Any JSON."
+    scalar JSON
+    "A URL."
+    scalar URL
+  `;
+
+  it('composes beside subgraphs that define those generic names (Hive and Apollo composition)', async () => {
+    const subgraphs = [
+      {
+        name: 'contacts',
+        typeDefs: parse(await readFile(new URL('../schema/schema.graphql', import.meta.url), 'utf8')),
+        url: 'http://contacts.test/graphql',
+      },
+      { name: 'deals', typeDefs: parse(DEALS_SDL), url: 'http://deals.test/graphql' },
+      { name: 'meetings', typeDefs: parse(MEETINGS_SDL), url: 'http://meetings.test/graphql' },
+    ];
+    const guild = composeServices(subgraphs);
+    expect(compositionHasErrors(guild) ? guild.errors.map((e) => e.message) : []).toEqual([]);
+    const apollo = apolloCompose(subgraphs);
+    expect(apollo.errors?.map((e) => e.message) ?? []).toEqual([]);
   });
 });
 

@@ -272,7 +272,7 @@ describe('metrics', () => {
       expect(ok.status).toBe(200);
       expect(await ok.text()).toContain('telli_graphql_requests_in_flight');
       // GraphQL itself is unaffected by the scrape token.
-      expect((await post(stack, JSON.stringify({ query: '{ service { name } }' }))).status).toBe(200);
+      expect((await post(stack, JSON.stringify({ query: '{ telliService { name } }' }))).status).toBe(200);
     } finally {
       await stack.close();
     }
@@ -286,13 +286,13 @@ describe('metrics', () => {
       await post(stack, JSON.stringify({ query: 'query Intro { __schema { queryType { name } } }' }));
       // 30 GET requests, each with its own query string.
       for (let i = 0; i < 30; i++) {
-        const query = encodeURIComponent(`query Get${i % 3} { service { name } }`);
+        const query = encodeURIComponent(`query Get${i % 3} { telliService { name } }`);
         const res = await stack.app.fetch(`http://layer.test/graphql?query=${query}&n=${i}`, { headers: csrf });
         expect(res.status).toBe(200);
       }
       // More distinct operation names than the bound.
       for (let i = 0; i < MAX_OPERATION_NAMES + 20; i++) {
-        await post(stack, JSON.stringify({ query: `query Op${i} { service { name } }` }));
+        await post(stack, JSON.stringify({ query: `query Op${i} { telliService { name } }` }));
       }
       // Two failing list entries: one error path label, with the index folded.
       await post(stack, JSON.stringify({ query: 'query Bad { contacts(ids: ["x", "y"]) { id } }' }));

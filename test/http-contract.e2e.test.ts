@@ -192,7 +192,7 @@ describe('npm start in sandbox mode', () => {
     });
     expect(chunked).toBe(413);
 
-    const aliases = Array.from({ length: 101 }, (_, i) => `a${i}: service { name }`).join(' ');
+    const aliases = Array.from({ length: 101 }, (_, i) => `a${i}: telliService { name }`).join(' ');
     const tooManyAliases = await postGraphQL(layer.graphqlUrl, { query: `{ ${aliases} }` });
     expect(tooManyAliases.status).toBe(400);
     expect(codesOf(tooManyAliases.body)).toEqual(['QUERY_TOO_COMPLEX']);

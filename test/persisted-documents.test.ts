@@ -78,16 +78,19 @@ async function getWithParams(stack: TestStack, params: Record<string, string>, h
 }
 
 describe('PERSISTED_OPERATIONS and PERSISTED_DOCUMENTS_PATH (parseConfig)', () => {
-  it('defaults to off; allow and only need a path; a bad mode is named', () => {
+  it('defaults to off; only needs a path, allow may have one; a bad mode is named', () => {
     expect(parseConfig({}).persistedOperations).toEqual({ mode: 'off', path: undefined });
     expect(
       parseConfig({ PERSISTED_OPERATIONS: 'only', PERSISTED_DOCUMENTS_PATH: 'm.json' }).persistedOperations,
     ).toEqual({ mode: 'only', path: 'm.json' });
-    for (const mode of ['allow', 'only']) {
-      expect(() => parseConfig({ PERSISTED_OPERATIONS: mode })).toThrow(
-        new RegExp(`PERSISTED_DOCUMENTS_PATH is required when PERSISTED_OPERATIONS=${mode}`),
-      );
-    }
+    expect(() => parseConfig({ PERSISTED_OPERATIONS: 'only' })).toThrow(
+      /PERSISTED_DOCUMENTS_PATH is required when PERSISTED_OPERATIONS=only/,
+    );
+    // APQ alone: documents are registered as clients send them.
+    expect(parseConfig({ PERSISTED_OPERATIONS: 'allow' }).persistedOperations).toEqual({
+      mode: 'allow',
+      path: undefined,
+    });
     expect(() => parseConfig({ PERSISTED_OPERATIONS: 'strict', PERSISTED_DOCUMENTS_PATH: 'm.json' })).toThrow(
       /PERSISTED_OPERATIONS must be one of off, allow, only/,
     );
@@ -392,10 +395,27 @@ describe('PERSISTED_OPERATIONS=allow', () => {
     expect(both.body.data).toEqual({ __typename: 'Query' });
   });
 
-  it('still answers an unknown hash with PERSISTED_QUERY_NOT_FOUND (404), so APQ clients retry with the document', async () => {
-    const res = await postJson(stack, { extensions: { persistedQuery: { version: 1, sha256Hash: hexOf(UNKNOWN) } } });
-    expect(res.status).toBe(404);
-    expect(codesOf(res.body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  it('answers an unknown hash as APQ does (PERSISTED_QUERY_NOT_FOUND, 200), so APQ clients retry with the document', async () => {
+    for (const body of [
+      { extensions: { persistedQuery: { version: 1, sha256Hash: hexOf(UNKNOWN) } } },
+      { documentId: UNKNOWN },
+    ]) {
+      const res = await postJson(stack, body);
+      expect(res.status).toBe(200);
+      expect(res.body.errors?.[0]).toEqual({
+        message: 'PersistedQueryNotFound',
+        extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' },
+      });
+    }
+  });
+
+  it('runs a manifest document by its APQ hash without its ever being registered', async () => {
+    const id = (contacts[0] as SandboxContact).id;
+    const res = await postJson<ContactStatusQuery>(stack, {
+      extensions: { persistedQuery: { version: 1, sha256Hash: hexOf(hashOf(ContactStatusDocument)) } },
+      variables: { id },
+    });
+    expect(res.body.data?.contact?.id).toBe(id);
   });
 
   it('refuses a persisted mutation over GET (405); over POST it runs', async () => {
@@ -410,15 +430,15 @@ describe('PERSISTED_OPERATIONS=allow', () => {
   });
 });
 
-describe('PERSISTED_OPERATIONS=off (the default): as before', () => {
+describe('PERSISTED_OPERATIONS=off (the default)', () => {
   let stack: TestStack;
   useSharedStack((s) => (stack = s));
 
-  it('a hash alone is not a query; a document with an APQ extension runs; documentId is an unexpected parameter', async () => {
+  it('a hash alone is PersistedQueryNotSupported; a document with an APQ extension runs; documentId is an unexpected parameter', async () => {
     const hex = hexOf(hashOf(ContactStatusDocument));
     const hashOnly = await postJson(stack, { extensions: { persistedQuery: { version: 1, sha256Hash: hex } } });
-    expect(hashOnly.status).toBe(400);
-    expect(hashOnly.body.errors?.[0]?.message).toBe('Must provide query string.');
+    expect(hashOnly.status).toBe(200);
+    expect(hashOnly.body.errors?.[0]?.message).toBe('PersistedQueryNotSupported');
     const withExtension = await postJson(stack, {
       query: '{ __typename }',
       extensions: { persistedQuery: { version: 1, sha256Hash: hexOf(UNKNOWN) } },

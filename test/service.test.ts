@@ -12,14 +12,16 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-describe('Query.service', () => {
+describe('Query.telliService', () => {
   it('names this build and its federation spec, without calling telli', async () => {
     const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
       name: string;
       version: string;
     };
-    const res = await stack.raw('{ service { name version federation } }');
-    expect(res).toEqual({ data: { service: { name: pkg.name, version: pkg.version, federation: FEDERATION_LINK } } });
+    const res = await stack.raw('{ telliService { name version federation } }');
+    expect(res).toEqual({
+      data: { telliService: { name: pkg.name, version: pkg.version, federation: FEDERATION_LINK } },
+    });
     expect(stack.sandbox.transport.requests).toBe(0);
   });
 });
@@ -37,7 +39,7 @@ describe('request body limit', () => {
     );
 
   it('refuses a declared Content-Length over the limit with 413, before reading the body', async () => {
-    const res = await post('{"query":"{ service { name } }"}', {
+    const res = await post('{"query":"{ telliService { name } }"}', {
       'content-length': String(MAX_REQUEST_BODY_BYTES + 1),
     });
     expect(res.status).toBe(413);
@@ -59,9 +61,9 @@ describe('request body limit', () => {
   });
 
   it('accepts an ordinary request with a Content-Length', async () => {
-    const body = '{"query":"{ service { name } }"}';
+    const body = '{"query":"{ telliService { name } }"}';
     const res = await post(body, { 'content-length': String(Buffer.byteLength(body)) });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ data: { service: { name: 'telli-graphql' } } });
+    expect(await res.json()).toEqual({ data: { telliService: { name: 'telli-graphql' } } });
   });
 });

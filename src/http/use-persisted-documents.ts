@@ -3,11 +3,14 @@ import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operation
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { createGraphQLError } from 'graphql-yoga';
 import { ErrorCode } from '../error-codes.js';
+import type { ApqStore } from './apq-store.js';
 import { sha256OfId, type PersistedDocuments } from './persisted-documents.js';
+import { PERSISTED_QUERY_NOT_FOUND } from './use-apq.js';
 
 /**
- * Trusted documents (persisted operations), see docs/persisted-documents.md. A request names a
- * document of the manifest by its sha256 instead of sending it, in either wire shape:
+ * Persisted documents, see docs/persisted-documents.md. A request names a document of the
+ * trusted-documents manifest — or, in `allow` mode, one registered by APQ (`./use-apq.ts`) — by
+ * its sha256 instead of sending it, in either wire shape:
  *
  * - `documentId: "sha256:<hex>"` (or the bare hex) — the GraphQL-over-HTTP persisted-documents
  *   shape that GraphQL Code Generator's client preset and Hive use; in a GET, `?documentId=…`;
@@ -15,14 +18,19 @@ import { sha256OfId, type PersistedDocuments } from './persisted-documents.js';
  *   (Apollo Client's persisted-queries link, Hive Gateway's and Apollo Router's subgraph APQ).
  *
  * Every refusal happens in Yoga's onParams, before anything is parsed: an unknown id is
- * PERSISTED_QUERY_NOT_FOUND (404), a malformed one PERSISTED_QUERY_INVALID_ID (400), and in
- * `only` mode a document from anyone but an authenticated gateway PERSISTED_QUERY_ONLY (400).
+ * PERSISTED_QUERY_NOT_FOUND (200 in `allow`, where the client's retry with the document registers
+ * it, as Apollo Server answers; 404 in `only`, where nothing registers), a malformed one
+ * PERSISTED_QUERY_INVALID_ID (400), and in `only` mode a document from anyone but an
+ * authenticated gateway PERSISTED_QUERY_ONLY (400).
  * Documents found are handed to Yoga as text, so they go through the same parse cache, validation
  * and query limits as a document sent in full.
  */
 export interface PersistedDocumentsOptions {
   mode: 'allow' | 'only';
+  /** The trusted-documents manifest (empty in `allow` mode without one). */
   documents: PersistedDocuments;
+  /** `allow`: the documents APQ registered, looked up after the manifest. */
+  registered?: ApqStore;
   /**
    * `only` mode: whether this request may still send a document — a gateway sends documents its
    * query planner wrote, which no manifest can hold. The caller-auth verdict, not a second check.
@@ -41,8 +49,9 @@ const httpError = (status: number, code: ErrorCode, message: string) => ({
 });
 
 /**
- * "PersistedQueryNotFound" is Apollo's exact text: APQ clients that predate the code match on the
- * message to decide to retry with the document.
+ * `only`: "PersistedQueryNotFound" is Apollo's exact text (APQ clients that predate the code match
+ * on the message), but a 404: nothing will register the document, so this is not a step of APQ's
+ * handshake but the answer. `allow` answers APQ's way (`PERSISTED_QUERY_NOT_FOUND` in use-apq.ts).
  */
 const NOT_FOUND = httpError(404, ErrorCode.PERSISTED_QUERY_NOT_FOUND, 'PersistedQueryNotFound');
 const ONLY = httpError(
@@ -95,7 +104,7 @@ function documentIdOf(params: GraphQLParams, request: Request): string | null {
 }
 
 export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugin[] {
-  const { documents } = options;
+  const { documents, registered } = options;
   /** GET requests without a document (so with an id, valid or not): their answers get cache headers. */
   const namedByGet = new WeakSet<Request>();
   return [
@@ -105,9 +114,14 @@ export function usePersistedDocuments(options: PersistedDocumentsOptions): Plugi
         if (request.method === 'GET') namedByGet.add(request);
         return documentIdOf(params, request);
       },
-      getPersistedOperation: (hash) => documents.get(hash) ?? null,
+      // The manifest first: its documents are the trusted ones, and need no store round trip.
+      getPersistedOperation: (hash) => documents.get(hash) ?? registered?.get(hash) ?? null,
       allowArbitraryOperations: options.mode === 'allow' || ((request) => options.maySendDocuments(request)),
-      customErrors: { notFound: NOT_FOUND, persistedQueryOnly: ONLY, keyNotFound: NO_QUERY },
+      customErrors: {
+        notFound: options.mode === 'allow' ? PERSISTED_QUERY_NOT_FOUND : NOT_FOUND,
+        persistedQueryOnly: ONLY,
+        keyNotFound: NO_QUERY,
+      },
     }),
     useCacheableGets(namedByGet, options.varyOn),
   ];
@@ -126,6 +140,8 @@ function useCacheableGets(namedByGet: WeakSet<Request>, varyOn: readonly string[
   return {
     async onResponse({ request, response, setResponse, fetchAPI }) {
       if (!namedByGet.has(request)) return;
+      // An answer that says how to cache it already (APQ's "not found, send the document") keeps it.
+      if (response.headers.has('cache-control')) return;
       // Set on the response itself: a copied Headers object can end up with two content-types.
       response.headers.append('vary', vary);
       if (response.status !== 200) {

@@ -17,7 +17,11 @@ const SERVICE_INFO: ServiceInfo = Object.freeze({
   federation: FEDERATION_LINK,
 });
 
-const ServiceInfoRef = builder.objectRef<ServiceInfo>('ServiceInfo').implement({
+/*
+ * `telliService: TelliServiceInfo`, not `service: ServiceInfo`: many subgraphs have a root
+ * `service` field for deploy checks, and in a supergraph two of them fail composition.
+ */
+const ServiceInfoRef = builder.objectRef<ServiceInfo>('TelliServiceInfo').implement({
   description: 'What is answering: this GraphQL layer, its release and the federation spec it speaks.',
   fields: (t) => ({
     name: t.exposeString('name', {
@@ -35,7 +39,7 @@ const ServiceInfoRef = builder.objectRef<ServiceInfo>('ServiceInfo').implement({
   }),
 });
 
-builder.queryField('service', (t) =>
+builder.queryField('telliService', (t) =>
   t.field({
     type: ServiceInfoRef,
     nullable: false,

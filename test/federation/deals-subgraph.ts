@@ -1,6 +1,8 @@
 /**
  * A sample second subgraph — a CRM that owns deals and references telli contacts by id — used by
- * the federation tests and by the README's worked example (`npm run federation:deals`).
+ * the federation tests and by the README's worked example (`npm run federation:deals`). It is
+ * Relay-style, as other teams' subgraphs often are: its own shareable `PageInfo` and its own `Node`
+ * interface — names this layer must compose beside.
  */
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +12,7 @@ import { createYoga } from 'graphql-yoga';
 import { createDemoContacts } from '../../src/sandbox/index.js';
 
 export const DEALS_SDL = /* GraphQL */ `
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])
 
   "Deals in the CRM."
   type Query {
@@ -18,16 +20,52 @@ export const DEALS_SDL = /* GraphQL */ `
     deals: [Deal!]!
     "One deal by id."
     deal(id: ID!): Deal
+    "Deals page by page (a Relay connection)."
+    dealsPage(first: Int, after: String): DealConnection!
+  }
+
+  "An object with a global id (Relay)."
+  interface Node {
+    "Globally unique id."
+    id: ID!
   }
 
   "A sales opportunity, tied to the telli contact the AI agent calls about it."
-  type Deal @key(fields: "id") {
+  type Deal implements Node @key(fields: "id") {
     "Deal id."
     id: ID!
     "What is being sold."
     title: String!
     "The contact, resolved by the telli-graphql subgraph."
     contact: Contact
+  }
+
+  "A page of deals."
+  type DealConnection {
+    "The deals of this page with their cursors."
+    edges: [DealEdge!]!
+    "Paging."
+    pageInfo: PageInfo!
+  }
+
+  "A deal and its cursor."
+  type DealEdge {
+    "Opaque."
+    cursor: String!
+    "The deal."
+    node: Deal!
+  }
+
+  "Relay page information, as every Relay-style subgraph of the company defines it."
+  type PageInfo @shareable {
+    "More after this page."
+    hasNextPage: Boolean!
+    "Items before this page."
+    hasPreviousPage: Boolean!
+    "First cursor."
+    startCursor: String
+    "Last cursor."
+    endCursor: String
   }
 
   "A telli contact; only its key lives here, the contacts subgraph resolves the rest."
@@ -67,7 +105,24 @@ export function createDealsSubgraph() {
   const schema = buildSubgraphSchema({
     typeDefs: parse(DEALS_SDL),
     resolvers: {
-      Query: { deals: () => deals, deal: (_: unknown, { id }: { id: string }) => byId.get(id) ?? null },
+      Query: {
+        deals: () => deals,
+        deal: (_: unknown, { id }: { id: string }) => byId.get(id) ?? null,
+        dealsPage: (_: unknown, { first, after }: { first?: number | null; after?: string | null }) => {
+          // The cursor is the index of the deal to start at.
+          const start = after ? Number(after) : 0;
+          const page = deals.slice(start, start + (first ?? 10));
+          return {
+            edges: page.map((node, i) => ({ cursor: String(start + i + 1), node })),
+            pageInfo: {
+              hasNextPage: start + page.length < deals.length,
+              hasPreviousPage: start > 0,
+              startCursor: page.length > 0 ? String(start + 1) : null,
+              endCursor: page.length > 0 ? String(start + page.length) : null,
+            },
+          };
+        },
+      },
       Deal: {
         __resolveReference: (ref: { id: string }) => byId.get(ref.id) ?? null,
         contact: (deal: Deal) => ({ __typename: 'Contact', id: deal.contactId }),

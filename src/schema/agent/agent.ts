@@ -1,6 +1,7 @@
 import type { Context } from '../../context.js';
 import type { AgentPage, TelliAgent } from '../../telli/index.js';
 import { builder } from '../core/builder.js';
+import { NodeRef } from '../core/node.js';
 import { costExtensions, entityCostExtensions, UNBATCHED_READ_COST } from '../core/cost.js';
 import { toGraphQLError } from '../core/errors.js';
 import {
@@ -25,6 +26,7 @@ export const DEFAULT_AGENTS_PAGE_SIZE = 50;
 
 export const AgentRef = builder.objectRef<TelliAgent>('Agent');
 AgentRef.implement({
+  interfaces: [NodeRef],
   description:
     'An AI phone agent configured in telli (`GET /v2/agents/{id}`): the one that placed or took a call. A federation entity keyed by `id`.',
   // Each `_entities` representation of an agent is one telli call (there is no batch read).

@@ -3,6 +3,7 @@ import type { Context } from '../../context.js';
 import type { CallPage, TelliCall, TelliTranscriptMessage } from '../../telli/index.js';
 import { AgentRef, loadAgent } from '../agent/agent.js';
 import { builder } from '../core/builder.js';
+import { NodeRef } from '../core/node.js';
 import { ContactRef } from '../contact/contact.js';
 import { loadContact } from '../contact/queries.js';
 import { contactNeeds, type ContactParent } from '../contact/sources.js';
@@ -79,7 +80,8 @@ export const CallStatus = builder.enumType('CallStatus', {
   values: STATUSES,
 });
 
-const TranscriptMessageRef = builder.objectRef<TelliTranscriptMessage>('TranscriptMessage');
+// `CallTranscriptMessage`: a bare `TranscriptMessage` is a name a meeting or chat subgraph may own.
+const TranscriptMessageRef = builder.objectRef<TelliTranscriptMessage>('CallTranscriptMessage');
 TranscriptMessageRef.implement({
   description: "One turn of a call's conversation (telli's `transcriptObject`).",
   fields: (t) => ({
@@ -98,6 +100,7 @@ const contactIdSchema = z.guid();
 
 export const CallRef = builder.objectRef<TelliCall>('Call');
 CallRef.implement({
+  interfaces: [NodeRef],
   description:
     "One call telli's AI agent made or took: its transcript, analysis, outcome and recording. From `GET /v1/list-calls` (`Contact.calls`) or `GET /v1/get-call/{id}` (`call`). A federation entity keyed by `id`.",
   // Each `_entities` representation of a call is one telli call (there is no batch read).

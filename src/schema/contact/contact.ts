@@ -1,6 +1,7 @@
 import type { Context } from '../../context.js';
 import type { TelliContact, TelliContactV2 } from '../../telli/index.js';
 import { builder } from '../core/builder.js';
+import { NodeRef } from '../core/node.js';
 import { ContactPropertyRef } from './property.js';
 import { CONTACT_FIELD_SOURCES, v1Of, v2Of, type ContactParent, type SharedContact, type Sources } from './sources.js';
 import { contactStatusOf, ContactStatus } from './status.js';
@@ -41,6 +42,7 @@ function sourceCost(field: keyof Sources) {
 export const ContactRef = builder.objectRef<ContactParent>('Contact');
 
 ContactRef.implement({
+  interfaces: [NodeRef],
   description:
     "A person telli's AI phone agents call, as stored in telli. Each field is read from the cheapest telli endpoint that has it, and only when selected: call state from v1's batch read, typed `properties` and `updatedAt` from v2 (one call per contact), the rest from whichever of the two the operation reads anyway.",
   fields: (t) => ({

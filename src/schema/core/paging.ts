@@ -147,9 +147,16 @@ export function nodesOf<N>(connection: Connection<N>, ctx: Context, what: string
   );
 }
 
-export const PageInfoRef = builder.objectRef<Connection<unknown>>('PageInfo');
+/*
+ * Named `TelliPageInfo`, not `PageInfo`: in a supergraph another subgraph's `PageInfo` with the
+ * same name fails composition unless both are `@shareable` with exactly the same fields, which this
+ * subgraph cannot promise for teams it does not know. Relay needs the connection's `pageInfo`
+ * field, not the type's name.
+ */
+export const PageInfoRef = builder.objectRef<Connection<unknown>>('TelliPageInfo');
 PageInfoRef.implement({
-  description: 'Relay page information. Paging is forward only (`first` / `after`): telli has no backward cursor.',
+  description:
+    "Relay page information of this API's connections (Relay's `PageInfo`; named for telli so that it composes beside other subgraphs' `PageInfo`). Paging is forward only (`first` / `after`): telli has no backward cursor.",
   fields: (t) => ({
     hasNextPage: t.exposeBoolean('hasNextPage', {
       nullable: false,

@@ -65,6 +65,37 @@ export function selectionHasDirectives(field: FieldNode, info: GraphQLResolveInf
   return visit(field.selectionSet?.selections ?? []);
 }
 
+/**
+ * The type conditions of the fragments (inline or named) selected on the current field, looking
+ * through fragments on `transparent` (the field's own abstract type, whose fields every object of
+ * it has). `@skip` / `@include` are honoured. `node(id:)` reads which concrete types are asked for.
+ */
+export function typeConditions(info: GraphQLResolveInfo, transparent: string): Set<string> {
+  const conditions = new Set<string>();
+  const visited = new Set<string>();
+  const visit = (selections: readonly SelectionNode[]) => {
+    for (const selection of selections) {
+      if (selection.kind === Kind.FIELD || !included(selection, info)) continue;
+      let condition: string | undefined;
+      let inner: readonly SelectionNode[];
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        condition = selection.typeCondition?.name.value;
+        inner = selection.selectionSet.selections;
+      } else {
+        const fragment = info.fragments[selection.name.value];
+        if (!fragment || visited.has(fragment.name.value)) continue;
+        visited.add(fragment.name.value);
+        condition = fragment.typeCondition.name.value;
+        inner = fragment.selectionSet.selections;
+      }
+      if (condition === undefined || condition === transparent) visit(inner);
+      else conditions.add(condition);
+    }
+  };
+  for (const field of info.fieldNodes) visit(field.selectionSet?.selections ?? []);
+  return conditions;
+}
+
 function included(node: SelectionNode, info: GraphQLResolveInfo): boolean {
   // Most selections carry no directive: skip the two directive lookups (this runs per selected field).
   if (!node.directives?.length) return true;

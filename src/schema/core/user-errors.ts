@@ -33,7 +33,13 @@ const USER_ERROR_CODES = {
 
 export type UserErrorCodeValue = keyof typeof USER_ERROR_CODES;
 
-export const UserErrorCode = builder.enumType('UserErrorCode', {
+/*
+ * `TelliUserError` and `TelliUserErrorCode`, not `UserError`: other subgraphs of a company graph
+ * often have a `UserError { field message }`. A type of the same name would have to be `@shareable`
+ * everywhere with the same fields, and ours has `code`, which theirs cannot resolve — composition
+ * fails (INVALID_FIELD_SHARING, then SATISFIABILITY_ERROR once shareable).
+ */
+export const UserErrorCode = builder.enumType('TelliUserErrorCode', {
   description:
     'What is wrong with a mutation input, as a stable code to branch on. More codes may be added: treat one you do not know like REJECTED.',
   values: USER_ERROR_CODES,
@@ -49,7 +55,7 @@ export function userError(code: UserErrorCodeValue, field: readonly string[] | n
   return { code, field: field && [...field], message };
 }
 
-export const UserErrorRef = builder.objectRef<UserErrorValue>('UserError').implement({
+export const UserErrorRef = builder.objectRef<UserErrorValue>('TelliUserError').implement({
   description:
     'A problem with the input of a mutation that the caller can fix. Nothing was written for the input it points at.',
   fields: (t) => ({
