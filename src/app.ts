@@ -72,6 +72,12 @@ export interface Layer {
    * delivers to `${url}/webhooks/telli` from now on.
    */
   listening(url: string): void;
+  /**
+   * With a server key against telli (not the sandbox, not forwarded keys): asks telli once whether
+   * it accepts `TELLI_API_KEY` (`GET /v1/verify-api-key`, not retried). The server calls it at
+   * start-up, so that a wrong key is reported before the first query fails with it.
+   */
+  verifyServerKey: (() => Promise<ServerKeyCheck>) | undefined;
   /** Completes every open subscription (their clients see `complete`); the server calls it when it stops. */
   completeSubscriptions(): void;
   /**
@@ -80,6 +86,10 @@ export interface Layer {
    */
   close(): Promise<void>;
 }
+
+/** What telli said about the server's key: `reason` is short and never holds the key. */
+export type ServerKeyCheck =
+  { outcome: 'accepted' } | { outcome: 'rejected'; reason: string } | { outcome: 'unverified'; reason: string };
 
 export async function createLayer(config: Config, deps: LayerDeps): Promise<Layer> {
   const { logger } = deps;
@@ -195,6 +205,17 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     listening(url) {
       sandbox?.webhooks?.setTarget(`${url}${ROUTES.webhooks}`);
     },
+    verifyServerKey:
+      target.mode === 'server' && auth.mode === 'server'
+        ? async () => {
+            const result = await upstream.probe(auth.apiKey);
+            if (result === 'ok') return { outcome: 'accepted' };
+            // The probe's words for a 401/403 to the key it was given.
+            return result.startsWith('telli rejected the API key')
+              ? { outcome: 'rejected', reason: result }
+              : { outcome: 'unverified', reason: result };
+          }
+        : undefined,
     completeSubscriptions: () => live.completeAll(),
     async close() {
       await live.close();
