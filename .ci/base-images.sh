@@ -29,6 +29,7 @@ DEBIAN_IMAGE=debian:bookworm-slim
 NODE_IMAGE=node:22-bookworm-slim
 
 work=$(mktemp -d)
+started=$SECONDS
 trap 'rm -rf "$work"' EXIT
 
 # What `$1` is: "absent", "foreign" (not made here: use it), "current" or "stale".
@@ -107,8 +108,10 @@ EOF
     tar -C "$rootfs" --numeric-owner -c . |
       "$DOCKER" import --change 'CMD ["bash"]' --change "LABEL $LABEL=$debian_recipe" - "$DEBIAN_IMAGE" >/dev/null
     rm -rf "$rootfs"
+    echo "base images: $DEBIAN_IMAGE made in $((SECONDS - started)) s"
     ;;
 esac
+started=$SECONDS
 
 # --- node:22-bookworm-slim
 debian_id=$("$DOCKER" image inspect -f '{{ .Id }}' "$DEBIAN_IMAGE")
@@ -130,6 +133,7 @@ case $(state "$NODE_IMAGE" "$node_recipe") in
     cp .ci/images/docker-entrypoint.sh "$context/"
     "$DOCKER" build --quiet --network host --build-arg "NODE_VERSION=$NODE_VERSION" \
       --label "$LABEL=$node_recipe" -f .ci/images/node.Dockerfile -t "$NODE_IMAGE" "$context" >/dev/null
+    echo "base images: $NODE_IMAGE made in $((SECONDS - started)) s"
     ;;
 esac
 "$DOCKER" run --rm --network none "$NODE_IMAGE" sh -c 'echo "base images: $(node --version), npm $(npm --version), user $(id -u node):$(id -g node)"'

@@ -122,14 +122,16 @@ say "docker stop: drained (/readiness 503, /health 200) and exited 0 after $((SE
 "$DOCKER" rm "$CONTAINER" >/dev/null
 
 # --- compose.yaml ---------------------------------------------------------------------------
-# Redis and HAProxy are built on the host's network (deploy/compose.host-network.yaml says so);
-# the layer's image is the one built above.
+# Redis and HAProxy are built on the host's network (deploy/compose.host-network.yaml says so:
+# `lb-host` is `lb` there, the same image); the layer's image is the one built above.
 lb_port=$(free_ports 1)
 compose_files=(-f compose.yaml -f deploy/compose.host-network.yaml)
-compose build redis lb >"/tmp/$RUN-compose-build.log" 2>&1 || {
+started=$SECONDS
+compose build redis lb-host >"/tmp/$RUN-compose-build.log" 2>&1 || {
   tail -n 40 "/tmp/$RUN-compose-build.log" >&2
   fail "building compose.yaml's redis and lb images failed (log above)"
 }
+say "built the redis and HAProxy images in $((SECONDS - started)) s"
 
 # Proves the running compose project: replicas healthy and subscribed to Redis, a query through
 # each replica and through the load balancer, which spreads queries over all three; then a stop
