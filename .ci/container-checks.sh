@@ -62,7 +62,7 @@ trap cleanup EXIT
 
 # --- The image ------------------------------------------------------------------------------
 started=$SECONDS
-"$DOCKER" build --network host -t "$IMAGE" . >"/tmp/$RUN-build.log" 2>&1 || {
+"$DOCKER" build --force-rm --network host -t "$IMAGE" . >"/tmp/$RUN-build.log" 2>&1 || {
   tail -n 40 "/tmp/$RUN-build.log" >&2
   fail "docker build failed (the end of its log is above; all of it in /tmp/$RUN-build.log)"
 }
@@ -127,7 +127,7 @@ say "docker stop: drained (/readiness 503, /health 200) and exited 0 after $((SE
 lb_port=$(free_ports 1)
 compose_files=(-f compose.yaml -f deploy/compose.host-network.yaml)
 started=$SECONDS
-compose build redis lb-host >"/tmp/$RUN-compose-build.log" 2>&1 || {
+compose build --force-rm redis lb-host >"/tmp/$RUN-compose-build.log" 2>&1 || {
   tail -n 40 "/tmp/$RUN-compose-build.log" >&2
   fail "building compose.yaml's redis and lb images failed (log above)"
 }
