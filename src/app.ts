@@ -97,6 +97,12 @@ export interface Layer {
    */
   listening(url: string): void;
   /**
+   * With a server key against telli (not the sandbox, not forwarded keys): asks telli once whether
+   * it accepts `TELLI_API_KEY` (`GET /v1/verify-api-key`, not retried). The server calls it at
+   * start-up, so that a wrong key is reported before the first query fails with it.
+   */
+  verifyServerKey: (() => Promise<ServerKeyCheck>) | undefined;
+  /**
    * Completes every open subscription, whatever its wire (their clients see `complete`), and
    * closes the WebSocket connections once their clients have been told (1001); resolves when
    * that is done, or after `SHUTDOWN_GRACE_MS`. The server calls it when it stops.
@@ -108,6 +114,10 @@ export interface Layer {
    */
   close(): Promise<void>;
 }
+
+/** What telli said about the server's key: `reason` is short and never holds the key. */
+export type ServerKeyCheck =
+  { outcome: 'accepted' } | { outcome: 'rejected'; reason: string } | { outcome: 'unverified'; reason: string };
 
 export async function createLayer(config: Config, deps: LayerDeps): Promise<Layer> {
   const { logger } = deps;
@@ -293,6 +303,17 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     listening(url) {
       sandbox?.webhooks?.setTarget(`${url}${ROUTES.webhooks}`);
     },
+    verifyServerKey:
+      target.mode === 'server' && auth.mode === 'server'
+        ? async () => {
+            const result = await upstream.probe(auth.apiKey);
+            if (result === 'ok') return { outcome: 'accepted' };
+            // The probe's words for a 401/403 to the key it was given.
+            return result.startsWith('telli rejected the API key')
+              ? { outcome: 'rejected', reason: result }
+              : { outcome: 'unverified', reason: result };
+          }
+        : undefined,
     async completeSubscriptions() {
       live.completeAll();
       await Promise.all([webSocket.close(config.shutdownGraceMs), callbacks.drain(config.shutdownGraceMs)]);

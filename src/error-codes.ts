@@ -9,6 +9,12 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** No or wrong caller token; in forwarded-key mode, no telli key, or one telli rejected. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /**
+   * telli rejects this server's own key (`TELLI_API_KEY`, 401/403): the operator's fault, not the
+   * caller's, and every field that needs telli fails until the key is fixed. The server logs it at
+   * start-up and, with `alert: "telli-server-key-rejected"`, at `fatal` for each operation it fails.
+   */
+  TELLI_SERVER_KEY_REJECTED: 'TELLI_SERVER_KEY_REJECTED',
   /** telli is rate limiting us; `extensions.retryAfterSeconds` when telli said. */
   RATE_LIMITED: 'RATE_LIMITED',
   /**

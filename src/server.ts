@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { createLayer, type Layer } from './app.js';
@@ -151,6 +151,56 @@ export async function serve(layer: Layer, config: Config, logger: Logger): Promi
   };
 }
 
+/**
+ * A server key answers for everyone who reaches the port: on an interface other than loopback,
+ * without caller tokens, that is anyone on the network. Said once at start-up; not refused, since
+ * a network policy or a gateway in front may be what protects it.
+ */
+function checkExposure(config: Config, logger: Logger): void {
+  if (config.telli.mode !== 'server' || config.callerAuth.tokens.length > 0 || isLoopback(config.host)) return;
+  logger.warn(
+    { host: config.host, alert: 'server-key-exposed' },
+    `TELLI_API_KEY is served without CALLER_TOKENS on HOST=${config.host}: anyone who can reach this port reads and writes your telli data. Set CALLER_TOKENS (and send one from your gateway), or bind HOST to 127.0.0.1.`,
+  );
+}
+
+function isLoopback(host: string): boolean {
+  const address = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return (
+    address === 'localhost' ||
+    address === '::1' ||
+    (isIPv4(address) && address.startsWith('127.')) ||
+    address.startsWith('::ffff:127.')
+  );
+}
+
+/**
+ * Asks telli whether it accepts the server's key, after listening (start-up does not wait on
+ * telli). A rejected key is reported here, naming the variable, instead of first showing as
+ * failing queries; the key itself is never logged.
+ */
+async function checkServerKey(layer: Layer, logger: Logger): Promise<void> {
+  if (!layer.verifyServerKey) return;
+  try {
+    const check = await layer.verifyServerKey();
+    if (check.outcome === 'accepted') {
+      logger.info('telli accepted TELLI_API_KEY');
+    } else if (check.outcome === 'rejected') {
+      logger.error(
+        { reason: check.reason, alert: 'telli-server-key-rejected' },
+        `TELLI_API_KEY is wrong: ${check.reason}. Every query that needs telli answers TELLI_SERVER_KEY_REJECTED, and /readiness is 503, until TELLI_API_KEY is fixed.`,
+      );
+    } else {
+      logger.warn(
+        { reason: check.reason },
+        `could not check TELLI_API_KEY with telli (${check.reason}); /readiness reports telli until it answers`,
+      );
+    }
+  } catch (error) {
+    logger.warn({ err: error }, 'could not check TELLI_API_KEY with telli');
+  }
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -167,6 +217,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, destination });
   const layer = await createLayer(config, { logger }).catch((error: unknown) => exitIfPortTaken(error, 'SANDBOX_PORT'));
   const running = await serve(layer, config, logger).catch((error: unknown) => exitIfPortTaken(error, 'PORT'));
+  checkExposure(config, logger);
+  void checkServerKey(running.layer, logger);
   let stopping = false;
   const stop = (signal: 'SIGTERM' | 'SIGINT') => {
     if (stopping) return;

@@ -89,6 +89,7 @@ async function withFault<T>(fault: Parameters<RunningSandbox['injectFault']>[0],
 const PRODUCERS: Record<ErrorCode, () => Promise<Answer>> = {
   BAD_USER_INPUT: () => sandboxQuery({ query: '{ contact(id: "not-a-uuid") { id } }' }),
   UNAUTHENTICATED: () => postGraphQL(telliMode.graphqlUrl, oneContact),
+  TELLI_SERVER_KEY_REJECTED: () => withFault({ fault: { kind: 'status', status: 401 } }, () => telliQuery(oneContact)),
   RATE_LIMITED: () =>
     withFault({ fault: { kind: 'status', status: 429, headers: { 'retry-after': '120' } } }, () =>
       telliQuery(oneContact),

@@ -528,7 +528,7 @@ describe('without TELLI_WEBHOOK_SECRET', () => {
 });
 
 describe("server key mode: telli rejecting this server's key during an event", () => {
-  it('masks the error for the subscriber and raises the same fatal alert a query does', async () => {
+  it('tells the subscriber TELLI_SERVER_KEY_REJECTED and raises the same fatal alert a query does', async () => {
     const secret = testSecret();
     const stack = await createTestStack({
       serverApiKey: 'tk_live_wrong_server_key_456',
@@ -550,7 +550,7 @@ describe("server key mode: telli rejecting this server's key during an event", (
       });
       expect(res.status).toBe(200);
       const frame = await sub.next();
-      expect(frame.errors?.map((e) => e.extensions?.['code'])).toEqual(['INTERNAL_SERVER_ERROR']);
+      expect(frame.errors?.map((e) => e.extensions?.['code'])).toEqual(['TELLI_SERVER_KEY_REJECTED']);
       const alert = stack.logs.lines().find((l) => l['alert'] === 'telli-server-key-rejected');
       expect(alert).toMatchObject({ level: 'fatal' });
       expect(stack.logs.text()).not.toContain('tk_live_wrong_server_key_456');

@@ -254,12 +254,12 @@ describe('concurrency limit toward telli', () => {
 });
 
 describe('credentials', () => {
-  it("server key mode: telli rejecting the server's own key is masked for the client and logged loudly", async () => {
+  it("server key mode: telli rejecting the server's own key is the operator's fault, said without the key, and logged loudly", async () => {
     const { stack, contacts } = await stackFor({ serverApiKey: 'tk_live_wrong_server_key_123' });
     try {
       const res = await stack.http(`{ contact(id: "${contacts[0]?.id}") { id } other: contact(id: "nope") { id } }`);
       expect(res.status).toBe(200);
-      expect(codesOf(res.body).sort()).toEqual(['BAD_USER_INPUT', 'INTERNAL_SERVER_ERROR']);
+      expect(codesOf(res.body).sort()).toEqual(['BAD_USER_INPUT', 'TELLI_SERVER_KEY_REJECTED']);
       expect(res.text).not.toContain('401');
       const alert = stack.logs.lines().find((l) => l['alert'] === 'telli-server-key-rejected');
       expect(alert).toMatchObject({ level: 'fatal' });

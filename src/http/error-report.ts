@@ -20,10 +20,19 @@ export function reportedCode(error: GraphQLError): string {
 /**
  * Logs in full, with the logger's request id, every error Yoga is about to mask (the client sees
  * only "Unexpected error." and the id). telli rejecting this server's own key is fatal: every
- * request fails until an operator fixes TELLI_API_KEY, so it says so plainly.
+ * request fails until an operator fixes TELLI_API_KEY, so it says so plainly, once per operation
+ * (clients see `TELLI_SERVER_KEY_REJECTED` for it, unmasked).
  */
 export function logMasked(logger: Logger, errors: readonly GraphQLError[], where: string): void {
+  let alerted = false;
   for (const error of errors) {
+    if (!alerted && !isMasked(error) && error.extensions?.['code'] === ErrorCode.TELLI_SERVER_KEY_REJECTED) {
+      alerted = true;
+      logger.fatal(
+        { path: error.path, alert: 'telli-server-key-rejected' },
+        `telli rejected this server's API key${where}: check TELLI_API_KEY`,
+      );
+    }
     if (!isMasked(error)) continue;
     const original = error.originalError;
     if (isRejectedKey(original)) {

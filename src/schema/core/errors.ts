@@ -70,14 +70,19 @@ function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED } });
 }
 
-/** telli refused a key: the caller's own is the caller's problem; the server's is an outage of ours. */
+/** telli refused a key: the caller's own is the caller's problem; the server's is the operator's. */
 export function isRejectedKey(error: unknown): error is TelliHttpError {
   return error instanceof TelliHttpError && (error.status === 401 || error.status === 403);
 }
 
 function fromHttpError(error: TelliHttpError, keySource: KeySource): GraphQLError | Error {
-  if (isRejectedKey(error) && keySource === 'caller') {
-    return unauthenticated('telli rejected the API key you sent.');
+  if (error.status === 401 || error.status === 403) {
+    return keySource === 'caller'
+      ? unauthenticated('telli rejected the API key you sent.')
+      : // Not masked: the caller cannot fix it, but must be able to tell it from a bug of ours.
+        new GraphQLError("telli rejected this server's API key; the operator must fix its configuration.", {
+          extensions: { code: ErrorCode.TELLI_SERVER_KEY_REJECTED },
+        });
   }
   if (error.status === 429) {
     return new GraphQLError('telli is rate limiting requests; retry later.', {
@@ -90,7 +95,7 @@ function fromHttpError(error: TelliHttpError, keySource: KeySource): GraphQLErro
   if (error.status >= 500) {
     return new GraphQLError('telli is unavailable.', { extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE } });
   }
-  // 401/403 on the server's own key, or a 4xx for a request we built: our fault, not the caller's.
+  // A 4xx for a request we built: our fault, not the caller's.
   return error;
 }
 
