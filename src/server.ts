@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { isIPv4, type AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -32,9 +32,23 @@ export interface RunningServer {
  */
 const LISTEN_BACKLOG = 4096;
 
+/**
+ * Which upgrade requests the 'upgrade' listener takes: WebSocket handshakes only. Any other
+ * `Upgrade` (`h2c`: Java's default `HttpClient` and `curl --http2` send it on every plain-http
+ * request) is a request like any other, which a server may answer without switching protocols
+ * (RFC 9110 §7.8). Node ≥ 22.21 / 24.9 reads this option (@types/node does not know it yet, hence
+ * the spread); on an older Node every upgrade reaches the edge, which refuses a non-WebSocket one
+ * with 400.
+ */
+const ONLY_WEBSOCKET_UPGRADES = {
+  shouldUpgradeCallback: (req: IncomingMessage) =>
+    (req.headers.upgrade ?? '').split(',').some((protocol) => protocol.trim().toLowerCase() === 'websocket'),
+};
+
 /** Binds the layer's edge to `node:http` and announces where it listens. */
 export async function serve(layer: Layer, config: Config, logger: Logger): Promise<RunningServer> {
   const server: Server = createServer({
+    ...ONLY_WEBSOCKET_UPGRADES,
     // A request whose headers or body trickle in must not hold an admission slot forever: nothing
     // is answered after REQUEST_DEADLINE_MS anyway.
     requestTimeout: config.requestDeadlineMs + 1000,
