@@ -69,17 +69,22 @@ describe('the contact cache in Redis', () => {
     const before = telli.contacts.get(id)?.firstName;
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
+    let answeredByTelli!: () => void;
+    const atTelli = new Promise<void>((resolve) => (answeredByTelli = resolve));
     const slowTelli = upstreamClient();
     const oneSlow = instance(prefix, {
       ...slowTelli,
       getContactsBatch: async (ids, call) => {
         const answer = await slowTelli.getContactsBatch(ids, call);
+        answeredByTelli();
         await held;
         return answer;
       },
     });
     const reading = firstName(oneSlow, id);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The write starts only once telli has answered the read (no fixed wait: under load a read
+    // may take longer than any guess to reach telli).
+    await atTelli;
     const written = await two.updateContact(id, { firstName: 'After The Write' }, { apiKey: telli.apiKey });
     expect(written.ok).toBe(true);
     release();
