@@ -66,7 +66,7 @@ const CONTACTS = 20_000;
 /** Ids scenario F cycles through; all of them sit in the cached layer's contact cache. */
 const HOT_IDS = 2_000;
 const ALL_SCENARIOS = ['A', 'A1', 'F', 'G', 'B', 'C', 'D', 'E', 'R', 'S', 'X'] as const;
-/** `--only floors`: the layer beside its floors, and nothing else (about 2 minutes). */
+/** `--only floors`: the layer beside its floors, and nothing else (about 5 minutes at the defaults). */
 const FLOOR_SCENARIOS = ['A', 'G', 'B', 'C', 'D'] as const;
 /** The floors (`floors.ts`), each a process of its own, measured on every scenario they can answer. */
 const FLOORS = [
