@@ -66,10 +66,18 @@ function createSeries(registry: Registry) {
     labelNames: ['code'],
     registers: [registry],
   });
+  /**
+   * Counted in a plain field on every request, read only when Prometheus scrapes: a gauge's own
+   * `inc`/`dec` hash a label set each time, twice per request for a figure seen once a scrape.
+   */
+  const requestsInFlight = { count: 0 };
   const inFlight = new Gauge({
     name: 'telli_graphql_requests_in_flight',
     help: 'HTTP requests being handled right now.',
     registers: [registry],
+    collect() {
+      this.set(requestsInFlight.count);
+    },
   });
   const upstreamDuration = new Histogram({
     name: 'telli_upstream_request_duration_seconds',
@@ -201,6 +209,7 @@ function createSeries(registry: Registry) {
     subscriptionCallbacks,
     errors,
     inFlight,
+    requestsInFlight,
     upstreamDuration,
     retries,
     batchSize,

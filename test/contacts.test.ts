@@ -315,6 +315,31 @@ describe('upstream faults stay with their contact', () => {
     }
   });
 
+  it('each kind of contract break fails its own contact alone, among good ones', async () => {
+    const broken: Record<string, unknown>[] = [
+      { first_name: 42 },
+      { last_name: ['Lovelace'] },
+      { next_call_at: { at: 'noon' } },
+      { call_attempts: 2.5 },
+      { call_attempts: '3' },
+      { contact_details: ['not', 'an', 'object'] },
+      { contact_details: 'notes' },
+      { status: true },
+    ];
+    const bad = broken.map((_, i) => contactAt(120 + i));
+    const good = broken.map((_, i) => contactAt(140 + i));
+    bad.forEach((c, i) => stack.sandbox.setRawV1(c.id, { contact_id: c.id, first_name: 'Broken', ...broken[i] }));
+    try {
+      const ids = bad.flatMap((c, i) => [c.id, (good[i] as SandboxContact).id]);
+      const res = await stack.run(ContactsByIdsDocument, { ids });
+      expect(codesOf(res)).toEqual(broken.map(() => 'UPSTREAM_INVALID_RESPONSE'));
+      expect(res.errors?.map((e) => e.path)).toEqual(broken.map((_, i) => ['contacts', 2 * i]));
+      expect(res.data?.contacts?.map((x) => x?.firstName ?? null)).toEqual(good.flatMap((c) => [null, c.firstName]));
+    } finally {
+      for (const c of bad) stack.sandbox.setRawV1(c.id, undefined);
+    }
+  });
+
   it('an entry without contact_id fails the id it must have been, not its neighbours', async () => {
     const [a, b] = [contactAt(83), contactAt(84)];
     stack.sandbox.setRawV1(a.id, { first_name: 'No id' });

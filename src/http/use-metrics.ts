@@ -1,5 +1,6 @@
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { Counter, Histogram } from 'prom-client';
 import type { GraphQLContext } from '../context.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteHandler } from './edge.js';
@@ -44,9 +45,22 @@ interface OperationLabels {
   operationType: string;
 }
 
+/**
+ * One operation's label set and its series' children, made once per operation name and type (both
+ * bounded, see above) and reused by every request that runs it: prom-client hashes a label object
+ * on every `inc`/`observe` given one, and a child skips that.
+ */
+interface OperationSeries {
+  labels: OperationLabels;
+  requests: Counter.Internal;
+  duration: Histogram.Internal<string>;
+  /** `httpDuration` children by method, status and path (each bounded by the code). */
+  http: Map<string, Histogram.Internal<string>>;
+}
+
 interface RequestState {
   started: number;
-  labels: OperationLabels | undefined;
+  operation: OperationSeries | undefined;
   /** The URL path only: a GET request's query string would make every request a new series. */
   path: string;
 }
@@ -56,11 +70,27 @@ export function useMetrics(metrics: Metrics): Plugin<GraphQLContext> {
   const operationNames = new BoundedNames(MAX_OPERATION_NAMES);
   /** Per HTTP request: when it started and, once parsed, which operation it runs. */
   const requestStates = new WeakMap<Request, RequestState>();
+  const operations = new Map<string, OperationSeries>();
+  const operationSeries = (operationName: string, operationType: string): OperationSeries => {
+    const key = `${operationType} ${operationName}`;
+    let found = operations.get(key);
+    if (!found) {
+      const labels = { operationName, operationType };
+      found = {
+        labels,
+        requests: series.requests.labels(labels),
+        duration: series.requestDuration.labels(labels),
+        http: new Map(),
+      };
+      operations.set(key, found);
+    }
+    return found;
+  };
 
   return {
     onRequest({ request, url }) {
-      series.inFlight.inc();
-      requestStates.set(request, { started: performance.now(), labels: undefined, path: url.pathname });
+      series.requestsInFlight.count++;
+      requestStates.set(request, { started: performance.now(), operation: undefined, path: url.pathname });
     },
     onParse({ context, params }) {
       // Introspection (GraphiQL, codegen) is tooling traffic, not API use.
@@ -75,28 +105,29 @@ export function useMetrics(metrics: Metrics): Plugin<GraphQLContext> {
         if (!state) return;
         const givenName = context.params?.operationName ?? undefined;
         const operation = getOperationAST(result, givenName);
-        state.labels = {
-          operationName: operationNames.label(givenName || operation?.name?.value || 'Anonymous'),
-          operationType: operation?.operation ?? 'unknown',
-        };
+        state.operation = operationSeries(
+          operationNames.label(givenName || operation?.name?.value || 'Anonymous'),
+          operation?.operation ?? 'unknown',
+        );
       };
     },
     onValidate({ context }) {
-      const labels = requestStates.get(context.request)?.labels;
+      const labels = requestStates.get(context.request)?.operation?.labels;
       if (!labels) return undefined;
       return ({ valid }) => {
         if (!valid) series.errorResults.inc({ ...labels, phase: 'validate' });
       };
     },
     onExecute({ args }) {
-      const labels = requestStates.get(args.contextValue.request)?.labels;
+      const operation = requestStates.get(args.contextValue.request)?.operation;
+      const labels = operation?.labels;
       const started = performance.now();
       return {
         onExecuteDone({ result }) {
           const errorList = 'errors' in result ? result.errors : undefined;
-          if (labels) {
-            series.requests.inc(labels);
-            series.requestDuration.observe(labels, (performance.now() - started) / 1000);
+          if (operation) {
+            operation.requests.inc();
+            operation.duration.observe((performance.now() - started) / 1000);
           }
           if (!errorList) return;
           for (const error of errorList) {
@@ -120,13 +151,22 @@ export function useMetrics(metrics: Metrics): Plugin<GraphQLContext> {
     onResponse({ request, response, serverContext }) {
       const state = requestStates.get(request);
       if (!state) return;
-      series.inFlight.dec();
+      series.requestsInFlight.count--;
+      const { operation } = state;
       // An operation of a WebSocket has no HTTP time of its own (wire.ts): its execution is counted.
-      if (!state.labels || (serverContext as { wire?: unknown }).wire) return;
-      series.httpDuration.observe(
-        { ...state.labels, method: request.method, statusCode: response.status, url: state.path },
-        (performance.now() - state.started) / 1000,
-      );
+      if (!operation || (serverContext as { wire?: unknown }).wire) return;
+      const key = `${request.method} ${response.status} ${state.path}`;
+      let http = operation.http.get(key);
+      if (!http) {
+        http = series.httpDuration.labels({
+          ...operation.labels,
+          method: request.method,
+          statusCode: response.status,
+          url: state.path,
+        });
+        operation.http.set(key, http);
+      }
+      http.observe((performance.now() - state.started) / 1000);
     },
   };
 }

@@ -58,6 +58,18 @@ export const jsonValueSchema: z.ZodType<JsonValue> = z.unknown().transform((inpu
   return z.NEVER;
 });
 
+/**
+ * Why `input` is not a plain JSON object, as `path: message` (the form of `describeIssues`), or
+ * `undefined` when it is one. For checks written by hand on the hot path (`parseV1Contact`).
+ */
+export function jsonObjectIssue(input: unknown, at: string): string | undefined {
+  if (input === null || typeof input !== 'object' || Array.isArray(input) || !isPlainObject(input)) {
+    return `${at}: expected a JSON object`;
+  }
+  const problem = jsonProblem(input);
+  return problem && `${[at, ...problem.path].join('.')}: ${problem.message}`;
+}
+
 export const jsonObjectSchema: z.ZodType<JsonObject> = z.unknown().transform((input, ctx): JsonObject => {
   if (input === null || typeof input !== 'object' || Array.isArray(input) || !isPlainObject(input)) {
     ctx.addIssue({ code: 'custom', message: 'expected a JSON object' });

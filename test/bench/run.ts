@@ -29,9 +29,16 @@
  * ids. Then two 100k-request runs of A for peak RSS and growth, and the time from process start to
  * `/health` 200.
  *
+ * The floors (`floors.ts`, issue 26), each a process with the layer's node flags, answer A, G, B, C
+ * and D in the same interleaved rounds: a minimal graphql-yoga server on the same Contact shape
+ * reading from an in-memory Map, the same with one undici batch call to the sandbox per operation,
+ * and bare node:http with canned bodies. Under the table, the ratios the issue names (per contact
+ * in lists, contact(id), `{ __typename }`), per round paired, median [min–max].
+ * `--only floors` runs just these (A, G, B, C, D, the layer and the floors, no memory runs).
+ *
  *   npm run bench -- [--baseline-ref <ref>] [--latency 0ms] [--remote-latency 20ms] [--remote-connections 256]
  *                    [--duration 12s] [--rounds 3] [--connections 32] [--rss-requests 100000] [--warmup 2s]
- *                    [--only A,A1,G,B,C,D,E,F,R,S] [--entry dist/server.js]
+ *                    [--only A,A1,G,B,C,D,E,F,R,S | --only floors] [--floors off] [--entry dist/server.js]
  *                    [--sweep 1,4,16,64,256] [--sweep-duration 3s] [--chart docs/performance.svg]
  *                    [--scale-out-budget 10]
  *
@@ -59,6 +66,14 @@ const CONTACTS = 20_000;
 /** Ids scenario F cycles through; all of them sit in the cached layer's contact cache. */
 const HOT_IDS = 2_000;
 const ALL_SCENARIOS = ['A', 'A1', 'F', 'G', 'B', 'C', 'D', 'E', 'R', 'S', 'X'] as const;
+/** `--only floors`: the layer beside its floors, and nothing else (about 5 minutes at the defaults). */
+const FLOOR_SCENARIOS = ['A', 'G', 'B', 'C', 'D'] as const;
+/** The floors (`floors.ts`), each a process of its own, measured on every scenario they can answer. */
+const FLOORS = [
+  { kind: 'batch', label: 'floor: Yoga + 1 batch call' },
+  { kind: 'memory', label: 'floor: Yoga + Map' },
+  { kind: 'http', label: 'floor: node:http, canned' },
+] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -86,6 +101,8 @@ function parseArgs(argv: string[]) {
     /** A git ref to build and measure beside this work tree, e.g. the main branch's last commit. */
     baselineRef: undefined as string | undefined,
     only: new Set<string>(ALL_SCENARIOS),
+    /** Run the floors beside the layer (`--floors off` to skip them). */
+    floors: true,
     /** S: A at each of these connection counts, against both sandboxes (the chart). */
     sweepConnections: [1, 4, 16, 64, 256],
     sweepDurationS: 3,
@@ -113,7 +130,12 @@ function parseArgs(argv: string[]) {
       options.sweepDurationS = Math.max(1, Math.round(parseDurationMs(value) / 1000));
     else if (flag === '--chart') options.chart = value;
     else if (flag === '--scale-out-budget') options.scaleOutBudget = Number(value);
-    else if (flag === '--only') {
+    else if (flag === '--floors') options.floors = value !== 'off';
+    else if (flag === '--only' && value === 'floors') {
+      options.only = new Set(FLOOR_SCENARIOS);
+      options.floors = true;
+      if (!argv.includes('--rss-requests')) options.rssRequests = 0;
+    } else if (flag === '--only') {
       options.only = new Set(value.split(',').map((s) => s.trim()));
       const unknown = [...options.only].filter((s) => !(ALL_SCENARIOS as readonly string[]).includes(s));
       if (unknown.length)
@@ -219,10 +241,14 @@ async function prepareBaseline(ref: string): Promise<Build> {
   return { label: commit, commit, dir, entry: 'dist/server.js', nodeArgs: npmStartNodeArgs(dir) };
 }
 
-interface LayerProcess {
+/** A server process whose CPU and memory a scenario measures: a layer or a floor. */
+interface MeasuredProcess {
   child: ChildProcess;
   pid: number;
   url: string;
+}
+
+interface LayerProcess extends MeasuredProcess {
   build: Build;
   /** ms from spawn to the first `/health` 200. */
   startupMs: number;
@@ -265,6 +291,31 @@ async function startLayer(sandboxUrl: string, build: Build, env: Record<string, 
     if (performance.now() - started > 30_000) throw new Error('layer not healthy within 30 s');
     await sleep(5);
   }
+}
+
+/** A floor server (`floors.ts`) with the layer's node flags, reading from `sandbox`. */
+async function startFloor(sandbox: SandboxProcess, kind: string, nodeArgs: string[]): Promise<MeasuredProcess> {
+  const child = track(
+    spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'test/bench/floors.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        NODE_ENV: 'production',
+        BENCH_FLOOR: kind,
+        BENCH_SANDBOX_URL: sandbox.url,
+        BENCH_CONTROL_URL: sandbox.control,
+        BENCH_API_KEY: API_KEY,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const { url } = JSON.parse(line) as { url: string };
+    lines.close();
+    return { child, pid: child.pid as number, url };
+  }
+  throw new Error(`floor ${kind} exited before it was ready`);
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
@@ -438,8 +489,8 @@ function workloads(ids: string[]) {
 /** Where a scenario's requests go, and which processes' CPU and memory belong to it. */
 interface Target {
   url: string;
-  /** The layer process measured; none for E (the sandbox alone). */
-  layer: LayerProcess | undefined;
+  /** The layer (or floor) process measured; none for E (the sandbox alone). */
+  layer: MeasuredProcess | undefined;
   sandbox: SandboxProcess;
 }
 
@@ -447,7 +498,7 @@ interface Scenario {
   /** e.g. `A`, `A1`, `R` */
   key: string;
   title: string;
-  /** Build label, `—` for E. */
+  /** Build label (or floor label), `—` for E. */
   build: string;
   workload: Workload;
   target: Target;
@@ -606,6 +657,9 @@ interface Row {
   requests: number;
   badResponses: number;
   errors: number;
+  /** Layer CPU µs/op and req/s of each round, in round order (pairs with other rows' rounds). */
+  roundsCpuUsPerOp: number[];
+  roundsRequestsPerSecond: number[];
 }
 
 function median(values: number[]): number {
@@ -642,6 +696,8 @@ function summarize(scenario: Scenario, rounds: Measurement[]): Row {
     requests: sum((m) => m.requests),
     badResponses: sum((m) => m.bad),
     errors: sum((m) => m.errors),
+    roundsCpuUsPerOp: rounds.map((m) => m.layerCpuUsPerOp),
+    roundsRequestsPerSecond: rounds.map((m) => m.requestsPerSecond),
   };
 }
 
@@ -693,7 +749,14 @@ async function main(): Promise<void> {
       })
     : undefined;
 
-  // The scenarios, in the order each round runs them: a build's figure right beside its baseline's.
+  const floors: { label: string; process: MeasuredProcess }[] = [];
+  if (options.floors && FLOOR_SCENARIOS.some(wants)) {
+    for (const floor of FLOORS)
+      floors.push({ label: floor.label, process: await startFloor(sandbox, floor.kind, current.nodeArgs) });
+  }
+
+  // The scenarios, in the order each round runs them: a build's figure right beside its baseline's
+  // and its floors'.
   const scenarios: Scenario[] = [];
   const perBuild = (key: string, workload: Workload, title: string, connections: number, mode: Scenario['mode']) => {
     if (!wants(key)) return;
@@ -705,6 +768,19 @@ async function main(): Promise<void> {
         build: build.label,
         workload,
         target: { url: layer.url, layer, sandbox },
+        connections,
+        mode,
+        phase: 'local',
+      });
+    }
+    if (mode !== 'load' || !(FLOOR_SCENARIOS as readonly string[]).includes(key)) return;
+    for (const floor of floors) {
+      scenarios.push({
+        key,
+        title,
+        build: floor.label,
+        workload,
+        target: { url: floor.process.url, layer: floor.process, sandbox },
         connections,
         mode,
         phase: 'local',
@@ -905,6 +981,7 @@ async function main(): Promise<void> {
     });
   }
   if (cachedLayer) await stopProcess(cachedLayer.child);
+  for (const floor of floors) await stopProcess(floor.process.child);
   for (const layer of remoteLayers.values()) await stopProcess(layer.child);
 
   // Memory: two consecutive runs of A with a fixed request count, on this build's layer.
@@ -946,6 +1023,7 @@ async function main(): Promise<void> {
   };
   const row = (key: string, build: Build) => rows.find((r) => r.scenario === key && r.build === build.label);
   const comparisons = report(builds, row, mixedPeak);
+  const floorLines = floorReport(rows);
   const result = {
     date: new Date().toISOString(),
     commit: current.commit,
@@ -956,6 +1034,7 @@ async function main(): Promise<void> {
     startupMs: Object.fromEntries(builds.map((b) => [b.label, startups.get(b)])),
     scenarios: rows,
     comparisons,
+    floors: floorLines,
     mixedLoadPeak: Object.fromEntries(builds.map((b) => [b.label, mixedPeak.get(b)])),
     memoryRuns,
     // What the chart is drawn from (`tsx test/bench/chart.ts` draws it again from this file).
@@ -1014,6 +1093,11 @@ async function main(): Promise<void> {
     out();
   }
   for (const line of comparisons.lines) out(line);
+  if (floorLines.length > 0) {
+    out();
+    for (const line of floorLines) out(line);
+    out();
+  }
   if (memoryRuns.length === 2) {
     const [run1, run2] = memoryRuns as [(typeof memoryRuns)[0], (typeof memoryRuns)[0]];
     out(
@@ -1146,6 +1230,71 @@ function swapPairs(scenarios: Scenario[]): Scenario[] {
     i = j;
   }
   return out;
+}
+
+/**
+ * The layer against its floors (issue 26's targets), by layer CPU per operation: the median round
+ * and, since the rounds are interleaved, the ratio of each round's pair — median [min–max] — so
+ * that the spread shows what the machine's noise did to it. Per contact in a list of n is
+ * (list − contact(id)) / (n − 1): what one more contact costs, the operation's fixed cost aside.
+ */
+function floorReport(rows: Row[]): string[] {
+  const find = (key: string, build: string) => rows.find((r) => r.scenario === key && r.build === build);
+  const layer = 'this build';
+  const [batch, memory] = [FLOORS[0].label, FLOORS[1].label];
+  if (!find('A', batch) && !find('D', memory)) return [];
+  const f = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+  const spread = (values: number[]) => {
+    const finite = values.filter(Number.isFinite);
+    if (finite.length === 0) return '—';
+    return `${f(median(finite))} [${f(Math.min(...finite))}–${f(Math.max(...finite))}]`;
+  };
+  const perRound = (key: string, build: string, pick: (r: Row) => number[]) => {
+    const r = find(key, build);
+    return r ? pick(r) : [];
+  };
+  const cpu = (key: string, build: string) => perRound(key, build, (r) => r.roundsCpuUsPerOp);
+  const zip = (a: number[], b: number[], op: (x: number, y: number) => number) =>
+    a.slice(0, Math.min(a.length, b.length)).map((x, i) => op(x, b[i] as number));
+  const perContact = (key: string, n: number, build: string) =>
+    zip(cpu(key, build), cpu('A', build), (list, one) => (list - one) / (n - 1));
+  const lines = [
+    'The layer beside its floors (layer CPU µs per operation, median round; ratios are per round, median [min–max]):',
+  ];
+  for (const [key, n, name] of [
+    ['B', 50, 'contacts(ids) × 50'],
+    ['C', 100, '_entities × 100'],
+  ] as const) {
+    const [mine, floor, map] = [perContact(key, n, layer), perContact(key, n, batch), perContact(key, n, memory)];
+    if (mine.length === 0 || floor.length === 0) continue;
+    lines.push(
+      `- per contact in ${name}: this build ${f(median(mine), 1)} µs, Yoga + 1 batch call ${f(median(floor), 1)}, ` +
+        `Yoga + Map ${f(median(map), 1)}; this build / batch floor ${spread(zip(mine, floor, (x, y) => x / y))} (target ≤ 1.25)`,
+    );
+  }
+  const a = [cpu('A', layer), cpu('A', batch)] as const;
+  if (a[0].length && a[1].length) {
+    lines.push(
+      `- contact(id): this build ${f(median(a[0]), 0)} µs, Yoga + 1 batch call ${f(median(a[1]), 0)}; ` +
+        `this build / batch floor ${spread(zip(a[0], a[1], (x, y) => x / y))} (target ≤ 1.15)`,
+    );
+  }
+  const d = [cpu('D', layer), cpu('D', memory), cpu('D', FLOORS[2].label)] as const;
+  if (d[0].length && d[1].length) {
+    lines.push(
+      `- { __typename }: this build ${f(median(d[0]), 0)} µs, Yoga + Map ${f(median(d[1]), 0)}, node:http ${f(median(d[2]), 0)}; ` +
+        `this build / Yoga's floor ${spread(zip(d[0], d[1], (x, y) => x / y))} (target ≤ 1, at Yoga's floor)`,
+    );
+  }
+  const rps = (key: string, build: string) => perRound(key, build, (r) => r.roundsRequestsPerSecond);
+  const aOverD = (build: string) => zip(rps('A', build), rps('D', build), (x, y) => x / y);
+  if (rps('A', layer).length && rps('D', layer).length) {
+    lines.push(
+      `- contact(id) / { __typename } by req/s: this build ${spread(aOverD(layer))}, Yoga + Map ${spread(aOverD(memory))}, ` +
+        `Yoga + 1 batch call ${spread(aOverD(batch))} (target ≥ 0.75 for this build)`,
+    );
+  }
+  return lines;
 }
 
 /** The ratios and side-by-side pairs printed under the table (and kept in the JSON). */

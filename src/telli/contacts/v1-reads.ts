@@ -1,13 +1,7 @@
-import {
-  describeIssues,
-  TelliContractError,
-  TelliError,
-  TelliItemError,
-  TelliNetworkError,
-} from '../transport/errors.js';
+import { TelliContractError, TelliError, TelliItemError, TelliNetworkError } from '../transport/errors.js';
 import { RETRY } from '../transport/retry-policy.js';
 import { httpError, type CallOptions, type TelliClientHooks, type Transport } from '../transport/transport.js';
-import { batchItemSchema, batchResponseSchema, v1ContactSchema, type TelliContact } from './schemas.js';
+import { parseV1Contact, v1ContactSchema, type TelliContact } from './schemas.js';
 
 /** telli's documented ceiling for `contact_ids` in one `get-contacts-batch` call. */
 export const TELLI_BATCH_LIMIT = 1000;
@@ -47,19 +41,18 @@ export function createV1Reads(transport: Transport, hooks: TelliClientHooks): V1
       for (const id of ids) out.set(id, failure);
       return;
     }
-    const items = batchResponseSchema.safeParse(json);
-    if (!items.success) {
-      const failure = new TelliContractError(endpoint, describeIssues(items.error));
+    if (!Array.isArray(json)) {
+      const failure = new TelliContractError(endpoint, ['(root): expected array']);
       for (const id of ids) out.set(id, failure);
       return;
     }
     const chunkResults = new Map<string, ContactResult>();
     const unattributed: string[] = [];
-    items.data.forEach((raw, index) => {
-      const result = parseBatchItem(raw, index);
+    for (let index = 0; index < json.length; index++) {
+      const result = parseBatchItem(json[index], index);
       if ('unattributed' in result) unattributed.push(result.unattributed);
       else chunkResults.set(result.id, result.value);
-    });
+    }
     // telli's result order is undocumented: map by id, never by position.
     for (const id of ids) {
       const found = chunkResults.get(id);
@@ -94,12 +87,26 @@ export function createV1Reads(transport: Transport, hooks: TelliClientHooks): V1
 
 type ParsedItem = { id: string; value: ContactResult } | { unattributed: string };
 
+/**
+ * One entry of the `get-contacts-batch` array. The docs disagree on which keys appear when (the
+ * newer sample omits `status`, and shows `error`/`contactId` beside `contact`), so all are optional
+ * here and `contact` is checked on its own: one broken contact must not fail its neighbours. Checked
+ * by hand, not by zod: this runs for every contact of every list (see `parseV1Contact`).
+ */
 function parseBatchItem(raw: unknown, index: number): ParsedItem {
   const endpoint = V1_ENDPOINTS.contactsBatch;
-  const item = batchItemSchema.safeParse(raw);
-  if (!item.success) return { unattributed: `[${index}]: ${describeIssues(item.error).join(', ')}` };
-  const { status, contact, error, contactId } = item.data;
-  const id = (contactId ?? contactIdOf(contact))?.toLowerCase();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { unattributed: `[${index}]: (root): expected object` };
+  }
+  const { status, contact, error, contactId } = raw as Record<string, unknown>;
+  const entryIssues = [
+    ...(status === undefined || status === null || typeof status === 'string' ? [] : ['status: expected string']),
+    ...(contactId === undefined || contactId === null || typeof contactId === 'string'
+      ? []
+      : ['contactId: expected string']),
+  ];
+  if (entryIssues.length > 0) return { unattributed: `[${index}]: ${entryIssues.join(', ')}` };
+  const id = ((contactId as string | null | undefined) ?? contactIdOf(contact))?.toLowerCase();
   if (status === 'error') {
     if (!id) return { unattributed: `[${index}]: error entry without contactId` };
     return { id, value: typeof error === 'string' && NOT_FOUND.test(error) ? null : new TelliItemError(endpoint) };
@@ -108,12 +115,12 @@ function parseBatchItem(raw: unknown, index: number): ParsedItem {
     if (!id) return { unattributed: `[${index}]: entry without contact` };
     return { id, value: null };
   }
-  const parsed = v1ContactSchema.safeParse(contact);
-  if (!parsed.success) {
-    if (!id) return { unattributed: `[${index}].contact: ${describeIssues(parsed.error).join(', ')}` };
-    return { id, value: new TelliContractError(endpoint, describeIssues(parsed.error)) };
+  const parsed = parseV1Contact(contact);
+  if (!parsed.ok) {
+    if (!id) return { unattributed: `[${index}].contact: ${parsed.issues.join(', ')}` };
+    return { id, value: new TelliContractError(endpoint, parsed.issues) };
   }
-  return { id: parsed.data.id.toLowerCase(), value: parsed.data };
+  return { id: parsed.contact.id.toLowerCase(), value: parsed.contact };
 }
 
 function contactIdOf(contact: unknown): string | undefined {
