@@ -31,8 +31,8 @@ export async function createGateway(urls: { contacts: string; deals: string }, p
     supergraph: await composeSupergraph(urls),
     logging: false,
     plugins: () => plugins,
-    // Subscriptions reach the subgraph over SSE; by default as a GET, which the layer's CSRF
-    // prevention refuses without its header. A POST is not a "simple" request: no header needed.
+    // Subscriptions reach the subgraph over SSE with a POST. The gateway's default, a GET, works
+    // too: test/compat/hive-gateway.test.ts runs each of its transports (docs/clients.md).
     transportEntries: { '*.http': { options: { method: 'POST' } } },
   });
 }
