@@ -160,6 +160,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     maxEntries: target.cacheMaxEntries,
     agentTtlMs: target.agentCacheTtlMs,
     ...(shared.cache && { redisCache: shared.cache }),
+    ...(shared.budget && { budget: shared.budget }),
     ...(deps.now && { now: deps.now }),
     ...(metrics && { hooks: metrics.telliHooks }),
   });

@@ -68,6 +68,8 @@ export interface BudgetCall {
 export interface Permit {
   /** Whether the call may still go out now (at most LATE_MS after its slot). */
   usable(): boolean;
+  /** True the first time only: one slot, one call (a permit taken ahead of its call, `CallOptions.permit`). */
+  claim(): boolean;
 }
 
 /** Room kept in every second for the time between a slot and telli seeing the call. */
@@ -167,7 +169,9 @@ export function createTelliBudget(options: TelliBudgetOptions): TelliBudget {
         }
         const { latest } = slot;
         hooks.onWait?.(Math.max(0, now() - started));
+        let claimed = false;
         return {
+          claim: () => !claimed && (claimed = true),
           usable: () => {
             if (now() <= latest) return true;
             hooks.onSlotsLost?.('late', 1);
@@ -223,9 +227,12 @@ async function takeSlot(
     const latest = at + LATE_MS;
     const answeredAt = now();
     if (answeredAt <= latest) return { at, latest } satisfies Slot;
-    // Passed already: the window began long ago and few calls came since (or this process was
-    // stalled). Skip every slot that has passed, in one count.
-    points = Math.ceil((answeredAt - latest) / plan.spacingMs) + 1;
+    // Passed already: the window began long ago and few calls came since, or this process read
+    // the answer late (a busy event loop). Skip every slot that has passed, in one count — and
+    // the ones that will have passed by the time that count is read, which takes about as long as
+    // this one did: aiming at "now" again, a loaded process would skip forever.
+    const roundTrip = Math.min(answeredAt - sentAt, windowMs);
+    points = Math.max(1, Math.ceil((answeredAt + roundTrip - latest) / plan.spacingMs));
     hooks.onSlotsLost?.('passed', points);
   }
 }
