@@ -219,7 +219,7 @@ function createSeries(registry: Registry) {
   });
   const budgetSlotsLost = new Counter({
     name: 'telli_budget_slots_lost_total',
-    help: 'Slots of the budget this instance counted but did not use, by reason: late (the call could not leave in time after its slot: a busy event loop), passed (over by the time the count was answered), paused (telli asked for a pause meanwhile).',
+    help: 'Slots of the budget this instance counted but did not use, by reason: late (the call could not leave within 200 ms of its slot: a busy event loop), passed (already over when counted: budget nobody used, or a count this instance read late), paused (telli asked for a pause meanwhile).',
     labelNames: ['reason'],
     registers: [registry],
   });

@@ -8,7 +8,7 @@ import {
   type Permit,
   type TelliBudget,
 } from '../../src/telli/transport/budget.js';
-import { createCoalescingClient, createTelliClient } from '../../src/telli/index.js';
+import { createCoalescingClient, createTelliClient, TelliBudgetError } from '../../src/telli/index.js';
 import { unknownId } from '../support/stack.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 
@@ -93,6 +93,27 @@ describe('the telli budget', () => {
       // while the next call waited for its slot — not a queue of calls of one or two ids.
       expect(sandbox.stats.calls[BATCH]).toBe(2);
       expect([...sandbox.stats.batchSizes].sort((a, b) => a - b)).toEqual([1, 11]);
+    } finally {
+      await inner.close();
+    }
+  });
+
+  it('a caller whose deadline comes before the slot of the call it waits in is refused at once', async () => {
+    const budget = createTelliBudget({ perSecond: 2 });
+    const inner = createTelliClient({ ...parseConfig({}).telli, baseUrl: sandbox.url, budget });
+    const shared = createCoalescingClient(inner, { ttlMs: 0, maxEntries: 0, budget });
+    const [first, early, late] = [unknownId(9100), unknownId(9101), unknownId(9102)];
+    try {
+      const call = (deadlineMs: number) => ({ apiKey: sandbox.apiKey, deadline: Date.now() + deadlineMs });
+      const reads = [shared.getContactsBatch([first], call(5_000))];
+      await sleep(20);
+      // The next slot is 625 ms after the first: too late for `early`, in time for `late`.
+      reads.push(shared.getContactsBatch([early], call(400)), shared.getContactsBatch([late], call(5_000)));
+      const [one, two, three] = await Promise.all(reads);
+      expect(one?.get(first)).toBeNull();
+      // The budget's error (TELLI_BUDGET_EXHAUSTED, telli not called), not a timeout at the deadline.
+      expect(two?.get(early)).toBeInstanceOf(TelliBudgetError);
+      expect(three?.get(late)).toBeNull();
     } finally {
       await inner.close();
     }

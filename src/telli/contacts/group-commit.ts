@@ -1,7 +1,13 @@
 import { context, type Context as TraceContext } from '@opentelemetry/api';
 import { Cancellation, type CancelSignal } from '../transport/cancel.js';
-import type { Permit } from '../transport/budget.js';
-import { TelliContractError, TelliError, TelliNetworkError, TelliTimeoutError } from '../transport/errors.js';
+import type { BudgetCall, Permit } from '../transport/budget.js';
+import {
+  TelliBudgetError,
+  TelliContractError,
+  TelliError,
+  TelliNetworkError,
+  TelliTimeoutError,
+} from '../transport/errors.js';
 import type { CallOptions, TelliClientHooks } from '../transport/transport.js';
 import { TELLI_BATCH_LIMIT, V1_ENDPOINTS, type ContactResult, type V1Reads } from './v1-reads.js';
 
@@ -91,7 +97,7 @@ export class GroupCommit {
     /** PARTIAL_CALLS_IN_FLIGHT, unless a test looks at one call at a time. */
     private readonly partialCalls = PARTIAL_CALLS_IN_FLIGHT,
     /** The telli budget's slot for a batch call (`budget.ts`), taken before its ids are final. */
-    private readonly slot?: (apiKey: string, call: CallOptions) => Promise<Permit>,
+    private readonly slot?: (apiKey: string, call: BudgetCall) => Promise<Permit>,
   ) {}
 
   /**
@@ -215,11 +221,25 @@ export class GroupCommit {
       // Counted as in flight from now on; still open to new ids until the slot is there.
       batch.awaitingSlot = true;
       if (reads.open === batch && batch.ids.size >= TELLI_BATCH_LIMIT) reads.open = undefined;
-      this.slot(reads.apiKey, batch).then(
+      const call: BudgetCall = {
+        signal: batch.signal,
+        // The latest deadline among the callers still waiting, read when the slot is known.
+        get deadline() {
+          return batch.deadline;
+        },
+        onSlot: (at) => this.#refuseBefore(batch, at),
+      };
+      this.slot(reads.apiKey, call).then(
         (permit) => {
           batch.awaitingSlot = false;
-          batch.permit = permit;
-          this.#go(batch);
+          if (batch.ids.size > 0) {
+            batch.permit = permit;
+            this.#go(batch);
+            return;
+          }
+          // Every caller left while it waited (or was refused at once): nothing to send.
+          batch.sent = true;
+          this.#settle(batch, [], new Map());
         },
         (error: unknown) => {
           batch.awaitingSlot = false;
@@ -278,6 +298,19 @@ export class GroupCommit {
     if (ambiguous && batch.callers > 1) this.#isolate(batch, results);
     for (const ask of batch.asks) ask.deliver(batch, results);
     this.#forgetIfIdle(reads);
+  }
+
+  /**
+   * The batch's slot is at `at`: a caller whose deadline comes first is answered now with the
+   * budget's error (TELLI_BUDGET_EXHAUSTED), not at its deadline; the others wait for the slot.
+   */
+  #refuseBefore(batch: Batch, at: number): void {
+    for (const ask of [...batch.asks]) {
+      const deadline = ask.call.deadline;
+      if (deadline === undefined || deadline > at) continue;
+      const seconds = Math.max(1, Math.ceil((at - Date.now()) / 1000));
+      ask.refuse(batch, new TelliBudgetError(V1_ENDPOINTS.contactsBatch, 'budget', seconds));
+    }
   }
 
   /** Asks each caller's ambiguous ids again, alone (see the class comment). */
@@ -435,6 +468,16 @@ class Ask {
       this.#resolve = resolve;
       this.signal?.addEventListener('abort', this.#onAbort, { once: true });
     });
+  }
+
+  /** Answers this caller's ids in `batch` with `error`, and leaves the batch. */
+  refuse(batch: Batch, error: TelliError): void {
+    const ids = this.#parts.get(batch);
+    if (!ids) return;
+    this.#parts.delete(batch);
+    for (const id of ids) this.out.set(id, error);
+    this.commit.leave(batch, this, ids);
+    if (this.#parts.size === 0) this.#finish();
   }
 
   deliver(batch: Batch, results: Results): void {

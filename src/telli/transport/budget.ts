@@ -61,8 +61,13 @@ export interface TelliBudget {
 
 export interface BudgetCall {
   signal?: CancelSignal | undefined;
-  /** Epoch ms; no slot later than this is taken. */
+  /** Epoch ms; no slot later than this is taken (read again after `onSlot`). */
   deadline?: number | undefined;
+  /**
+   * Told when the slot is known (epoch ms), before the deadline is checked and the wait begins: a
+   * call for several callers (group commit) refuses at once the ones whose deadlines come first.
+   */
+  onSlot?(at: number): void;
 }
 
 export interface Permit {
@@ -154,6 +159,7 @@ export function createTelliBudget(options: TelliBudgetOptions): TelliBudget {
           await wait(slot.fullForMs, 'budget', endpoint, call);
           continue;
         }
+        call.onSlot?.(slot.at);
         const waitMs = slot.at - now();
         if (call.deadline !== undefined && slot.at >= call.deadline) {
           hooks.onRefusal?.('budget');
