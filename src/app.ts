@@ -58,6 +58,7 @@ import {
   createCoalescingClient,
   createTelliBudget,
   createTelliClient,
+  type BudgetHooks,
   type SharedReadsClient,
   type TelliBudget,
 } from './telli/index.js';
@@ -137,7 +138,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
   // Tracing the caller built is the caller's to shut down; the layer shuts down only its own.
   const ownTracing = deps.tracing ? undefined : config.tracing && createTracing(config.tracing);
   const tracing = deps.tracing ?? ownTracing;
-  const shared = await createSharedTelliState(config, logger);
+  const shared = await createSharedTelliState(config, logger, metrics?.budgetHooks);
   const upstream = createTelliClient({
     ...target,
     baseUrl: telliBaseUrl,
@@ -159,6 +160,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
     maxEntries: target.cacheMaxEntries,
     agentTtlMs: target.agentCacheTtlMs,
     ...(shared.cache && { redisCache: shared.cache }),
+    ...(shared.budget && { budget: shared.budget }),
     ...(deps.now && { now: deps.now }),
     ...(metrics && { hooks: metrics.telliHooks }),
   });
@@ -386,12 +388,17 @@ async function createBus(config: Config, logger: Logger, now: (() => number) | u
 async function createSharedTelliState(
   config: Config,
   logger: Logger,
+  budgetHooks: BudgetHooks | undefined,
 ): Promise<{ budget?: TelliBudget; cache?: RedisContactCache; close(): Promise<void> }> {
   const { rateLimitPerSecond, cacheTtlMs } = config.telli;
   const redis = config.live.redis;
   const budgetOnly = (budget?: TelliBudget) => ({ ...(budget && { budget }), close: () => Promise.resolve() });
   if (!redis || (rateLimitPerSecond === 0 && cacheTtlMs === 0)) {
-    return budgetOnly(rateLimitPerSecond > 0 ? createTelliBudget({ perSecond: rateLimitPerSecond }) : undefined);
+    return budgetOnly(
+      rateLimitPerSecond > 0
+        ? createTelliBudget({ perSecond: rateLimitPerSecond, ...(budgetHooks && { hooks: budgetHooks }) })
+        : undefined,
+    );
   }
   const [{ connectSharedRedis, closeSharedRedis }, { createRedisContactCache }] = await Promise.all([
     import('./telli/redis.js'),
@@ -428,16 +435,23 @@ async function createSharedTelliState(
           },
         })
       : undefined;
+  // The budget's pause channel needs a connection of its own: a subscribed connection runs nothing else.
+  const subscriber =
+    rateLimitPerSecond > 0 ? connectSharedRedis({ url: redis.url, commandTimeoutMs: redis.timeoutMs }) : undefined;
   const budget =
     rateLimitPerSecond > 0
-      ? createTelliBudget({ perSecond: rateLimitPerSecond, redis: { client, prefix: redis.prefix } })
+      ? createTelliBudget({
+          perSecond: rateLimitPerSecond,
+          redis: { client, subscriber, prefix: redis.prefix },
+          ...(budgetHooks && { hooks: budgetHooks }),
+        })
       : undefined;
   return {
     ...(budget && { budget }),
     ...(cache && { cache }),
-    close: () => {
+    close: async () => {
       closing = true;
-      return closeSharedRedis(client);
+      await Promise.all([closeSharedRedis(client), subscriber && closeSharedRedis(subscriber)]);
     },
   };
 }

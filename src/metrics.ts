@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { LiveHooks } from './live/hub.js';
 import type { WebhookHooks } from './live/webhook.js';
 import type { LoaderHooks } from './loaders/index.js';
-import type { TelliClientHooks } from './telli/index.js';
+import type { BudgetHooks, TelliClientHooks } from './telli/index.js';
 
 /**
  * Prometheus metrics, on one registry per layer (no global state): the series, and the hooks that
@@ -17,6 +17,8 @@ export interface Metrics {
   /** Webhooks received (this instance) and events on the bus, subscriptions (this instance). */
   webhookHooks: WebhookHooks;
   liveHooks: LiveHooks;
+  /** The telli budget (`TELLI_RATE_LIMIT_PER_SECOND`): waits, refusals, pauses, slots lost. */
+  budgetHooks: BudgetHooks;
   series: ReturnType<typeof createSeries>;
 }
 
@@ -55,6 +57,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       onSubscriptionOpened: (type) => series.subscriptionsOpen.inc({ type }),
       onSubscriptionClosed: (type) => series.subscriptionsOpen.dec({ type }),
       onEventDropped: (type) => series.subscriptionEvents.inc({ type, outcome: 'dropped' }),
+    },
+    budgetHooks: {
+      onWait: (ms) => series.budgetWait.observe(ms / 1000),
+      onRefusal: (reason) => series.budgetRefusals.inc({ reason }),
+      onPause: () => series.budgetPauses.inc(),
+      onSlotsLost: (reason, count) => series.budgetSlotsLost.inc({ reason }, count),
     },
   };
 }
@@ -198,7 +206,37 @@ function createSeries(registry: Registry) {
     registers: [registry],
   });
 
+  // The telli budget (src/telli/transport/budget.ts). No label names the telli key: with forwarded
+  // keys that would be a series per caller (and a secret in the metrics).
+  const budgetWait = new Histogram({
+    name: 'telli_budget_wait_seconds',
+    help: 'How long a telli call waited for its slot in the budget (TELLI_RATE_LIMIT_PER_SECOND) before it could leave; 0: at once.',
+    buckets: [0, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const budgetRefusals = new Counter({
+    name: 'telli_budget_refusals_total',
+    help: 'telli calls not sent because no slot of the budget (reason=budget) or no end of a pause telli asked for (reason=paused) came before the request deadline.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const budgetPauses = new Counter({
+    name: 'telli_budget_pauses_total',
+    help: "Pauses this instance started for every instance after telli's 429 with Retry-After.",
+    registers: [registry],
+  });
+  const budgetSlotsLost = new Counter({
+    name: 'telli_budget_slots_lost_total',
+    help: 'Slots of the budget this instance counted but did not use, by reason: late (the call could not leave within 200 ms of its slot: a busy event loop), passed (already over when counted: budget nobody used, or a count this instance read late), paused (telli asked for a pause meanwhile).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+
   return {
+    budgetWait,
+    budgetRefusals,
+    budgetPauses,
+    budgetSlotsLost,
     webhookDeliveries,
     webhookEvents,
     webhookUnknownFields,

@@ -95,7 +95,7 @@ const PRODUCERS: Record<ErrorCode, () => Promise<Answer>> = {
       telliQuery(oneContact),
     ),
   TELLI_BUDGET_EXHAUSTED: async () => {
-    // The first call takes this second's slot; the next one is 1.1 s away, past the deadline.
+    // The first call takes this second's slot; the next one is 1.25 s away, past the deadline.
     await postGraphQL(budgeted.graphqlUrl, oneContact);
     return postGraphQL(budgeted.graphqlUrl, {
       query: '{ contactByExternalId(externalId: "crm/acme deals 42") { id } }',

@@ -74,3 +74,32 @@ describe('/metrics cardinality', () => {
     expect(text).not.toContain('not-a-uuid');
   });
 });
+
+describe('/metrics of the telli budget', () => {
+  let layer: RunningProcess;
+  beforeAll(async () => {
+    // One call per second and a one-second deadline: the second read in a row cannot get a slot.
+    layer = await startLayerProcess({ TELLI_RATE_LIMIT_PER_SECOND: '1', REQUEST_DEADLINE_MS: '1000' });
+  });
+  afterAll(async () => {
+    await layer?.server.stop();
+  });
+
+  it('counts waits and refusals by reason, with no label naming a key', async () => {
+    const read = { query: `{ contact(id: "${SAMPLE_CONTACT_ID}") { id } }` };
+    expect((await postGraphQL(layer.graphqlUrl, read)).body.errors).toBeUndefined();
+    const refused = await postGraphQL(layer.graphqlUrl, {
+      query: '{ contactByExternalId(externalId: "crm/acme deals 42") { id } }',
+    });
+    expect(refused.body.errors?.[0]?.extensions?.['code']).toBe('TELLI_BUDGET_EXHAUSTED');
+    const text = await (await fetch(`${layer.url}/metrics`)).text();
+    expect(text).toContain('telli_budget_refusals_total{reason="budget"} 1\n');
+    expect(text).toMatch(/^telli_budget_wait_seconds_count [1-9]/m);
+    // Every budget series: no label but `reason` (and the histogram's `le`).
+    const labels = text
+      .split('\n')
+      .filter((line) => line.startsWith('telli_budget_'))
+      .flatMap((line) => [...line.matchAll(/([a-z_]+)="/g)].map((m) => m[1]));
+    expect(new Set(labels)).toEqual(new Set(['le', 'reason']));
+  });
+});

@@ -183,7 +183,8 @@ describe('one telli budget for every instance', () => {
       if (codes(answer).includes('TELLI_BUDGET_EXHAUSTED')) expect(landed).not.toContain(w);
     });
     expect(refused.length + landed.length).toBeGreaterThanOrEqual(writes.length - 3);
-    // Reads waiting for the budget shared calls: far fewer batch reads than read requests.
-    expect(stats.calls['POST /v1/get-contacts-batch'] ?? 0).toBeLessThan(reads.length / 2);
+    // Reads waiting for the budget shared calls: a batch read collects ids until its slot comes,
+    // so each instance makes about one batch read per slot it gets, whatever the reads waiting.
+    expect(stats.calls['POST /v1/get-contacts-batch'] ?? 0).toBeLessThanOrEqual(Math.ceil(reads.length / 4));
   }, 30_000);
 });

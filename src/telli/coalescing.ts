@@ -3,6 +3,7 @@ import { shareCallReads } from './calls.js';
 import type { TelliClient } from './client.js';
 import type { RedisContactCache } from './contacts/redis-cache.js';
 import { shareContactReads } from './contacts/shared-reads.js';
+import type { TelliBudget } from './transport/budget.js';
 import type { TelliClientHooks } from './transport/transport.js';
 
 export interface ContactCacheOptions {
@@ -29,6 +30,11 @@ export interface ContactCacheOptions {
    * of the one in this process. `maxEntries` does not bound it: entries expire after `ttlMs`.
    */
   redisCache?: RedisContactCache;
+  /**
+   * The budget the inner client's calls draw from (`TELLI_RATE_LIMIT_PER_SECOND`): a shared batch
+   * read takes its slot while it still collects ids, so waiting for the budget fills the call.
+   */
+  budget?: TelliBudget;
 }
 
 /**
@@ -83,6 +89,7 @@ export function createCoalescingClient(
     hooks: options.hooks,
     partialCallsInFlight: options.partialCallsInFlight,
     redisCache: options.redisCache,
+    budget: options.budget,
   });
   const calls = shareCallReads(inner);
   const agents = shareAgentReads(inner, { ttlMs: options.agentTtlMs ?? 0, maxEntries: options.maxEntries, now });

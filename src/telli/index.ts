@@ -1,7 +1,7 @@
 export type { AgentPage, AgentReads, TelliAgent } from './agents.js';
 export type { CallPage, CallReads, TelliCall, TelliTranscriptMessage } from './calls.js';
 export * from './transport/cancel.js';
-export { createTelliBudget, type TelliBudget, type TelliBudgetOptions } from './transport/budget.js';
+export { createTelliBudget, type BudgetHooks, type TelliBudget, type TelliBudgetOptions } from './transport/budget.js';
 export * from './client.js';
 export * from './coalescing.js';
 export * from './transport/errors.js';

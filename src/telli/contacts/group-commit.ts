@@ -1,6 +1,13 @@
 import { context, type Context as TraceContext } from '@opentelemetry/api';
 import { Cancellation, type CancelSignal } from '../transport/cancel.js';
-import { TelliContractError, TelliNetworkError, TelliTimeoutError } from '../transport/errors.js';
+import type { BudgetCall, Permit } from '../transport/budget.js';
+import {
+  TelliBudgetError,
+  TelliContractError,
+  TelliError,
+  TelliNetworkError,
+  TelliTimeoutError,
+} from '../transport/errors.js';
 import type { CallOptions, TelliClientHooks } from '../transport/transport.js';
 import { TELLI_BATCH_LIMIT, V1_ENDPOINTS, type ContactResult, type V1Reads } from './v1-reads.js';
 
@@ -50,6 +57,11 @@ export const PARTIAL_CALLS_IN_FLIGHT = 4;
  *   with it, a hang costs the others at most a few round trips. In steady state the bound is
  *   never reached.
  * - An id already on its way (collecting, or in a call in flight) is joined, not asked again.
+ * - **With a telli budget, a batch keeps collecting until its slot comes** (`slot`): it takes its
+ *   slot in the budget as it would go out, and is sent only when the slot is there, with every id
+ *   that arrived meanwhile (up to 1000). So while the budget holds calls back, the operations of
+ *   that time share one call per slot instead of queueing calls of a few ids each. A batch
+ *   refused a slot (deadline) answers its ids with the budget's error; telli never saw it.
  *
  * Per caller — a caller is one `getContactsBatch` call, i.e. one per-request loader batch:
  *
@@ -84,6 +96,8 @@ export class GroupCommit {
     private readonly onAnswer?: (apiKey: string, ids: readonly string[], results: Results, call: SentCall) => void,
     /** PARTIAL_CALLS_IN_FLIGHT, unless a test looks at one call at a time. */
     private readonly partialCalls = PARTIAL_CALLS_IN_FLIGHT,
+    /** The telli budget's slot for a batch call (`budget.ts`), taken before its ids are final. */
+    private readonly slot?: (apiKey: string, call: BudgetCall) => Promise<Permit>,
   ) {}
 
   /**
@@ -180,6 +194,8 @@ export class GroupCommit {
       if (batch.ids.size === 0) {
         clearTimeout(batch.timer);
         if (reads.open === batch) reads.open = undefined;
+        // Waiting for its slot for nobody: it gives the wait up (and settles with no ids).
+        if (batch.awaitingSlot) batch.signal.abort();
         this.#forgetIfIdle(reads);
       }
     } else if (!batch.settled && batch.asks.size === 0) {
@@ -191,13 +207,59 @@ export class GroupCommit {
 
   #send(batch: Batch): void {
     const reads = batch.reads;
-    if (reads.open === batch) reads.open = undefined;
+    if (batch.awaitingSlot) {
+      // Full while it waited for its slot: new ids start the next batch.
+      if (reads.open === batch && batch.ids.size >= TELLI_BATCH_LIMIT) reads.open = undefined;
+      return;
+    }
     clearTimeout(batch.timer);
-    batch.sent = true;
     // A full batch could not have waited for more ids, so it holds nothing back either.
     batch.holds = !batch.isolated && batch.ids.size < TELLI_BATCH_LIMIT;
     if (batch.holds) reads.holding++;
     reads.inFlight++;
+    if (this.slot && !batch.permit) {
+      // Counted as in flight from now on; still open to new ids until the slot is there.
+      batch.awaitingSlot = true;
+      if (reads.open === batch && batch.ids.size >= TELLI_BATCH_LIMIT) reads.open = undefined;
+      const call: BudgetCall = {
+        signal: batch.signal,
+        // The latest deadline among the callers still waiting, read when the slot is known.
+        get deadline() {
+          return batch.deadline;
+        },
+        onSlot: (at) => this.#refuseBefore(batch, at),
+      };
+      this.slot(reads.apiKey, call).then(
+        (permit) => {
+          batch.awaitingSlot = false;
+          if (batch.ids.size > 0) {
+            batch.permit = permit;
+            this.#go(batch);
+            return;
+          }
+          // Every caller left while it waited (or was refused at once): nothing to send.
+          batch.sent = true;
+          this.#settle(batch, [], new Map());
+        },
+        (error: unknown) => {
+          batch.awaitingSlot = false;
+          if (reads.open === batch) reads.open = undefined;
+          batch.sent = true;
+          const failure = error instanceof TelliError ? error : new TelliTimeoutError(V1_ENDPOINTS.contactsBatch, 0);
+          const ids = [...batch.ids.keys()];
+          this.#settle(batch, ids, new Map(ids.map((id) => [id, failure])));
+        },
+      );
+      return;
+    }
+    this.#go(batch);
+  }
+
+  /** The call goes out with the ids it has now (counted in flight by `#send`). */
+  #go(batch: Batch): void {
+    const reads = batch.reads;
+    if (reads.open === batch) reads.open = undefined;
+    batch.sent = true;
     const ids = [...batch.ids.keys()];
     batch.sentAt = performance.now();
     batch.sentAtEpoch = Date.now();
@@ -218,7 +280,8 @@ export class GroupCommit {
     reads.inFlight--;
     if (batch.holds) reads.holding--;
     // An aborted call says nothing about telli's speed.
-    if (!batch.signal.aborted) this.#observe(performance.now() - batch.sentAt);
+    // (Nor does a batch refused its slot in the budget: it never went out.)
+    if (!batch.signal.aborted && batch.sentAt > 0) this.#observe(performance.now() - batch.sentAt);
     let ambiguous = false;
     for (const id of ids) {
       if (reads.byId.get(id) === batch) reads.byId.delete(id);
@@ -235,6 +298,19 @@ export class GroupCommit {
     if (ambiguous && batch.callers > 1) this.#isolate(batch, results);
     for (const ask of batch.asks) ask.deliver(batch, results);
     this.#forgetIfIdle(reads);
+  }
+
+  /**
+   * The batch's slot is at `at`: a caller whose deadline comes first is answered now with the
+   * budget's error (TELLI_BUDGET_EXHAUSTED), not at its deadline; the others wait for the slot.
+   */
+  #refuseBefore(batch: Batch, at: number): void {
+    for (const ask of [...batch.asks]) {
+      const deadline = ask.call.deadline;
+      if (deadline === undefined || deadline > at) continue;
+      const seconds = Math.max(1, Math.ceil((at - Date.now()) / 1000));
+      ask.refuse(batch, new TelliBudgetError(V1_ENDPOINTS.contactsBatch, 'budget', seconds));
+    }
   }
 
   /** Asks each caller's ambiguous ids again, alone (see the class comment). */
@@ -323,6 +399,10 @@ class Batch implements CallOptions, SentCall {
   holds = false;
   /** A re-ask for one caller (see `#isolate`): outside the key's group commit. */
   isolated = false;
+  /** Waiting for its slot in the telli budget: counted in flight, still collecting ids. */
+  awaitingSlot = false;
+  /** Its slot in the telli budget, for the call's first attempt (`CallOptions.permit`). */
+  permit: Permit | undefined = undefined;
   /** Ids `GroupCommit.forget` took from this call in flight: their answer is not cached. */
   forgotten: Set<string> | undefined = undefined;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -388,6 +468,16 @@ class Ask {
       this.#resolve = resolve;
       this.signal?.addEventListener('abort', this.#onAbort, { once: true });
     });
+  }
+
+  /** Answers this caller's ids in `batch` with `error`, and leaves the batch. */
+  refuse(batch: Batch, error: TelliError): void {
+    const ids = this.#parts.get(batch);
+    if (!ids) return;
+    this.#parts.delete(batch);
+    for (const id of ids) this.out.set(id, error);
+    this.commit.leave(batch, this, ids);
+    if (this.#parts.size === 0) this.#finish();
   }
 
   deliver(batch: Batch, results: Results): void {

@@ -1,5 +1,6 @@
 import { SingleFlight, scoped } from '../shared/single-flight.js';
 import { TtlCache } from '../shared/ttl-cache.js';
+import type { TelliBudget } from '../transport/budget.js';
 import type { TelliClientHooks } from '../transport/transport.js';
 import { GroupCommit } from './group-commit.js';
 import type { RedisContactCache } from './redis-cache.js';
@@ -18,6 +19,8 @@ export interface SharedContactOptions {
   partialCallsInFlight: number | undefined;
   /** The cache in Redis, shared by every instance; it replaces the cache in this process. */
   redisCache?: RedisContactCache | undefined;
+  /** The telli budget: a batch keeps collecting ids until its slot comes (`group-commit.ts`). */
+  budget?: TelliBudget | undefined;
 }
 
 /** Contact reads shared across requests, and how to drop what they hold about one contact. */
@@ -70,7 +73,14 @@ export function shareContactReads(inner: V1Reads, options: SharedContactOptions)
           if (found(result)) cache.set(scoped(apiKey, id), result, at);
         }
       });
-  const batches = new GroupCommit(inner, options.hooks, remember, options.partialCallsInFlight);
+  const budget = options.budget;
+  const batches = new GroupCommit(
+    inner,
+    options.hooks,
+    remember,
+    options.partialCallsInFlight,
+    budget && ((apiKey, call) => budget.acquire(apiKey, V1_ENDPOINTS.contactsBatch, call)),
+  );
   const lookups = new SingleFlight();
 
   return {

@@ -45,6 +45,11 @@ export interface CallOptions {
   signal?: CancelSignal;
   /** Epoch ms after which no retry is started (a `Retry-After` beyond it fails fast instead). */
   deadline?: number;
+  /**
+   * A slot in the budget taken for this call ahead of it (group commit collects ids until its
+   * slot comes): the first attempt uses it instead of taking one. Used once (`Permit.claim`).
+   */
+  permit?: Permit | undefined;
 }
 
 /** Observability hooks (metrics, logs); called synchronously, must not throw. */
@@ -299,9 +304,11 @@ export function createTransport(options: TelliClientOptions): Transport {
       return outcome;
     };
     const apiKey = call.apiKey;
+    let given = budget && call.permit?.claim() ? call.permit : undefined;
     /** One attempt: its slot in the budget, then its place at the concurrency limit, then telli. */
     const attemptInTurn = async (): Promise<JsonResponse | typeof LATE> => {
-      const permit: Permit | undefined = budget && (await budget.acquire(apiKey, endpoint, call));
+      const permit: Permit | undefined = given ?? (budget && (await budget.acquire(apiKey, endpoint, call)));
+      given = undefined;
       return limiter.run<JsonResponse | typeof LATE>(
         // A call that queued past its slot here would crowd the next slots: it takes a new one.
         () =>
