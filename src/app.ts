@@ -23,6 +23,7 @@ import { useApqNotSupported, useApqRegistration } from './http/use-apq.js';
 import { useRequestBodyLimit } from './http/use-body-limit.js';
 import { useCacheControl } from './http/use-cache-control.js';
 import { useCsrfPrevention } from './http/use-csrf-prevention.js';
+import { corsOption } from './http/origins.js';
 import { useCallerAuth } from './http/use-caller-auth.js';
 import { metricsRoute, useMetrics } from './http/use-metrics.js';
 import { PERSISTED_DOCUMENT_PARAMS, usePersistedDocuments } from './http/use-persisted-documents.js';
@@ -248,6 +249,7 @@ export async function createLayer(config: Config, deps: LayerDeps): Promise<Laye
       callerTokens.length > 0 ? { header: config.callerAuth.header, isValid: tokenCheck(callerTokens) } : undefined,
     forwardedHeaders: [...credentialHeaders, 'x-request-id'],
     maxPayloadBytes: config.limits.maxBodyBytes,
+    allowedOrigins: new Set(config.corsOrigins),
     // Every connection may hold a subscription: no more connections than subscriptions.
     maxConnections: config.live.maxSubscriptions,
     logger,
@@ -588,7 +590,7 @@ function createGraphQL(parts: GraphQLParts) {
   // Subscription events have an admission of their own, of the same size as operations'.
   plugins.push(useRequestLog(), useRequestBudget(), useEventContexts(createEventAdmission(config.admission.maxCost)));
   // Last of the response hooks: it sees the trusted-documents plugin's ETag answers.
-  plugins.push(useCacheControl(credentialHeaders));
+  plugins.push(useCacheControl(config.corsOrigins.length > 0 ? [...credentialHeaders, 'origin'] : credentialHeaders));
 
   return createYoga<EdgeContext, Context>({
     schema,
@@ -608,6 +610,8 @@ function createGraphQL(parts: GraphQLParts) {
       eventBudgetMs: config.requestDeadlineMs - deadlineMarginMs(config.requestDeadlineMs),
     }),
     graphqlEndpoint: '/graphql',
+    // Yoga's default echoes any origin with credentials; here only CORS_ORIGINS get CORS headers.
+    cors: corsOption(config.corsOrigins, credentialHeaders),
     // `documentId` beside a document (allowed in `allow` mode) is not an unexpected parameter.
     ...(parts.persistedDocuments && { extraParamNames: PERSISTED_DOCUMENT_PARAMS }),
     // The edge answers /health itself; Yoga's own check matches any URL that *ends* with its

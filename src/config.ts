@@ -86,6 +86,34 @@ const commaSeparated = () =>
       .filter(Boolean),
   );
 
+/**
+ * An origin a browser sends (`scheme://host[:port]`, http or https), kept as its serialization:
+ * lower-case host, no default port — what `Origin` carries, so a lookup is a string comparison.
+ */
+const webOrigins = () =>
+  commaSeparated()
+    .refine((values) => !values.includes('*'), {
+      error: 'must list origins; `*` (any site) is not accepted',
+      abort: true,
+    })
+    .refine(
+      (values) =>
+        values.every((v) => {
+          const url = URL.parse(v);
+          return (
+            url !== null &&
+            (url.protocol === 'http:' || url.protocol === 'https:') &&
+            !url.username &&
+            !url.password &&
+            url.pathname === '/' &&
+            !url.search &&
+            !url.hash
+          );
+        }),
+      'must be origins: scheme://host[:port], http or https, without a path',
+    )
+    .transform((values) => values.map((v) => new URL(v).origin));
+
 /** One environment variable: how it is read, what unset means, and its row of docs/configuration.md. */
 export interface Variable<T = unknown> {
   /** Reads a set value (an unset or empty one never reaches it, see `emptyIsSet`). */
@@ -266,6 +294,11 @@ export const VARIABLES = Object.freeze({
     bool(),
     true,
     '`false` turns off introspection, field suggestions and GraphiQL (`_service { sdl }` keeps working for gateways).',
+  ),
+  CORS_ORIGINS: optional(
+    webOrigins(),
+    'no cross-origin access',
+    'Comma-separated origins (`https://app.example.com`: scheme://host[:port]) whose web pages may call the layer from a browser: CORS answers them, with credentials, and their WebSocket upgrades are accepted. Unset: pages of the layer’s own origin only (GraphiQL); servers and gateways are unaffected. See [Operations](operations.md#browsers-and-other-origins).',
   ),
   CSRF_PREVENTION: withDefault(
     bool(),
@@ -557,6 +590,8 @@ export interface Config {
   readonly callerAuth: { readonly tokens: readonly string[]; readonly header: string };
   readonly introspection: boolean;
   readonly csrfPrevention: boolean;
+  /** Origins whose pages may call the layer (CORS, WebSocket upgrades); empty = same-origin pages only. */
+  readonly corsOrigins: readonly string[];
   readonly metrics: boolean;
   /** Bearer token `/metrics` requires; undefined = open (serve it on an internal network only). */
   readonly metricsToken: string | undefined;
@@ -643,6 +678,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     callerAuth: { tokens: e.CALLER_TOKENS ?? [], header: e.CALLER_TOKEN_HEADER },
     introspection: e.INTROSPECTION,
     csrfPrevention: e.CSRF_PREVENTION,
+    corsOrigins: e.CORS_ORIGINS ?? [],
     metrics: e.METRICS,
     metricsToken: e.METRICS_TOKEN,
     readinessCacheMs: e.READINESS_CACHE_MS,

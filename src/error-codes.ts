@@ -52,6 +52,8 @@ export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   /** A GET or "simple" POST without the `x-graphql-yoga-csrf` header (HTTP 403, CSRF prevention). */
   CSRF_HEADER_REQUIRED: 'CSRF_HEADER_REQUIRED',
+  /** A WebSocket upgrade from a web page of an origin `CORS_ORIGINS` does not list (HTTP 403). */
+  ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
   /** Not GET or POST, or a mutation over GET (HTTP 405). */
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   /** `Accept` names no media type this server answers in (HTTP 406). */

@@ -116,6 +116,39 @@ describe('parseConfig', () => {
     expect(String((error as Error).message)).not.toContain('too-short-secret');
   });
 
+  it('reads CORS_ORIGINS as origins in the form browsers send them: none by default', () => {
+    expect(parseConfig({}).corsOrigins).toEqual([]);
+    expect(
+      parseConfig({ CORS_ORIGINS: 'HTTPS://App.Example.com/, http://localhost:5173,https://x.example:443' })
+        .corsOrigins,
+    ).toEqual(['https://app.example.com', 'http://localhost:5173', 'https://x.example']);
+  });
+
+  it('refuses CORS_ORIGINS entries that are not origins, and `*`', () => {
+    const problems = (value: string) => {
+      try {
+        parseConfig({ CORS_ORIGINS: value });
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems('*')).toEqual(['CORS_ORIGINS must list origins; `*` (any site) is not accepted']);
+    for (const value of [
+      'app.example.com',
+      'https://app.example.com/path',
+      'https://user:secret@app.example.com',
+      'https://app.example.com?x=1',
+      'ftp://files.example.com',
+      'null',
+    ]) {
+      expect({ value, problems: problems(value) }).toEqual({
+        value,
+        problems: ['CORS_ORIGINS must be origins: scheme://host[:port], http or https, without a path'],
+      });
+    }
+  });
+
   it('treats other empty variables as unset', () => {
     expect(parseConfig({ PORT: '', LOG_LEVEL: '' })).toMatchObject({ port: 4000, logLevel: 'info' });
   });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/error-codes.js';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox } from '../src/sandbox/index.js';
 import { postGraphQL, ROOT, startLayerProcess, type GraphQLBody, type RunningProcess } from './support/process.js';
-import { freePort } from './support/net.js';
+import { freePort, upgradeAnswer } from './support/net.js';
 import { signedWebhook, subscribe, testSecret } from './support/sse.js';
 
 /**
@@ -150,6 +150,11 @@ const PRODUCERS: Record<ErrorCode, () => Promise<Answer>> = {
       headers: { 'content-type': 'text/plain', accept: 'application/graphql-response+json' },
       body: '{"query":"{ __typename }"}',
     }),
+  // A WebSocket opened by a page of another site (CORS_ORIGINS unset): refused before the handshake.
+  ORIGIN_NOT_ALLOWED: async () => {
+    const answer = await upgradeAnswer(sandboxMode.graphqlUrl, { origin: 'https://elsewhere.example' });
+    return { status: answer.status, body: JSON.parse(answer.body) as GraphQLBody };
+  },
   METHOD_NOT_ALLOWED: () =>
     raw(sandboxMode.graphqlUrl, {
       method: 'PUT',

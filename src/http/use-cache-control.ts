@@ -15,12 +15,12 @@ import type { Plugin } from 'graphql-yoga';
  * bodiless 304 (docs/persisted-documents.md): an answer carrying an ETag keeps its own header.
  *
  * A GET answer also says, in `Vary`, which request headers it depends on besides its URL: the
- * media type asked for and the credentials.
+ * media type asked for and `varyOn` (the credentials, and `Origin` when CORS answers depend on it).
  */
 export const NO_STORE = 'private, no-store';
 
-export function useCacheControl(credentialHeaders: readonly string[]): Plugin {
-  const varyOnGet = ['accept', ...credentialHeaders];
+export function useCacheControl(varyOn: readonly string[]): Plugin {
+  const varyOnGet = ['accept', ...varyOn];
   return {
     onResponse({ request, response }) {
       if (!response.headers.has('etag')) response.headers.set('cache-control', NO_STORE);

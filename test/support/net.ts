@@ -1,4 +1,5 @@
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, request as httpRequest, type RequestListener, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -35,4 +36,40 @@ export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void
       await sleep(50);
     }
   }
+}
+
+/**
+ * What a WebSocket upgrade of `url` (a `/graphql` endpoint) is answered with: 101 when the
+ * handshake goes through (the socket is then dropped), else the refusal's status and body.
+ * `headers` adds to the handshake's (an `Origin`, say).
+ */
+export function upgradeAnswer(url: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest(url, {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+        'sec-websocket-version': '13',
+        'sec-websocket-protocol': 'graphql-transport-ws',
+        ...headers,
+      },
+    });
+    const timer = setTimeout(() => reject(new Error(`the upgrade of ${url} was left hanging`)), 5000);
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('upgrade', (res, socket) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 101, body: '' });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

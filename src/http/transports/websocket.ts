@@ -5,6 +5,7 @@ import { CloseCode, handleProtocols, makeServer, type SubscribePayload } from 'g
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode } from '../../error-codes.js';
 import type { Logger } from '../../logger.js';
+import { upgradeOriginAllowed } from '../origins.js';
 import { refuseUpgrade } from '../responses.js';
 import type { WireResult, WireSlot } from './wire.js';
 
@@ -23,9 +24,11 @@ import type { WireResult, WireSlot } from './wire.js';
  * naming the header (a browser sees the code and reason of a completed handshake only; an HTTP
  * refusal of the upgrade reaches it as a bare 1006).
  *
- * A WebSocket carries no ambient credential either: a page on another site could open one, but
- * could only send credentials it already has, as with a fetch. So operations of every kind run,
- * mutations too (Apollo's GraphQLWsLink may send everything over the socket).
+ * A WebSocket carries no ambient credential: a page can only send credentials it already has, as
+ * with a fetch. But browsers apply no CORS to it, so an upgrade from a page of another origin is
+ * refused unless CORS_ORIGINS lists it (`origins.ts`): with the layer's own telli key, such a
+ * page could otherwise run anything. Operations of every kind run, mutations too (Apollo's
+ * GraphQLWsLink may send everything over the socket).
  */
 export interface WebSocketTransportOptions {
   /** Runs one operation request through the GraphQL route (the edge's `fetch`, with the connection's peer). */
@@ -41,6 +44,11 @@ export interface WebSocketTransportOptions {
   forwardedHeaders: readonly string[];
   /** Largest message a client may send (`MAX_BODY_BYTES`); larger closes the connection (1009). */
   maxPayloadBytes: number;
+  /**
+   * Origins (`CORS_ORIGINS`) whose pages may open a connection besides the layer's own; an upgrade
+   * from another page is refused (403), see `origins.ts`.
+   */
+  allowedOrigins: ReadonlySet<string>;
   /** Connections open at once; more are refused at the upgrade (503). */
   maxConnections: number;
   logger: Logger;
@@ -228,6 +236,15 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
 
   return {
     handleUpgrade(req, socket, head) {
+      if (!upgradeOriginAllowed(req, options.allowedOrigins)) {
+        refuseUpgrade(
+          socket,
+          403,
+          ErrorCode.ORIGIN_NOT_ALLOWED,
+          'A WebSocket from a web page of another origin is refused: the operator lists the origins allowed in CORS_ORIGINS.',
+        );
+        return;
+      }
       if (closing) {
         refuseUpgrade(socket, 503, ErrorCode.OVERLOADED, 'The server is shutting down; connect again.', {
           'retry-after': '1',
