@@ -14,7 +14,11 @@ export default tseslint.config(
     },
   },
   {
-    // Type-aware rules, over what ships and the scripts that build it: the program is tsconfig.json's.
+    // Type-aware rules, over what ships and the scripts that build and check it. Not test/: there,
+    // of 97 findings, 57 were vitest's asymmetric matchers (`expect.any(String)`), typed `any` on
+    // purpose to stand in for any shape; 11 were Yoga or Hive Gateway instances handed to
+    // `node:http` as listeners, their documented use; the other 29 were minor (redundant casts,
+    // `async` fakes without an `await`). Checking test/ would cost half as much lint CPU again.
     files: ['src/**/*.ts', 'scripts/**/*.{ts,mjs}', '*.{ts,js}'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
