@@ -67,7 +67,9 @@ const fileHash = (path) => createHash('sha256').update(readFileSync(path)).diges
 /** @param {string} path @returns {{ inputs?: string; output?: string }} */
 function readStamp(path) {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    /** @type {unknown} */
+    const stamp = JSON.parse(readFileSync(path, 'utf8'));
+    return /** @type {{ inputs?: string; output?: string }} */ (stamp);
   } catch {
     return {};
   }

@@ -81,8 +81,12 @@ function vlq(value) {
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: node scripts/trim-source-map.mjs <file.js.map>');
-/** @type {{ version: number; sources: string[]; names: string[]; mappings: string; sourcesContent?: unknown }} */
-const map = JSON.parse(readFileSync(file, 'utf8'));
+/** @type {unknown} */
+const parsed = JSON.parse(readFileSync(file, 'utf8'));
+const map =
+  /** @type {{ version: number; sources: string[]; names: string[]; mappings: string; sourcesContent?: unknown }} */ (
+    parsed
+  );
 const ours = (/** @type {string} */ source) => /(^|\/)src\//.test(source) && !source.includes('node_modules/');
 
 /** @type {Map<number, number>} */

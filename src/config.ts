@@ -25,7 +25,7 @@ export interface QueryLimits {
   readonly maxAliases: number;
   /** Lexer tokens per document (a 1000-id inline list is ~1000 tokens). */
   readonly maxTokens: number;
-  /** Operation cost (see `src/schema/cost.ts`): one per field, plus the contacts and telli reads lists cause. */
+  /** Operation cost (see `src/schema/core/cost.ts`): one per field, plus the contacts and telli reads lists cause. */
   readonly maxCost: number;
   /** Request body size, in bytes. */
   readonly maxBodyBytes: number;

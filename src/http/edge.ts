@@ -285,6 +285,9 @@ export function createEdge(options: EdgeOptions) {
     }
   }
 
+  // whatwg-node builds `fetch` as an arrow over the adapter, to be handed around, but types it as
+  // overloaded methods: only taken as it is does it keep the overloads tests call it with.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   return { listener, fetch: adapter.fetch, upgrade };
 }
 

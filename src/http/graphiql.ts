@@ -110,7 +110,7 @@ send('br', zlib.brotliCompressSync(page, {
 `;
 
 function renderInWorker(options: GraphiQLOptions): Record<Encoding, Promise<Body>> {
-  const settle = {} as Record<Encoding, { resolve(body: Body): void; reject(error: unknown): void }>;
+  const settle = {} as Record<Encoding, { resolve: (body: Body) => void; reject: (error: unknown) => void }>;
   const forms = {} as Record<Encoding, Promise<Body>>;
   for (const encoding of ['identity', 'gzip', 'br'] as const) {
     forms[encoding] = new Promise((resolve, reject) => (settle[encoding] = { resolve, reject }));

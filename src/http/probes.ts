@@ -3,10 +3,13 @@ import type { RouteHandler } from './edge.js';
 /** `/health`: liveness — 200 while the process can answer at all. */
 export const health: RouteHandler = () => new Response(null, { status: 200, headers: { 'cache-control': 'no-store' } });
 
+/** One check's outcome: `'ok'`, or a short reason why not. */
+export type CheckStatus = string;
+
 /** The outcome of one readiness check, as served at `/readiness`. */
 export interface ReadinessReport {
   ready: boolean;
-  checks: Record<string, 'ok' | string>;
+  checks: Record<string, CheckStatus>;
   checkedAt: string;
 }
 
@@ -14,14 +17,14 @@ export interface ReadinessOptions {
   /** Is the HTTP server listening and not shutting down? */
   serving: () => boolean;
   /** Cheap reachability check of telli; resolves to 'ok' or a short reason. */
-  checkTelli: () => Promise<'ok' | string>;
+  checkTelli: () => Promise<CheckStatus>;
   /** How long a telli check result is reused: probes never hammer telli. */
   cacheMs: number;
   /**
    * The event bus (Redis with REDIS_URL): 'ok' or why not. One write, bounded by Redis's command
    * timeout, so checked on every probe; concurrent probes share one check.
    */
-  checkEvents?: () => Promise<'ok' | string>;
+  checkEvents?: () => Promise<CheckStatus>;
 }
 
 /**
@@ -33,10 +36,10 @@ export interface ReadinessOptions {
  * The telli check runs at most once per `cacheMs`, and concurrent probes share one check.
  */
 export function createReadiness(options: ReadinessOptions): RouteHandler {
-  let cached: { at: number; result: 'ok' | string } | undefined;
-  let inFlight: Promise<'ok' | string> | undefined;
+  let cached: { at: number; result: CheckStatus } | undefined;
+  let inFlight: Promise<CheckStatus> | undefined;
 
-  const telliStatus = async (): Promise<'ok' | string> => {
+  const telliStatus = async (): Promise<CheckStatus> => {
     if (cached && Date.now() - cached.at < options.cacheMs) return cached.result;
     inFlight ??= options
       .checkTelli()
@@ -49,8 +52,8 @@ export function createReadiness(options: ReadinessOptions): RouteHandler {
     return inFlight;
   };
 
-  let eventsInFlight: Promise<'ok' | string> | undefined;
-  const eventsStatus = (check: () => Promise<'ok' | string>) =>
+  let eventsInFlight: Promise<CheckStatus> | undefined;
+  const eventsStatus = (check: () => Promise<CheckStatus>) =>
     (eventsInFlight ??= check()
       .catch(() => 'check failed')
       .finally(() => (eventsInFlight = undefined)));

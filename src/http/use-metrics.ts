@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { RouteHandler } from './edge.js';
 import { ErrorCode } from '../error-codes.js';
 import { reportedCode } from './error-report.js';
+import { documentOf, errorsOf, executionOf, sourceTextOf } from './graphql-args.js';
 import { bearerCredentialOf, tokenCheck } from './headers.js';
 import { schemaCoordinateOf } from './schema-coordinate.js';
 
@@ -94,8 +95,7 @@ export function useMetrics(metrics: Metrics): Plugin<GraphQLContext> {
     },
     onParse({ context, params }) {
       // Introspection (GraphiQL, codegen) is tooling traffic, not API use.
-      const source = typeof params.source === 'string' ? params.source : params.source.body;
-      if (source.includes('__schema')) return undefined;
+      if (sourceTextOf(params.source).includes('__schema')) return undefined;
       const state = requestStates.get(context.request);
       return ({ result }) => {
         if (result instanceof Error) {
@@ -104,7 +104,7 @@ export function useMetrics(metrics: Metrics): Plugin<GraphQLContext> {
         }
         if (!state) return;
         const givenName = context.params?.operationName ?? undefined;
-        const operation = getOperationAST(result, givenName);
+        const operation = getOperationAST(documentOf(result), givenName);
         state.operation = operationSeries(
           operationNames.label(givenName || operation?.name?.value || 'Anonymous'),
           operation?.operation ?? 'unknown',
@@ -121,15 +121,15 @@ export function useMetrics(metrics: Metrics): Plugin<GraphQLContext> {
     onExecute({ args }) {
       const operation = requestStates.get(args.contextValue.request)?.operation;
       const labels = operation?.labels;
+      const { schema, document, operationName } = executionOf(args);
       const started = performance.now();
       return {
         onExecuteDone({ result }) {
-          const errorList = 'errors' in result ? result.errors : undefined;
+          const errorList = errorsOf(result);
           if (operation) {
             operation.requests.inc();
             operation.duration.observe((performance.now() - started) / 1000);
           }
-          if (!errorList) return;
           for (const error of errorList) {
             const code = reportedCode(error);
             series.errors.inc({ code: KNOWN_CODES.has(code) ? code : ErrorCode.INTERNAL_SERVER_ERROR });
@@ -139,7 +139,7 @@ export function useMetrics(metrics: Metrics): Plugin<GraphQLContext> {
                   ? {
                       ...labels,
                       phase: 'execute',
-                      path: schemaCoordinateOf(args.schema, args.document, args.operationName, error.path),
+                      path: schemaCoordinateOf(schema, document, operationName, error.path),
                     }
                   : { ...labels, phase: 'execute' },
               );

@@ -57,8 +57,7 @@ function isExecutionResult(result: unknown): result is ExecutionResult {
   return typeof result === 'object' && result !== null && 'errors' in result;
 }
 
-const statusOf = (error: GraphQLError): number | undefined =>
-  (error.extensions?.['http'] as { status?: number } | undefined)?.status;
+const statusOf = (error: GraphQLError): number | undefined => error.extensions?.['http']?.status;
 
 /** A request parser's failure, without the parser's own words. */
 function ownRefusal(error: unknown): unknown {

@@ -3,6 +3,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../context.js';
 import type { Logger } from '../logger.js';
 import { logMasked, reportedCode } from './error-report.js';
+import { errorsOf, executionOf } from './graphql-args.js';
 
 /**
  * One access-log line per GraphQL operation, and every error Yoga is about to mask logged in full
@@ -15,12 +16,13 @@ export function useRequestLog(): Plugin<GraphQLContext> {
       return {
         onExecuteDone({ result }) {
           const { logger } = args.contextValue;
-          const errors = 'errors' in result ? (result.errors ?? []) : [];
+          const execution = executionOf(args);
+          const errors = errorsOf(result);
           logMasked(logger, errors, '');
           if (!logger.isLevelEnabled('info')) return;
           logger.info(
             {
-              operationName: getOperationAST(args.document, args.operationName)?.name?.value,
+              operationName: getOperationAST(execution.document, execution.operationName)?.name?.value,
               durationMs: Math.round((performance.now() - started) * 100) / 100,
               errors: errors.length,
               ...(errors.length && { codes: [...new Set(errors.map(reportedCode))] }),

@@ -1,6 +1,7 @@
 import { SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { errorsOf, executionOf } from './graphql-args.js';
 
 /** Wraps each GraphQL operation in an active server span named after the operation. */
 export function useTracing(tracer: Tracer): Plugin {
@@ -17,7 +18,8 @@ export function useTracing(tracer: Tracer): Plugin {
     },
     onExecute({ args }) {
       const span = trace.getActiveSpan();
-      const operation = getOperationAST(args.document, args.operationName);
+      const { document, operationName } = executionOf(args);
+      const operation = getOperationAST(document, operationName);
       const name = operation?.name?.value;
       span?.updateName(`graphql.${operation?.operation ?? 'operation'}${name ? ` ${name}` : ''}`);
       span?.setAttributes({
@@ -26,7 +28,7 @@ export function useTracing(tracer: Tracer): Plugin {
       });
       return {
         onExecuteDone({ result }) {
-          const errors = 'errors' in result ? (result.errors?.length ?? 0) : 0;
+          const errors = errorsOf(result).length;
           span?.setAttribute('graphql.errors', errors);
           if (errors > 0) span?.setStatus({ code: SpanStatusCode.ERROR, message: `${errors} GraphQL error(s)` });
         },

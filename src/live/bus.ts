@@ -29,7 +29,7 @@ export interface LiveBus {
    * connections: a Redis that is up but cannot write (out of memory under `noeviction`, blocked)
    * refuses every webhook too.
    */
-  health(): Promise<'ok' | string>;
+  health(): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -158,7 +158,7 @@ export function createRedisBus(options: RedisBusOptions): LiveBus {
       closing = true;
       // quit() waits for replies in flight; disconnect() stops the reconnect loop when Redis is down.
       await Promise.all(
-        [publisher, subscriber].map((client) =>
+        [publisher, subscriber].map(async (client) =>
           client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : client.disconnect(),
         ),
       );

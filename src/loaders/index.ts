@@ -122,7 +122,7 @@ export function createLoaders(telli: TelliClient, call: CallOptions, hooks: Load
         externalIds.map((externalId) => telli.getContactByExternalId(externalId, call).catch((error: Error) => error)),
       );
       return Promise.all(
-        refs.map((ref) => {
+        refs.map(async (ref) => {
           if (ref === null || ref instanceof Error) return ref;
           return contactById.load(ref.id.toLowerCase()).catch((error: Error) => error);
         }),

@@ -66,7 +66,8 @@ export interface SandboxOptions {
 export interface SandboxCore {
   handle(request: SandboxRequest & { requestId?: string }): SandboxResponse;
   readonly stats: SandboxStats;
-  resetStats(): void;
+  /** A closure, declared so: the sandbox server keeps it to wrap (`server.ts`). */
+  resetStats: () => void;
   /** Total calls across endpoints since the last reset. */
   totalCalls(): number;
   /** The default account's live contacts by lower-case id: writes show here, deletes vanish. */

@@ -7,23 +7,24 @@ import type { TelliObject } from './wire.js';
  * Payloads a test puts in place of the generated ones, as a real telli account could serve after
  * a payload change: a raw v1 contact, a per-item batch error, a raw v2 contact (or none), a raw
  * call. Every endpoint that serves a contact or call asks here first; writes still answer the
- * stored truth. Keyed by lower-case id, shared by every account.
+ * stored truth. Keyed by lower-case id, shared by every account. Members are properties: closures
+ * the routes and the core take apart.
  */
 export interface Overrides {
   /** The v1 get-contact object of the contact: its override, or the generated one. */
-  v1Full(contact: SandboxContact): TelliObject;
+  v1Full: (contact: SandboxContact) => TelliObject;
   /** The get-contacts-batch `contact` of the contact: its v1 override verbatim, or the generated one. */
-  v1Batch(contact: SandboxContact): TelliObject;
+  v1Batch: (contact: SandboxContact) => TelliObject;
   /** The v2 object of the contact: its override, the generated one, or `null` (hidden from v2). */
-  v2Of(contact: SandboxContact): TelliObject | null;
+  v2Of: (contact: SandboxContact) => TelliObject | null;
   /** The call as list-calls and get-call serve it. */
-  callOut(call: SandboxCall): unknown;
+  callOut: (call: SandboxCall) => unknown;
   /** The batch read's `status: "error"` message for the contact, if one is set. */
-  itemError(contactId: string): string | undefined;
-  setRawV1(id: string, raw: TelliObject | undefined): void;
-  setItemError(id: string, message: string | undefined): void;
-  setRawV2(id: string, raw: TelliObject | null | undefined): void;
-  setRawCall(callId: string, raw: TelliObject | undefined): void;
+  itemError: (contactId: string) => string | undefined;
+  setRawV1: (id: string, raw: TelliObject | undefined) => void;
+  setItemError: (id: string, message: string | undefined) => void;
+  setRawV2: (id: string, raw: TelliObject | null | undefined) => void;
+  setRawCall: (callId: string, raw: TelliObject | undefined) => void;
 }
 
 export function createOverrides(): Overrides {

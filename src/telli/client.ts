@@ -17,7 +17,10 @@ export const ENDPOINTS = {
   ...DIALER_ENDPOINTS,
 } as const;
 
-/** Every write the layer makes to telli, each taking the caller's `CallOptions` last. */
+/**
+ * Every write the layer makes to telli, each taking the caller's `CallOptions` last. Members are
+ * properties: closures, which `coalescing.ts` wraps unbound.
+ */
 export type Writes = ContactWrites & DialerWrites;
 
 export interface TelliClient extends V1Reads, V2Reads, CallReads, AgentReads, Writes {
@@ -25,7 +28,7 @@ export interface TelliClient extends V1Reads, V2Reads, CallReads, AgentReads, Wr
    * One cheap, unretried call (`GET /v1/verify-api-key`) for readiness probes: 'ok' when telli is
    * reachable (and accepts `apiKey`, when one is given), a short reason otherwise.
    */
-  probe(apiKey: string | undefined): Promise<'ok' | string>;
+  probe(apiKey: string | undefined): Promise<string>;
   /**
    * Whether telli accepts `apiKey`: the same call, read strictly — 2xx is valid, 401/403 rejected,
    * anything else (a 429, a 5xx, no answer) says nothing about the key.

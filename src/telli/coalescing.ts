@@ -104,7 +104,7 @@ export function createCoalescingClient(
       const done = () => contacts.invalidateShared(idsOf(...args));
       return write(...args).then(
         (result) => done().then(() => result),
-        (error: unknown) => done().then(() => Promise.reject(error as Error)),
+        (error: unknown) => done().then(() => Promise.reject(error)),
       );
     };
   const writes = options.redisCache && {

@@ -38,14 +38,14 @@ export interface ScheduleCallRequest {
 
 export interface DialerWrites {
   /** `POST /v1/schedule-call`: queues the contact in telli's auto dialer. */
-  scheduleCall(request: ScheduleCallRequest, call: CallOptions): Promise<Written<{ loopId: string }>>;
+  scheduleCall: (request: ScheduleCallRequest, call: CallOptions) => Promise<Written<{ loopId: string }>>;
   /** `POST /v1/schedule-calls-batch`, chunked by 50. Results in input order, matched by contact id (unique). */
-  scheduleCalls(
+  scheduleCalls: (
     requests: readonly (ScheduleCallRequest & { agentId: string })[],
     call: CallOptions,
-  ): Promise<ItemOutcome<{ loopId: string }>[]>;
+  ) => Promise<ItemOutcome<{ loopId: string }>[]>;
   /** `POST /v1/remove-from-auto-dialer-batch`, chunked by 50. Results in input order, matched by contact id (unique). */
-  removeFromDialer(contactIds: readonly string[], call: CallOptions): Promise<ItemOutcome<true>[]>;
+  removeFromDialer: (contactIds: readonly string[], call: CallOptions) => Promise<ItemOutcome<true>[]>;
 }
 
 const scheduleCallSchema = z.object({ loop_id: z.string().min(1) });

@@ -60,7 +60,7 @@ export interface WebSocketTransportOptions {
 
 export interface WebSocketTransport {
   /** Takes over an upgrade on `/graphql` the edge admitted. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Connections open now. */
   connections(): number;
   /**
@@ -143,7 +143,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
     execute: (args) => routed(runOperation(args.contextValue as Operation)),
     subscribe: (args) => routed(runOperation(args.contextValue as Operation)),
     // Results are already the JSON an HTTP answer carries (wire.ts): sent as they are.
-    onNext: (_ctx, _id, _payload, _args, result) => result as WireResult,
+    onNext: (_ctx, _id, _payload, _args, result) => result,
     onComplete(ctx, id) {
       ctx.extra.operations.delete(id);
     },

@@ -240,7 +240,7 @@ export function checkV1Contact(item: unknown, accountTimezone: string): Checked<
     if (!key.startsWith('contact_details_') || key.length === 'contact_details_'.length) continue;
     // Defined, not assigned: a flat `contact_details___proto__` must stay a key, not a prototype.
     Object.defineProperty(contactDetails, key.slice('contact_details_'.length), {
-      value: value as JsonValue,
+      value,
       enumerable: true,
       writable: true,
       configurable: true,

@@ -89,7 +89,7 @@ function newContact(fields: ContactFields, extra: Pick<SandboxContact, 'contactD
 export interface ContactRoutesOptions {
   overrides: Overrides;
   /** Told the `contact_ids.length` of every batch read, in arrival order (`stats.batchSizes`). */
-  onBatch(size: number): void;
+  onBatch: (size: number) => void;
 }
 
 export function createContactRoutes({ overrides, onBatch }: ContactRoutesOptions): Route[] {

@@ -90,7 +90,7 @@ const asStrings = (value: JsonValue) =>
   typeof value === 'string'
     ? [value]
     : Array.isArray(value) && value.every((v) => typeof v === 'string')
-      ? (value as string[])
+      ? value
       : undefined;
 
 export const ContactPropertyRef = builder.objectRef<TelliContactProperty>('ContactProperty');

@@ -92,7 +92,7 @@ export function v2Body(fields: NewContact | ContactPatch): Record<string, unknow
   const body: Record<string, unknown> = {};
   for (const [name, wire] of Object.entries(V2_NAMES) as [keyof ContactPatch, string][]) {
     if (!Object.hasOwn(fields, name)) continue;
-    const value = (fields as ContactPatch)[name];
+    const value = fields[name];
     if (value === undefined) continue;
     body[wire] =
       name === 'properties' ? (value as PropertyWrite[]).map(({ key, value: v }) => ({ key, value: v })) : value;

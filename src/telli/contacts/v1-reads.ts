@@ -125,7 +125,7 @@ function parseBatchItem(raw: unknown, index: number): ParsedItem {
 
 function contactIdOf(contact: unknown): string | undefined {
   if (contact && typeof contact === 'object' && 'contact_id' in contact) {
-    const id = (contact as { contact_id: unknown }).contact_id;
+    const id = contact.contact_id;
     if (typeof id === 'string' && id.length > 0) return id;
   }
   return undefined;

@@ -22,11 +22,11 @@ export interface ContactPageV2 {
 
 export interface V2Reads {
   /** The v2 contact (typed properties, `updatedAt`), or `null` on 404. Throws a `TelliError` otherwise. */
-  getContactV2(id: string, call: CallOptions): Promise<TelliContactV2 | null>;
+  getContactV2: (id: string, call: CallOptions) => Promise<TelliContactV2 | null>;
   /** The v2 contact for an external id, or `null` on 404. Throws a `TelliError` otherwise. */
-  getContactV2ByExternalId(externalId: string, call: CallOptions): Promise<TelliContactV2 | null>;
+  getContactV2ByExternalId: (externalId: string, call: CallOptions) => Promise<TelliContactV2 | null>;
   /** One page of contacts. `limit` must be 1–100 (telli's range); `cursor` is telli's `nextCursor`. */
-  listContactsV2(page: { limit: number; cursor: string | null }, call: CallOptions): Promise<ContactPageV2>;
+  listContactsV2: (page: { limit: number; cursor: string | null }, call: CallOptions) => Promise<ContactPageV2>;
 }
 
 export function createV2Reads(transport: Transport): V2Reads {

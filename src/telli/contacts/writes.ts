@@ -48,16 +48,19 @@ export interface ContactWrites {
    * attempt landed after all). Without an external id an unknown outcome is a
    * `TelliOutcomeUnknownError`.
    */
-  createContact(contact: NewContact, call: CallOptions): Promise<Written<CreatedContact>>;
+  createContact: (contact: NewContact, call: CallOptions) => Promise<Written<CreatedContact>>;
   /** `PATCH /v2/contacts/{id}` with exactly the keys `patch` has. */
-  updateContact(id: string, patch: ContactPatch, call: CallOptions): Promise<Written<TelliContactV2>>;
+  updateContact: (id: string, patch: ContactPatch, call: CallOptions) => Promise<Written<TelliContactV2>>;
   /** `DELETE /v2/contacts/{id}`. */
-  deleteContact(id: string, call: CallOptions): Promise<Written<true>>;
+  deleteContact: (id: string, call: CallOptions) => Promise<Written<true>>;
   /**
    * `POST /v1/add-contacts-batch`, chunked by 1000 and sent one chunk after the other. Results
    * in the order of `contacts`, matched by external id (which must be unique in `contacts`).
    */
-  addContacts(contacts: readonly NewBulkContact[], call: CallOptions): Promise<ItemOutcome<{ contactId: string }>[]>;
+  addContacts: (
+    contacts: readonly NewBulkContact[],
+    call: CallOptions,
+  ) => Promise<ItemOutcome<{ contactId: string }>[]>;
 }
 
 const addBatchSchema = z.object({

@@ -20,7 +20,7 @@ export class ConcurrencyLimiter {
   }
 
   run<T>(task: () => Promise<T>, signal?: CancelSignal): Promise<T> {
-    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     // A free slot (the usual case) runs the task now, without a promise hop for the queue.
     if (this.#active < this.limit) {
       this.#active++;
@@ -36,7 +36,7 @@ export class ConcurrencyLimiter {
       running = task();
     } catch (error) {
       this.#release();
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
     return running.finally(() => this.#release());
   }
@@ -51,7 +51,7 @@ export class ConcurrencyLimiter {
       const onAbort = () => {
         const index = this.#queue.indexOf(grant);
         if (index >= 0) this.#queue.splice(index, 1);
-        reject(signal?.reason as Error);
+        reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(grant);
