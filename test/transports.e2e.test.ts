@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { startSandbox, type RunningSandbox, type SandboxContact } from '../src/sandbox/index.js';
 import { startCallbackRouter, type CallbackRouter } from './support/callback-router.js';
 import { startLayerProcess, type RunningProcess } from './support/process.js';
+import { upgradeAnswer as upgradeAnswerOf } from './support/net.js';
 import { signedWebhook, subscribe, testSecret } from './support/sse.js';
 
 /**
@@ -114,36 +115,9 @@ async function run(client: Client, query: string, variables: Record<string, unkn
 const codes = (result: FormattedExecutionResult | undefined) =>
   (result?.errors ?? []).map((e) => e.extensions?.['code']);
 
-/** What an upgrade request to `path` is answered with, when it is not a switch of protocols. */
-function upgradeAnswer(url: string, path: string, upgrade = 'websocket') {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(`${url}${path}`, {
-      headers: {
-        connection: 'Upgrade',
-        upgrade,
-        'sec-websocket-key': randomBytes(16).toString('base64'),
-        'sec-websocket-version': '13',
-        'sec-websocket-protocol': 'graphql-transport-ws',
-      },
-    });
-    const timer = setTimeout(() => reject(new Error(`the upgrade of ${path} was left hanging`)), 5000);
-    req.on('response', (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-    });
-    req.on('upgrade', (res, socket) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ status: res.statusCode ?? 101, body: '' });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** What an upgrade request to `path` is answered with (`upgrade`: the protocol asked for). */
+const upgradeAnswer = (url: string, path: string, upgrade = 'websocket') =>
+  upgradeAnswerOf(`${url}${path}`, { upgrade });
 
 describe('GraphQL over WebSocket', () => {
   // Node reads `shouldUpgradeCallback` from 22.21 / 24.9 on (the image's Node); older ones hand the
