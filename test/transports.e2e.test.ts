@@ -8,7 +8,7 @@ import { startSandbox, type RunningSandbox, type SandboxContact } from '../src/s
 import { startCallbackRouter, type CallbackRouter } from './support/callback-router.js';
 import { startLayerProcess, type RunningProcess } from './support/process.js';
 import { upgradeAnswer as upgradeAnswerOf } from './support/net.js';
-import { signedWebhook, subscribe, testSecret } from './support/sse.js';
+import { deliverStatusChanged, subscribe, testSecret } from './support/sse.js';
 
 /**
  * The wires a subscription (or any operation) can arrive on besides SSE, against the built server
@@ -55,13 +55,7 @@ async function startTelliMode(env: Record<string, string> = {}, auth: 'server' |
     key,
     contacts: [...telli.contacts.values()],
     async statusChanged(contactId, status = 'new') {
-      const webhook = signedWebhook(secret, { event: 'contact_status_changed', contact_id: contactId, status });
-      const res = await fetch(`${layer.url}/webhooks/telli`, {
-        method: 'POST',
-        headers: webhook.headers,
-        body: webhook.body,
-      });
-      expect(res.status).toBe(200);
+      expect((await deliverStatusChanged(layer.url, secret, contactId, status)).status).toBe(200);
     },
     openSubscriptions: async () => Number((await metric('telli_subscriptions_open')).split(' ').at(-1) ?? 0),
     metric,

@@ -8,7 +8,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SAMPLE_CONTACT_ID, startSandbox, type RunningSandbox, type SandboxContact } from '../../src/sandbox/index.js';
 import { startLayerProcess, type RunningProcess } from '../support/process.js';
-import { signedWebhook, testSecret } from '../support/sse.js';
+import { deliverStatusChanged, testSecret } from '../support/sse.js';
 
 export { SAMPLE_CONTACT_ID };
 
@@ -75,13 +75,8 @@ export async function startTelliLayer(
     key,
     contacts: [...telli.contacts.values()],
     async statusChanged(contactId, status = 'new') {
-      const webhook = signedWebhook(secret, { event: 'contact_status_changed', contact_id: contactId, status });
-      const res = await fetch(`${layer.url}/webhooks/telli`, {
-        method: 'POST',
-        headers: webhook.headers,
-        body: webhook.body,
-      });
-      if (res.status !== 200) throw new Error(`webhook delivery answered ${res.status}: ${await res.text()}`);
+      const answer = await deliverStatusChanged(layer.url, secret, contactId, status);
+      if (answer.status !== 200) throw new Error(`webhook delivery answered ${answer.status}: ${answer.text}`);
     },
     async close() {
       await layer.server.stop();

@@ -144,6 +144,25 @@ export function signedWebhook(
   };
 }
 
+/**
+ * Delivers a signed `contact_status_changed` webhook to the layer at `layerUrl`, as telli would,
+ * and returns the route's answer (status and body text).
+ */
+export async function deliverStatusChanged(
+  layerUrl: string,
+  secret: string,
+  contactId: string,
+  status = 'new',
+): Promise<{ status: number; text: string }> {
+  const webhook = signedWebhook(secret, { event: 'contact_status_changed', contact_id: contactId, status });
+  const res = await fetch(`${layerUrl}/webhooks/telli`, {
+    method: 'POST',
+    headers: webhook.headers,
+    body: webhook.body,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
 /** A fresh Svix-style endpoint secret for tests. */
 export function testSecret(): string {
   return `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64')}`;
